@@ -1,0 +1,42 @@
+# Two commands for a fresh machine with Python 3.11:
+#   make run   set up .venv from requirements.lock, then publish raw/ into dist/
+#   make test  set up .venv, then run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Prefect keeps its state (the temporary server's database) inside the project, never in $HOME.
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_UI_ENABLED := false
+
+.PHONY: setup run validate test lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ceasefire publish --raw raw --dist dist
+
+validate: $(STAMP)
+	$(BIN)/ceasefire validate --raw raw
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Re-pin after changing pyproject.toml: resolve in a scratch venv and freeze it.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -e '.[test]'
+	( sed -n '1,2p' requirements.lock; .venv-lock/bin/python -m pip freeze --exclude-editable ) > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .prefect .pytest_cache .hypothesis

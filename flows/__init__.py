@@ -1,0 +1,1 @@
+"""Prefect flows and the command line. Orchestration only: the logic lives in ``ceasefire``."""

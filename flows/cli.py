@@ -1,0 +1,74 @@
+"""``ceasefire`` command line.
+
+Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
+arguments; 3 another run held the publish lock past the timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+def _configure_prefect() -> None:
+    """Keep Prefect's state in the project, not in the user's home, before Prefect is imported."""
+    os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ceasefire", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    publish = commands.add_parser("publish", help="extract, validate and publish a new version (Prefect flow)")
+    publish.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
+    publish.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    validate = commands.add_parser("validate", help="extract and validate only; publishes nothing")
+    validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
+    return parser
+
+
+def _print_findings(findings, stream) -> None:
+    for finding in findings:
+        print(finding.format(), file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_prefect()
+    from ceasefire.errors import PublishLockTimeout, RawInputError
+
+    try:
+        if args.command == "validate":
+            from ceasefire.pipeline import build_dataset
+
+            build = build_dataset(args.raw)
+            _print_findings(build.findings, sys.stderr)
+            print(f"validation {build.status}: {build.counts['error']} errors, {build.counts['warning']} warnings")
+            return EXIT_INVALID if build.counts["error"] else EXIT_OK
+
+        from flows.publish import ValidationFailed, publish_dataset
+
+        try:
+            outcome = publish_dataset(raw_dir=str(args.raw), dist_dir=str(args.dist))
+        except ValidationFailed as failure:
+            _print_findings(failure.outcome.findings, sys.stderr)
+            print(f"FAILED: {failure}; {args.dist} is unchanged", file=sys.stderr)
+            return EXIT_INVALID
+        _print_findings(outcome.findings, sys.stderr)
+        print(f"{outcome.status}: {outcome.message} ({outcome.counts['warning']} warnings)")
+        return EXIT_OK
+    except RawInputError as error:
+        print(f"error: unusable input: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except PublishLockTimeout as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The structure of the article: headings and pipe tables, each with its raw line numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .raw import RawDocument
+
+_HEADING = re.compile(r"^(=+)\s*(.*?)\s*(=+)\s*$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    column: int  # 1-based character column where the cell text starts (or would start)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    line: int
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class PipeTable:
+    """A block of consecutive lines that start with ``|``; the first row is the header."""
+
+    section: tuple[str, ...]
+    header: TableRow
+    rows: tuple[TableRow, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(cell.text.lower() for cell in self.header.cells)
+
+
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """Return ``(level, title)`` for ``== Title ==`` lines, else None.
+
+    Example:
+        >>> parse_heading("=== 2021 ===")
+        (3, '2021')
+    """
+    match = _HEADING.match(line)
+    if not match or len(match.group(1)) != len(match.group(3)) or not match.group(2):
+        return None
+    return len(match.group(1)), match.group(2)
+
+
+def section_paths(document: RawDocument) -> list[tuple[str, ...]]:
+    """The heading path in force at each line (index 0 is line 1)."""
+    path: list[str] = []
+    paths = []
+    for line in document.lines:
+        heading = parse_heading(line)
+        if heading:
+            level, title = heading
+            path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
+        paths.append(tuple(path))
+    return paths
+
+
+def split_pipe_row(line: str) -> tuple[Cell, ...]:
+    """Split ``| a | b |`` into cells, keeping the column where each cell's text starts.
+
+    Example:
+        >>> [c.text for c in split_pipe_row("| 1 | near Shusha | |")]
+        ['1', 'near Shusha', '']
+    """
+    text = line.rstrip()
+    start = len(text) - len(text.lstrip())
+    if text[start : start + 1] == "|":
+        start += 1
+    end = len(text) - 1 if text.endswith("|") and len(text) > start else len(text)
+    cells = []
+    position = start
+    for raw_cell in text[start:end].split("|"):
+        leading = len(raw_cell) - len(raw_cell.lstrip())
+        cells.append(Cell(text=raw_cell.strip(), column=position + leading + 1))
+        position += len(raw_cell) + 1
+    return tuple(cells)
+
+
+def find_pipe_tables(document: RawDocument) -> list[PipeTable]:
+    """Every pipe table in the document, with the heading path it sits under."""
+    paths = section_paths(document)
+    tables: list[PipeTable] = []
+    block: list[TableRow] = []
+
+    def close_block() -> None:
+        if block:
+            section = paths[block[0].line - 1]
+            tables.append(PipeTable(section=section, header=block[0], rows=tuple(block[1:])))
+            block.clear()
+
+    for number, line in enumerate(document.lines, start=1):
+        if line.lstrip().startswith("|"):
+            block.append(TableRow(line=number, cells=split_pipe_row(line)))
+        else:
+            close_block()
+    close_block()
+    return tables

@@ -1,0 +1,90 @@
+"""Findings: data problems as values that name the file, line, column, value and rule."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal
+
+Severity = Literal["error", "warning"]
+Engine = Literal["extraction", "pandera", "frictionless", "reconciliation"]
+
+SEVERITY_ORDER = {"error": 0, "warning": 1}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the data.
+
+    Example:
+        >>> Finding("warning", "chronological-order", "pandera", "violations",
+        ...         message="row is earlier than a row above it").severity
+        'warning'
+    """
+
+    severity: Severity
+    rule: str
+    engine: Engine
+    resource: str
+    message: str
+    row_id: str | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+    source_file: str | None = None
+    source_line: int | None = None
+    source_column: int | None = None
+
+    @property
+    def location(self) -> str:
+        """``file:line:column`` of the raw text the finding points at."""
+        if self.source_file is None:
+            return "-"
+        where = self.source_file
+        if self.source_line is not None:
+            where += f":{self.source_line}"
+            if self.source_column is not None:
+                where += f":{self.source_column}"
+        return where
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def format(self) -> str:
+        """One line for a terminal, in the style of a compiler message."""
+        parts = [f"{self.location}: {self.severity}: [{self.rule}] {self.message}"]
+        details = []
+        if self.row_id:
+            details.append(f"row {self.row_id}")
+        if self.column:
+            details.append(f"column {self.column}")
+        if self.value is not None:
+            details.append(f"value {self.value!r}")
+        if self.expected is not None:
+            details.append(f"expected {self.expected}")
+        if details:
+            parts.append(f" ({', '.join(details)})")
+        return "".join(parts)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors first, then by file, line and rule, so reports are stable across runs."""
+    return sorted(
+        findings,
+        key=lambda f: (
+            SEVERITY_ORDER[f.severity],
+            f.source_file or "",
+            f.source_line or 0,
+            f.source_column or 0,
+            f.rule,
+            f.column or "",
+            f.row_id or "",
+        ),
+    )
+
+
+def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0}
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts

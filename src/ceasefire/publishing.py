@@ -1,0 +1,222 @@
+"""Publishing a validated build as a versioned Frictionless data package in ``dist/``.
+
+A version is built in a hidden temporary folder inside the package folder, fsynced, validated by
+frictionless, and renamed into place. A rename onto an existing folder fails, so a released version
+is never overwritten; a run killed at any moment leaves the old state plus a hidden leftover that
+the next run clears. A file lock serialises concurrent runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import PublishLockTimeout
+
+LOCK_FILE = ".publish.lock"
+TEMP_PREFIX = ".tmp-"
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Version":
+        match = _SEMVER.match(text)
+        if not match:
+            raise ValueError(f"not a MAJOR.MINOR.PATCH version: {text!r}")
+        return cls(*map(int, match.groups()))
+
+    def bump(self, kind: str) -> "Version":
+        if kind == "major":
+            return Version(self.major + 1, 0, 0)
+        if kind == "minor":
+            return Version(self.major, self.minor + 1, 0)
+        return Version(self.major, self.minor, self.patch + 1)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+FIRST_VERSION = Version(1, 0, 0)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a resource, ready to write."""
+
+    resource: str
+    path: str  # relative to the version folder, e.g. data/violations.csv
+    format: str
+    mediatype: str
+    content: bytes
+    schema: dict
+    title: str = ""
+    description: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    def descriptor(self) -> dict:
+        descriptor = {
+            "name": self.resource,
+            "type": "table",
+            "path": self.path,
+            "format": self.format,
+            "mediatype": self.mediatype,
+            "encoding": "utf-8",
+            "bytes": len(self.content),
+            "hash": f"sha256:{self.sha256}",
+            "schema": self.schema,
+        }
+        if self.title:
+            descriptor["title"] = self.title
+        if self.description:
+            descriptor["description"] = self.description
+        return descriptor
+
+
+def list_versions(package_dir: Path) -> list[Version]:
+    """Published versions: complete folders named MAJOR.MINOR.PATCH with a datapackage.json."""
+    if not package_dir.is_dir():
+        return []
+    versions = []
+    for child in package_dir.iterdir():
+        if child.is_dir() and _SEMVER.match(child.name) and (child / "datapackage.json").is_file():
+            versions.append(Version.parse(child.name))
+    return sorted(versions)
+
+
+def read_descriptor(package_dir: Path, version: Version) -> dict:
+    return json.loads((package_dir / str(version) / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def same_content(descriptor: dict, files: list[DataFile]) -> bool:
+    """True when every resource has the same name, path, hash and schema as the published one."""
+    published = {(r["name"], r["path"], r.get("hash"), json.dumps(r.get("schema"), sort_keys=True)) for r in descriptor["resources"]}
+    candidate = {(f.resource, f.path, f"sha256:{f.sha256}", json.dumps(f.schema, sort_keys=True)) for f in files}
+    return published == candidate
+
+
+def bump_kind(old: dict, files: list[DataFile], ids_by_resource: dict[str, set[str]], old_ids: dict[str, set[str]]) -> str:
+    """The SemVer bump from the published descriptor to the new files (Data Package Version recipe).
+
+    MAJOR: a field removed, renamed, retyped or reordered in an existing resource, or a resource
+    removed. MINOR: resources, fields or rows added. PATCH: anything else (values corrected).
+    """
+    old_resources = {r["name"]: r for r in old["resources"]}
+    new_resources = {f.resource: f for f in files}
+    if set(old_resources) - set(new_resources):
+        return "major"
+    kind = "patch"
+    for name, new in new_resources.items():
+        if name not in old_resources:
+            kind = "minor"
+            continue
+        old_fields = [(f["name"], f["type"]) for f in old_resources[name]["schema"]["fields"]]
+        new_fields = [(f["name"], f["type"]) for f in new.schema["fields"]]
+        if new_fields[: len(old_fields)] != old_fields:
+            return "major"
+        if len(new_fields) > len(old_fields):
+            kind = "minor"
+        if ids_by_resource.get(name, set()) - old_ids.get(name, set()):
+            kind = "minor"
+    return kind
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def replace_durably(path: Path, content: bytes) -> None:
+    """Write ``path`` so that readers see either the old or the new file, never a mix."""
+    temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
+    write_durably(temp, content)
+    os.replace(temp, path)
+    _fsync_path(path.parent)
+
+
+@contextmanager
+def publish_lock(dist_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the exclusive publish lock of ``dist_dir``; wait up to ``timeout`` seconds."""
+    dist_dir.mkdir(parents=True, exist_ok=True)
+    handle = (dist_dir / LOCK_FILE).open("a")
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise PublishLockTimeout(
+                        f"{dist_dir / LOCK_FILE}: another run has been publishing for over {timeout:.0f} s; "
+                        "try again when it ends"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def clear_leftovers(package_dir: Path) -> list[str]:
+    """Remove temporary folders and files that a killed run left behind (call under the lock)."""
+    removed = []
+    if package_dir.is_dir():
+        for child in package_dir.iterdir():
+            if child.name.startswith(TEMP_PREFIX):
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+                removed.append(child.name)
+    return removed
+
+
+def stage_version(package_dir: Path, version: Version, files: dict[str, bytes]) -> Path:
+    """Write every file of a version into a fresh hidden folder and fsync it all."""
+    stage = package_dir / f"{TEMP_PREFIX}{version}-{uuid.uuid4().hex}"
+    stage.mkdir(parents=True)
+    for relative, content in sorted(files.items()):
+        write_durably(stage / relative, content)
+    for folder in sorted({(stage / relative).parent for relative in files}, reverse=True):
+        _fsync_path(folder)
+    return stage
+
+
+def promote(stage: Path, target: Path) -> None:
+    """Rename a staged folder into place; refuses to replace an existing version."""
+    if target.exists():
+        raise FileExistsError(f"{target} already exists: a published version is never overwritten")
+    os.rename(stage, target)
+    _fsync_path(target.parent)

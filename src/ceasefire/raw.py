@@ -1,0 +1,123 @@
+"""Reading the raw inputs listed in ``raw/provenance.json``.
+
+Each raw file has a role (``article`` or ``cited_sentences``). A file that cannot be decoded, is
+empty, is missing, or no longer matches its recorded checksum is unusable input: it raises
+:class:`RawInputError`, which names the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RawInputError
+
+PROVENANCE_FILE = "provenance.json"
+ROLES = ("article", "cited_sentences")
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """A decoded raw file. ``lines[0]`` is line 1."""
+
+    name: str
+    role: str
+    lines: tuple[str, ...]
+    sha256: str
+    bytes: int
+
+    def line(self, number: int) -> str:
+        return self.lines[number - 1]
+
+
+@dataclass(frozen=True)
+class RawCorpus:
+    documents: tuple[RawDocument, ...]
+    provenance: dict
+
+    def by_role(self, role: str) -> RawDocument:
+        for document in self.documents:
+            if document.role == role:
+                return document
+        raise RawInputError(PROVENANCE_FILE, f"no raw file has the role {role!r}")
+
+
+def decode_raw_bytes(name: str, data: bytes) -> tuple[str, ...]:
+    """Decode UTF-8 text into lines, naming the line and column of the first bad byte.
+
+    Example:
+        >>> decode_raw_bytes("a.txt", b"one\\ntwo\\n")
+        ('one', 'two')
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = len(data[line_start : error.start].decode("utf-8", errors="replace")) + 1
+        bad = data[error.start : error.end].hex(" ")
+        raise RawInputError(
+            name, f"not valid UTF-8 (byte {bad}); save the file as UTF-8", line=line, column=column
+        ) from None
+    if not text.strip():
+        raise RawInputError(name, "the file is empty", line=1)
+    return tuple(text.splitlines())
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_provenance(raw_dir: Path) -> dict:
+    path = raw_dir / PROVENANCE_FILE
+    if not raw_dir.is_dir():
+        raise RawInputError(str(raw_dir), "raw directory does not exist")
+    if not path.is_file():
+        raise RawInputError(
+            PROVENANCE_FILE, f"missing in {raw_dir}: every raw folder lists its files, roles and sha256 there"
+        )
+    try:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        line = getattr(error, "lineno", None)
+        raise RawInputError(PROVENANCE_FILE, f"not valid JSON: {error}", line=line) from None
+    files = provenance.get("files")
+    if not isinstance(files, list) or not files:
+        raise RawInputError(PROVENANCE_FILE, "needs a non-empty 'files' list")
+    for entry in files:
+        missing = {"path", "role", "sha256"} - set(entry)
+        if missing:
+            raise RawInputError(PROVENANCE_FILE, f"entry {entry.get('path')!r} lacks {sorted(missing)}")
+        if entry["role"] not in ROLES:
+            raise RawInputError(PROVENANCE_FILE, f"entry {entry['path']!r} has unknown role {entry['role']!r}; use one of {ROLES}")
+    return provenance
+
+
+def read_raw_dir(raw_dir: Path) -> RawCorpus:
+    """Read and check every raw file that the provenance file lists."""
+    provenance = load_provenance(raw_dir)
+    documents = []
+    for entry in provenance["files"]:
+        name = entry["path"]
+        path = raw_dir / name
+        if not path.is_file():
+            raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
+        data = path.read_bytes()
+        lines = decode_raw_bytes(name, data)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise RawInputError(
+                name,
+                f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
+                "edited; add a new revision with its own provenance entry",
+            )
+        documents.append(RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data)))
+    return RawCorpus(documents=tuple(documents), provenance=provenance)

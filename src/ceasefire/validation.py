@@ -1,0 +1,201 @@
+"""Validation with both engines, merged into one list of findings.
+
+pandera checks the frame before anything is written; frictionless checks the written package,
+hashes and sizes included. Every finding names the resource, row, column, value, rule and the raw
+``file:line:column`` the value came from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .findings import Finding, Severity
+from .pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
+from .violations import Extraction
+from .vocabularies import Contracts
+
+
+def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """A row check that passes rows where any of ``columns`` is empty (another rule reports those)."""
+
+    def check(frame: pd.DataFrame) -> pd.Series:
+        present = frame[list(columns)].notna().all(axis=1)
+        result = pd.Series(True, index=frame.index)
+        if present.any():
+            result[present] = test(frame[present]).astype(bool)
+        return result
+
+    return check
+
+
+def _as_timestamps(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series)
+
+
+def violation_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
+    """Rules that Table Schema cannot express: (errors, warnings)."""
+    span = contracts.time_span
+    places = set(contracts.gazetteer.names)
+    start, end = pd.Timestamp(span.start), pd.Timestamp(span.end)
+    errors = [
+        (
+            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end")),
+            Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start")),
+            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_start",
+                 "the date falls outside the dataset's time span"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end")),
+            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_end",
+                 "the date falls outside the dataset's time span"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
+            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
+        ),
+    ]  # fmt: skip
+    warnings = [
+        (
+            pa.Check(
+                _null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start")
+            ),
+            Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
+                 "date_start", "the row is dated earlier than a row above it"),
+        ),
+        (
+            pa.Check(lambda f: f["places"].map(lambda items: bool(items))),
+            Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
+                 "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json"),
+        ),
+    ]  # fmt: skip
+    return errors, warnings
+
+
+def build_schemas(contracts: Contracts, resource: str) -> dict[Severity, RuledSchema]:
+    """The error schema (Table Schema + cross-column rules) and the warning schema of a resource."""
+    table_schema = contracts.table_schema(resource)
+    errors, warnings = violation_checks(contracts)
+    warning_schema = pa.DataFrameSchema(checks=[check for check, _ in warnings], name=f"{resource}-warnings")
+    return {
+        "error": build_pandera_schema(table_schema, resource, errors),
+        "warning": RuledSchema(schema=warning_schema, frame_rules=[rule for _, rule in warnings]),
+    }
+
+
+def _describe(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) -> list[Finding]:
+    """Validate the frame lazily with each schema and turn every failure case into a finding.
+
+    The first column of every resource is its id; findings name rows by it.
+    """
+    frame = extraction.frame
+    findings: list[Finding] = []
+    seen: set[tuple] = set()  # a frame-wide check fails once per column of a bad row; report it once
+    for severity, ruled in schemas.items():
+        try:
+            ruled.schema.validate(frame, lazy=True)
+            continue
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+        for case in cases.itertuples(index=False):
+            rule = rule_for_failure(ruled, case.column, str(case.check), case.check_number)
+            column = rule.column or case.column
+            index = case.index
+            row = None if index is None or pd.isna(index) else int(index)
+            key = (severity, rule.rule, column, row, None if row is not None else str(case.failure_case))
+            if key in seen:
+                continue
+            seen.add(key)
+            value = case.failure_case
+            if row is not None and column in frame.columns:
+                value = frame.at[row, column]
+                if column == "date_start" and rule.rule == "chronological-order":
+                    value = frame.at[row, "date_text"]
+            findings.append(
+                Finding(
+                    severity=severity,
+                    rule=rule.rule,
+                    engine="pandera",
+                    resource=extraction.resource,
+                    message=rule.message or f"{column} breaks the rule {rule.rule}",
+                    row_id=_describe(frame.iat[row, 0]) if row is not None else None,
+                    column=column,
+                    value=_describe(value if not isinstance(value, list) else ";".join(value)),
+                    expected=rule.expected,
+                    source_file=_describe(frame.at[row, "source_file"]) if row is not None else None,
+                    source_line=int(frame.at[row, "source_line"]) if row is not None else None,
+                    source_column=extraction.cell_columns[row].get(column) if row is not None else None,
+                )
+            )
+    return findings
+
+
+def drop_covered(findings: list[Finding], covering: list[Finding]) -> list[Finding]:
+    """Drop findings on cells that a more specific (extraction) finding already reports."""
+    covered = {(f.source_file, f.source_line, f.column) for f in covering}
+    return [f for f in findings if (f.source_file, f.source_line, f.column) not in covered]
+
+
+def validate_extraction(extraction: Extraction, contracts: Contracts) -> list[Finding]:
+    """All findings for one extracted resource, before anything is written."""
+    pandera_findings = run_pandera(extraction, build_schemas(contracts, extraction.resource))
+    return extraction.findings + drop_covered(pandera_findings, extraction.findings)
+
+
+def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Validate a written package with frictionless; map row numbers back to raw lines.
+
+    ``sources`` maps each resource name to the frame it was written from (row 2 of the file is
+    frame row 0), so a frictionless error still points at the raw text.
+    """
+    from frictionless import Package, system
+
+    with system.use_context(trusted=False):
+        report = Package(str(package_dir / "datapackage.json")).validate()
+    findings = []
+    for task in report.tasks:
+        frame = sources.get(task.name)
+        errors = [*task.errors]
+        for error in errors:
+            row_number = getattr(error, "row_number", None)
+            row = row_number - 2 if row_number is not None else None
+            record = frame.iloc[row] if frame is not None and row is not None and 0 <= row < len(frame) else None
+            findings.append(
+                Finding(
+                    severity="error",
+                    rule=error.type,
+                    engine="frictionless",
+                    resource=task.name,
+                    message=error.message,
+                    row_id=_describe(record.iloc[0]) if record is not None else None,
+                    column=getattr(error, "field_name", None),
+                    value=_describe(getattr(error, "cell", None)),
+                    expected=getattr(error, "note", None),
+                    source_file=_describe(record["source_file"]) if record is not None else task.place,
+                    source_line=int(record["source_line"]) if record is not None else None,
+                )
+            )
+    if report.errors:
+        for error in report.errors:
+            findings.append(
+                Finding(severity="error", rule=error.type, engine="frictionless", resource="datapackage",
+                        message=error.message, source_file="datapackage.json")
+            )  # fmt: skip
+    return findings

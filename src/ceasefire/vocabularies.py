@@ -1,0 +1,123 @@
+"""Contracts kept as data in ``schemas/``: table schemas, vocabularies, gazetteer, time span."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+
+def default_schemas_dir() -> Path:
+    """The repository's ``schemas/`` folder (the package is installed from ``src/``)."""
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+def _read_json(path: Path) -> dict:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A controlled list of terms, each with aliases that resolve to it."""
+
+    name: str
+    terms: tuple[dict, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [term["name"] for term in self.terms]
+
+    @cached_property
+    def _lookup(self) -> dict[str, str]:
+        lookup = {}
+        for term in self.terms:
+            for alias in [term["name"], *term.get("aliases", [])]:
+                lookup[alias.casefold()] = term["name"]
+        return lookup
+
+    def resolve(self, text: str) -> str | None:
+        """The canonical term for ``text`` (case-insensitive), or None if unknown."""
+        return self._lookup.get(" ".join(text.split()).casefold())
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Canonical place names with their aliases and transliterations."""
+
+    places: tuple[dict, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [place["name"] for place in self.places]
+
+    @cached_property
+    def _pattern(self) -> re.Pattern:
+        aliases = {alias for place in self.places for alias in [place["name"], *place["aliases"]]}
+        ordered = sorted(aliases, key=lambda alias: (-len(alias), alias))
+        return re.compile(r"\b(" + "|".join(re.escape(alias) for alias in ordered) + r")\b", re.IGNORECASE)
+
+    @cached_property
+    def _lookup(self) -> dict[str, str]:
+        return {
+            alias.casefold(): place["name"] for place in self.places for alias in [place["name"], *place["aliases"]]
+        }
+
+    def resolve(self, text: str) -> list[str]:
+        """Canonical names of the places ``text`` mentions, in order of first mention.
+
+        Example:
+            >>> Gazetteer(({"name": "Shusha", "aliases": ["Shushi"]},)).resolve("in the vicinity of Shushi")
+            ['Shusha']
+        """
+        found: list[str] = []
+        for match in self._pattern.finditer(text):
+            name = self._lookup[match.group(1).casefold()]
+            if name not in found:
+                found.append(name)
+        return found
+
+
+@dataclass(frozen=True)
+class TimeSpan:
+    start: dt.date
+    end: dt.date
+    sources: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """Everything in ``schemas/`` that the pipeline checks data against."""
+
+    schemas_dir: Path
+    gazetteer: Gazetteer
+    vocabularies: dict[str, Vocabulary]
+    time_span: TimeSpan
+
+    def table_schema(self, resource: str) -> dict:
+        """The Frictionless Table Schema of ``resource``, with vocabulary enums filled in."""
+        schema = copy.deepcopy(_read_json(self.schemas_dir / f"{resource}.schema.json"))
+        for field in schema["fields"]:
+            vocabulary = field.get("x-vocabulary")
+            if vocabulary:
+                field.setdefault("constraints", {})["enum"] = self.vocabularies[vocabulary].names
+        return schema
+
+
+def load_contracts(schemas_dir: Path | None = None) -> Contracts:
+    schemas_dir = schemas_dir or default_schemas_dir()
+    gazetteer = Gazetteer(places=tuple(_read_json(schemas_dir / "gazetteer.json")["places"]))
+    vocabularies = {}
+    for name in ("violators",):
+        vocabularies[name] = Vocabulary(name=name, terms=tuple(_read_json(schemas_dir / f"{name}.json")["terms"]))
+    span = _read_json(schemas_dir / "time_span.json")
+    time_span = TimeSpan(
+        start=dt.date.fromisoformat(span["start"]),
+        end=dt.date.fromisoformat(span["end"]),
+        sources=tuple(span["sources"]),
+    )
+    return Contracts(schemas_dir=schemas_dir, gazetteer=gazetteer, vocabularies=vocabularies, time_span=time_span)
