@@ -78,10 +78,16 @@ def violation_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]],
     return errors, warnings
 
 
+# Resource -> its cross-column rules. A new resource registers its checks here.
+RESOURCE_CHECKS: dict[str, Callable[[Contracts], tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]]] = {
+    "violations": violation_checks,
+}
+
+
 def build_schemas(contracts: Contracts, resource: str) -> dict[Severity, RuledSchema]:
     """The error schema (Table Schema + cross-column rules) and the warning schema of a resource."""
     table_schema = contracts.table_schema(resource)
-    errors, warnings = violation_checks(contracts)
+    errors, warnings = RESOURCE_CHECKS[resource](contracts)
     warning_schema = pa.DataFrameSchema(checks=[check for check, _ in warnings], name=f"{resource}-warnings")
     return {
         "error": build_pandera_schema(table_schema, resource, errors),
