@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from ceasefire import pipeline
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
+from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.vocabularies import load_contracts
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
@@ -38,11 +39,18 @@ def _retry_unless_input_error(task, task_run, state) -> bool:
     return False
 
 
-@task(name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_unless_input_error)
-def extract_task(raw_dir: Path, schemas_dir: Path | None) -> pipeline.Build:
+@task(name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_unless_input_error)
+def read_document_task(raw_dir: Path, entry: dict) -> RawDocument:
+    document = read_raw_document(raw_dir, entry)
+    get_run_logger().info("read %s (%s): %d lines, sha256 %s", document.name, document.role, len(document.lines), document.sha256[:12])
+    return document
+
+
+@task(name="extract")
+def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
     logger = get_run_logger()
     contracts = load_contracts(schemas_dir)
-    corpus, extractions = pipeline.extract(raw_dir, contracts)
+    extractions = pipeline.extract(corpus, contracts)
     for name, extraction in extractions.items():
         logger.info("extracted %d %s rows from %s", len(extraction.frame), name, " / ".join(extraction.section))
     return pipeline.Build(corpus=corpus, contracts=contracts, extractions=extractions)
@@ -95,7 +103,10 @@ def _finding_row(finding: Finding) -> str:
 @flow(name="publish-dataset", log_prints=True)
 def publish_dataset(raw_dir: str = "raw", dist_dir: str = "dist", schemas_dir: str | None = None) -> pipeline.Outcome:
     """Extract the raw text, validate it with both engines and publish a versioned package."""
-    extracted = extract_task(Path(raw_dir), Path(schemas_dir) if schemas_dir else None)
+    provenance = load_provenance(Path(raw_dir))
+    documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
+    corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
+    extracted = extract_task(corpus, Path(schemas_dir) if schemas_dir else None)
     build = validate_task(extracted)
     outcome = publish_task(build, Path(dist_dir))
     create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome), description="Run summary")

@@ -87,10 +87,10 @@ class Outcome:
         return count_by_severity(self.findings)
 
 
-def extract(raw_dir: Path, contracts: Contracts) -> tuple[RawCorpus, dict[str, Extraction]]:
-    corpus = read_raw_dir(raw_dir)
+def extract(corpus: RawCorpus, contracts: Contracts) -> dict[str, Extraction]:
+    """Every resource extracted from the raw corpus, by resource name."""
     violations = extract_violations(corpus.by_role("article"), contracts)
-    return corpus, {violations.resource: violations}
+    return {violations.resource: violations}
 
 
 def validate(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> Build:
@@ -103,8 +103,8 @@ def validate(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Ext
 def build_dataset(raw_dir: Path, schemas_dir: Path | None = None) -> Build:
     """Extract and validate; writes nothing."""
     contracts = load_contracts(schemas_dir)
-    corpus, extractions = extract(raw_dir, contracts)
-    return validate(corpus, contracts, extractions)
+    corpus = read_raw_dir(raw_dir)
+    return validate(corpus, contracts, extract(corpus, contracts))
 
 
 def data_files(build: Build) -> list[DataFile]:

@@ -101,23 +101,26 @@ def load_provenance(raw_dir: Path) -> dict:
     return provenance
 
 
+def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
+    """Read, decode and checksum one raw file listed in the provenance file."""
+    name = entry["path"]
+    path = raw_dir / name
+    if not path.is_file():
+        raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
+    data = path.read_bytes()
+    lines = decode_raw_bytes(name, data)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise RawInputError(
+            name,
+            f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
+            "edited; add a new revision with its own provenance entry",
+        )
+    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data))
+
+
 def read_raw_dir(raw_dir: Path) -> RawCorpus:
     """Read and check every raw file that the provenance file lists."""
     provenance = load_provenance(raw_dir)
-    documents = []
-    for entry in provenance["files"]:
-        name = entry["path"]
-        path = raw_dir / name
-        if not path.is_file():
-            raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
-        data = path.read_bytes()
-        lines = decode_raw_bytes(name, data)
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != entry["sha256"]:
-            raise RawInputError(
-                name,
-                f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
-                "edited; add a new revision with its own provenance entry",
-            )
-        documents.append(RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data)))
-    return RawCorpus(documents=tuple(documents), provenance=provenance)
+    documents = tuple(read_raw_document(raw_dir, entry) for entry in provenance["files"])
+    return RawCorpus(documents=documents, provenance=provenance)
