@@ -1,0 +1,85 @@
+"""Shared fixtures: raw folders built from inline text, and the repository's own inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_RAW = REPO / "raw"
+ARTICLE = "wikipedia-peacekeeping-nagorno-karabakh.txt"
+CITED = "wikipedia-cited-sentences.txt"
+
+
+def write_raw_dir(folder: Path, article: bytes | str, cited: bytes | str | None = None) -> Path:
+    """A raw folder with an article, optional cited sentences and a matching provenance.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [(ARTICLE, "article", article)]
+    if cited is not None:
+        files.append((CITED, "cited_sentences", cited))
+    entries = []
+    for name, role, content in files:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+        entries.append({"path": name, "role": role, "sha256": hashlib.sha256(data).hexdigest()})
+    (folder / "provenance.json").write_text(json.dumps({"files": entries}), encoding="utf-8")
+    return folder
+
+
+def seed_article() -> str:
+    return (SEED_RAW / ARTICLE).read_text(encoding="utf-8")
+
+
+def seed_cited() -> str:
+    return (SEED_RAW / CITED).read_text(encoding="utf-8")
+
+
+def replace_line(text: str, number: int, new_line: str | None) -> str:
+    """The text with 1-based line ``number`` replaced (or removed when ``new_line`` is None)."""
+    lines = text.split("\n")
+    if new_line is None:
+        del lines[number - 1]
+    else:
+        lines[number - 1] = new_line
+    return "\n".join(lines)
+
+
+def insert_line(text: str, after: int, new_line: str) -> str:
+    lines = text.split("\n")
+    lines.insert(after, new_line)
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def seed_raw_dir(tmp_path: Path) -> Path:
+    """A private copy of the repository's raw folder."""
+    target = tmp_path / "raw"
+    shutil.copytree(SEED_RAW, target)
+    return target
+
+
+@pytest.fixture
+def dist_dir(tmp_path: Path) -> Path:
+    return tmp_path / "dist"
+
+
+def tree_snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes, to prove a run changed nothing."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway PREFECT_HOME so tests never touch the project's or the user's Prefect state."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    return home
