@@ -75,11 +75,22 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A throwaway PREFECT_HOME so tests never touch the project's or the user's Prefect state."""
-    home = tmp_path_factory.mktemp("prefect-home")
+def pytest_configure(config: pytest.Config) -> None:
+    """A throwaway PREFECT_HOME, set before any test imports Prefect, so tests never touch the
+    project's or the user's Prefect state."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="ceasefire-prefect-home-"))
     os.environ["PREFECT_HOME"] = str(home)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    return home
+    config.stash[_PREFECT_HOME] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_PREFECT_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_PREFECT_HOME = pytest.StashKey[Path]()
