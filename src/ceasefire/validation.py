@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from .findings import Finding, Severity
 from .pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
-from .violations import Extraction
+from .violations import DERIVED_FROM, Extraction
 from .vocabularies import Contracts
 
 
@@ -154,9 +154,16 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
 
 
 def drop_covered(findings: list[Finding], covering: list[Finding]) -> list[Finding]:
-    """Drop findings on cells that a more specific (extraction) finding already reports."""
-    covered = {(f.source_file, f.source_line, f.column) for f in covering}
-    return [f for f in findings if (f.source_file, f.source_line, f.column) not in covered]
+    """Drop findings on cells that a more specific (extraction) finding already reports.
+
+    A typed field derived from a raw cell (``date_end`` from ``date_text``) counts as that cell.
+    """
+
+    def cell(f: Finding) -> tuple:
+        return f.source_file, f.source_line, DERIVED_FROM.get(f.column, f.column)
+
+    covered = {cell(f) for f in covering}
+    return [f for f in findings if cell(f) not in covered]
 
 
 def validate_extraction(extraction: Extraction, contracts: Contracts) -> list[Finding]:
@@ -191,7 +198,9 @@ def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> lis
                     resource=task.name,
                     message=error.message,
                     row_id=_describe(record.iloc[0]) if record is not None else None,
-                    column=getattr(error, "field_name", None),
+                    # A primary-key error names no field; our resources' first column is the key.
+                    column=getattr(error, "field_name", None)
+                    or (str(frame.columns[0]) if error.type == "primary-key" and frame is not None else None),
                     value=_describe(getattr(error, "cell", None)),
                     expected=getattr(error, "note", None),
                     source_file=_describe(record["source_file"]) if record is not None else task.place,

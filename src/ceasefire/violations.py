@@ -39,6 +39,10 @@ FIELDS = (
     "violator", "consequences", "killed", "wounded", "source_file", "source_line",
 )  # fmt: skip
 
+# Typed fields derived from a raw cell: a finding on the cell covers them.
+DERIVED_FROM = {"date_start": "date_text", "date_end": "date_text", "places": "location",
+                "killed": "consequences", "wounded": "consequences"}  # fmt: skip
+
 _TABLE_DATE = re.compile(
     r"^(?P<d1>\d{1,2})(?:\.(?P<m1>\d{1,2}))?(?:\s*[-–]\s*(?P<d2>\d{1,2}))?\.(?P<m2>\d{1,2})\.(?P<y>\d{4})$"
 )
@@ -187,7 +191,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             findings.append(
                 _finding(
                     document, row, "date-format", f"date {date_text!r} is not valid: {error}",
-                    row_id=violation_id, column="date_start", value=date_text,
+                    row_id=violation_id, column="date_text", value=date_text,
                     expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date",
                     source_column=columns["date_text"],
                 )

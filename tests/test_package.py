@@ -1,0 +1,154 @@
+"""The published package: golden files, frictionless, pandas read-back, determinism, immutability.
+
+Regenerate the golden files after a reviewed change with ``UPDATE_GOLDEN=1 make test``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from frictionless import Package, validate
+
+from ceasefire import PACKAGE_NAME
+from ceasefire.pipeline import build_dataset, data_files, publish, run
+from ceasefire.publishing import list_versions, read_descriptor, same_content
+from conftest import REPO, SEED_RAW, tree_snapshot
+
+GOLDEN = Path(__file__).parent / "golden"
+FIXED_NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+# Values that depend on when and with what the package was built, not on the data.
+VOLATILE = {"created": "<created>", "provenance.code": "<git>", "provenance.software": "<software>"}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    outcome = publish(build_dataset(SEED_RAW), dist, now=FIXED_NOW)
+    assert (outcome.status, outcome.version, outcome.bump) == ("published", "1.0.0", "initial")
+    return dist / PACKAGE_NAME / "1.0.0"
+
+
+def _masked_descriptor(path: Path) -> dict:
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    for dotted, placeholder in VOLATILE.items():
+        target = descriptor
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            target = target[key]
+        target[leaf] = placeholder
+    return descriptor
+
+
+@pytest.mark.parametrize("name", ["data/violations.csv", "data/violations.jsonl", "report.json", "datapackage.json"])
+def test_package_matches_golden_files(published, name):
+    golden = GOLDEN / name
+    if name == "datapackage.json":
+        actual = (json.dumps(_masked_descriptor(published / name), indent=2, ensure_ascii=False) + "\n").encode()
+    else:
+        actual = (published / name).read_bytes()
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(actual)
+    assert actual.decode() == golden.read_text(encoding="utf-8")
+
+
+def test_seed_package_holds_the_articles_table(published):
+    frame = pd.read_csv(published / "data/violations.csv")
+    assert len(frame) == 33
+    assert frame["violation_count"].sum() == 60
+    assert frame["violator"].value_counts().to_dict() == {"Azerbaijan": 27, "not indicated": 6}
+    assert frame["source_line"].tolist() == list(range(79, 112))
+    report = json.loads((published / "report.json").read_text())
+    assert report["status"] == "passed with warnings"
+    assert [(f["rule"], f["source_line"], f["row_id"]) for f in report["findings"]] == [
+        ("chronological-order", 83, "2021-08-11-2-km-northwest-of-yeghtsaog")
+    ]
+
+
+def test_frictionless_validates_the_package_with_hashes_and_sizes(published):
+    report = validate(str(published / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    stats = {task.name: task.stats for task in report.tasks}
+    assert stats["violations"]["rows"] == 33 and stats["violations-json"]["rows"] == 33
+    descriptor = json.loads((published / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        assert resource["bytes"] == (published / resource["path"]).stat().st_size
+        assert resource["hash"].startswith("sha256:")
+
+
+def test_frictionless_catches_a_tampered_file(published, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(published, copy)
+    csv_path = copy / "data/violations.csv"
+    csv_path.write_text(csv_path.read_text().replace("near Shusha", "near Shushi", 1))
+    report = validate(str(copy / "datapackage.json"))
+    assert ("violations", "hash-count") in [(task.name, error.type) for task in report.tasks for error in task.errors]
+
+
+def test_csv_and_json_forms_read_back_equal_to_what_was_validated(published):
+    build = build_dataset(SEED_RAW)
+    expected = build.extractions["violations"].frame
+    package = Package(str(published / "datapackage.json"))
+    for name in ("violations", "violations-json"):
+        rows = package.get_resource(name).read_rows()
+        read_back = pd.DataFrame([row.to_dict() for row in rows])
+        read_back["places"] = read_back["places"].map(lambda v: v or [])
+        assert read_back.columns.tolist() == expected.columns.tolist()
+        assert read_back.astype(object).where(read_back.notna(), None).values.tolist() == (
+            expected.astype(object).where(expected.notna(), None).values.tolist()
+        )
+    pandas_csv = pd.read_csv(
+        published / "data/violations.csv",
+        dtype={"killed": "Int64", "wounded": "Int64", "violation_count": "Int64", "source_line": "Int64"},
+        parse_dates=["date_start", "date_end"],
+        keep_default_na=False,
+        na_values={"killed": [""], "wounded": [""], "consequences": [""]},
+    )
+    assert pandas_csv["date_start"].dt.date.tolist() == expected["date_start"].tolist()
+    assert pandas_csv["killed"].tolist() == expected["killed"].tolist()
+    assert pandas_csv["places"].str.split(";").tolist() == expected["places"].tolist()
+    pandas_json = pd.read_json(published / "data/violations.jsonl", lines=True, dtype=False)
+    assert pandas_json["places"].tolist() == expected["places"].tolist()
+    assert pandas_json["violation_id"].tolist() == expected["violation_id"].tolist()
+
+
+def test_identical_inputs_give_byte_identical_data_files(tmp_path):
+    first = data_files(build_dataset(SEED_RAW))
+    second = data_files(build_dataset(SEED_RAW))
+    assert [(f.path, f.content) for f in first] == [(f.path, f.content) for f in second]
+
+
+def test_rerun_on_unchanged_input_publishes_nothing(tmp_path):
+    dist = tmp_path / "dist"
+    assert run(SEED_RAW, dist).version == "1.0.0"
+    before = tree_snapshot(dist)
+    outcome = run(SEED_RAW, dist)
+    assert (outcome.status, outcome.version, outcome.exit_code) == ("unchanged", "1.0.0", 0)
+    assert "nothing published" in outcome.message
+    assert tree_snapshot(dist) == before
+
+
+def test_committed_versions_still_validate():
+    package_dir = REPO / "dist" / PACKAGE_NAME
+    versions = list_versions(package_dir)
+    assert versions, "dist/ must hold the published versions"
+    for version in versions:
+        report = validate(str(package_dir / str(version) / "datapackage.json"))
+        assert report.valid, (str(version), report.flatten(["taskName", "rowNumber", "fieldName", "type"]))
+    latest = json.loads((package_dir / "latest.json").read_text())
+    assert latest["version"] == str(versions[-1])
+
+
+def test_committed_latest_version_is_what_the_code_builds_now():
+    """dist/ is only written by the pipeline: a code change that changes the data must publish."""
+    package_dir = REPO / "dist" / PACKAGE_NAME
+    latest = list_versions(package_dir)[-1]
+    assert same_content(read_descriptor(package_dir, latest), data_files(build_dataset(SEED_RAW))), (
+        f"dist/{PACKAGE_NAME}/{latest} is stale: run `make run` and commit the new version"
+    )
