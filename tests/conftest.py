@@ -88,6 +88,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    import logging
+
+    # Prefect stops its temporary server at interpreter exit and logs it to a stream pytest has
+    # already closed; that message is noise, not a failure.
+    logging.getLogger("prefect").setLevel(logging.WARNING)
     home = config.stash.get(_PREFECT_HOME, None)
     if home is not None:
         shutil.rmtree(home, ignore_errors=True)
