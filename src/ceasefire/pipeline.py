@@ -6,6 +6,7 @@ them directly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -114,6 +115,7 @@ def validate(
     applied: list[AppliedCorrection] = []
     corrected = {}
     for name, extraction in extractions.items():
+        extraction = _schema_fields_only(extraction, contracts)
         extraction, done, problems = apply_corrections(extraction, corrections or [], contracts)
         corrected[name] = extraction
         applied += done
@@ -129,6 +131,19 @@ def validate(
                         row_id=correction.id, column=correction.field, source_file="reviews/corrections.json")
             )  # fmt: skip
     return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
+
+
+def _schema_fields_only(extraction: Extraction, contracts: Contracts) -> Extraction:
+    """The schema is the contract: a column it does not list is not published.
+
+    Removing a field from ``schemas/`` removes it from the package (a MAJOR release) without a code
+    change. A field the schema lists but the extraction lacks stays missing, and validation says so.
+    """
+    listed = [spec["name"] for spec in contracts.table_schema(extraction.resource)["fields"]]
+    dropped = [name for name in extraction.frame.columns if name not in listed]
+    if not dropped:
+        return extraction
+    return dataclasses.replace(extraction, frame=extraction.frame.drop(columns=dropped))
 
 
 def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_file: Path | None = None) -> Build:

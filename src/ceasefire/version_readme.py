@@ -23,7 +23,7 @@ def _constraints(spec: dict) -> str:
             parts.append("one of " + ", ".join(f"`{item}`" for item in value))
         elif key == "pattern":
             parts.append(f"pattern `{value}`")
-        elif value not in (False, None):
+        elif value is not False and value is not None:
             parts.append(f"{key} {value}")
     return "; ".join(parts)
 
