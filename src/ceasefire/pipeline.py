@@ -211,6 +211,7 @@ def build_report(build: Build, version: str | None) -> dict:
         "counts": build.counts,
         "rows": {name: len(e.frame) for name, e in build.extractions.items()},
         "findings": [finding.to_dict() for finding in build.findings],
+        "corrections_applied": [applied.to_dict() for applied in build.corrections],
     }
 
 
