@@ -135,6 +135,10 @@ def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def _count(count: int | None, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _size(count: int) -> str:
     return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} B"
 
@@ -173,7 +177,7 @@ def render_index_html(catalog: dict) -> str:
             parts.append(
                 f'<tr data-version="{e(entry["version"])}"><td>{e(entry["version"])}</td>'
                 f"<td>{e(str(entry['created'] or '')[:10])}</td><td>{e(entry['bump'])}</td><td>{rows}</td>"
-                f"<td>{e(str(validation['status']))}, {e(str(validation['warnings']))} warnings</td>"
+                f"<td>{e(str(validation['status']))}, {e(_count(validation['warnings'], 'warning'))}</td>"
                 f"<td>{e(_size(entry['zip']['bytes']))}</td><td><code>{e(entry['zip']['sha256'])}</code></td>"
                 f'<td><a href="{e(links["zip"])}">zip</a> · <a href="{e(links["sha256"])}">sha256</a> · '
                 f'<a href="{e(links["datapackage"])}">datapackage.json</a> · <a href="{e(links["readme"])}">README</a> · '
