@@ -167,3 +167,18 @@ def test_a_run_that_cannot_get_the_lock_in_time_exits_clearly_and_changes_nothin
     assert code == 3
     assert "another run has been publishing for over 1 s" in output
     assert _visible(dist) == before
+
+
+def test_the_next_run_clears_leftovers_of_every_kind(project) -> None:
+    raw, dist = project
+    package = dist / PACKAGE_NAME
+    (package / ".tmp-1.1.0-deadbeef" / "data").mkdir(parents=True)
+    (package / ".tmp-1.1.0-deadbeef" / "data" / "violations.csv").write_text("half a fi")
+    (package / ".tmp-1.1.0.zip-999").write_bytes(b"PK")
+    (dist / ".tmp-catalog.json-cafe").write_text("{")
+
+    outcome = run(raw, dist)
+
+    assert (outcome.status, outcome.version) == ("published", "1.1.0")
+    leftovers = [p for folder in (dist, package) for p in folder.iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers == []

@@ -67,7 +67,7 @@ def load_corrections(path: Path) -> list[Correction]:
     """Read a corrections file; a missing file means no corrections. A malformed one is unusable input."""
     if not path.is_file():
         return []
-    name = str(CORRECTIONS_FILE)
+    name = str(CORRECTIONS_FILE) if path.parts[-2:] == CORRECTIONS_FILE.parts else str(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -271,6 +271,7 @@ def publish(build: Build, dist_dir: Path, *, lock_timeout: float = 900.0, now: d
     candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", created), files)
     with publish_lock(dist_dir, lock_timeout):
         pause_point("locked")
+        clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
         clear_leftovers(package_dir)
         versions = list_versions(package_dir)
         if versions:
