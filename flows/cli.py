@@ -2,6 +2,8 @@
 
 Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
 arguments; 3 another run held the publish lock past the timeout.
+
+``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect.
 """
 
 from __future__ import annotations
@@ -27,9 +29,42 @@ def _parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="extract, validate and publish a new version (Prefect flow)")
     publish.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     publish.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    publish.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
     validate = commands.add_parser("validate", help="extract and validate only; publishes nothing")
     validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
+    validate.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
+    diff = commands.add_parser("diff", help="what changed between two published versions")
+    diff.add_argument("old", help="the earlier version, e.g. 1.0.0")
+    diff.add_argument("new", help="the later version, e.g. 1.1.0")
+    diff.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
     return parser
+
+
+_CORRECTIONS_HELP = "reviewed corrections file (default: reviews/corrections.json beside the raw folder)"
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import json
+
+    from ceasefire import PACKAGE_NAME
+    from ceasefire.releases import compare, corrections_added, render_diff_text, snapshot_from_folder
+
+    package_dir = args.dist / PACKAGE_NAME
+    snapshots = []
+    for version in (args.old, args.new):
+        folder = package_dir / version
+        if not (folder / "datapackage.json").is_file():
+            print(f"error: {folder} is not a published version", file=sys.stderr)
+            return EXIT_UNUSABLE
+        snapshots.append(snapshot_from_folder(folder))
+    old, new = snapshots
+    if args.json:
+        record = {"old": args.old, "new": args.new, **compare(old, new).to_dict(), "corrections_applied": corrections_added(old, new)}
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+    else:
+        print(render_diff_text(args.old, args.new, old, new), end="")
+    return EXIT_OK
 
 
 def _print_findings(findings, stream) -> None:
@@ -39,6 +74,8 @@ def _print_findings(findings, stream) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "diff":
+        return _diff(args)
     _configure_prefect()
     from ceasefire.errors import PublishLockTimeout, RawInputError
 
@@ -46,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             from ceasefire.pipeline import build_dataset
 
-            build = build_dataset(args.raw)
+            build = build_dataset(args.raw, corrections_file=args.corrections)
             _print_findings(build.findings, sys.stderr)
             print(f"validation {build.status}: {build.counts['error']} errors, {build.counts['warning']} warnings")
             return EXIT_INVALID if build.counts["error"] else EXIT_OK
@@ -54,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         from flows.publish import ValidationFailed, publish_dataset
 
         try:
-            outcome = publish_dataset(raw_dir=str(args.raw), dist_dir=str(args.dist))
+            outcome = publish_dataset(
+                raw_dir=str(args.raw), dist_dir=str(args.dist),
+                corrections_file=str(args.corrections) if args.corrections else None,
+            )  # fmt: skip
         except ValidationFailed as failure:
             _print_findings(failure.outcome.findings, sys.stderr)
             print(f"FAILED: {failure}; {args.dist} is unchanged", file=sys.stderr)

@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from ceasefire import pipeline
+from ceasefire.corrections import default_corrections_file, load_corrections
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
@@ -57,9 +58,12 @@ def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
 
 
 @task(name="validate")
-def validate_task(extracted: pipeline.Build) -> pipeline.Build:
+def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline.Build:
     logger = get_run_logger()
-    build = pipeline.validate(extracted.corpus, extracted.contracts, extracted.extractions)
+    corrections = load_corrections(corrections_file)
+    build = pipeline.validate(extracted.corpus, extracted.contracts, extracted.extractions, corrections)
+    for applied in build.corrections:
+        logger.info("applied correction to %s %s.%s", applied.correction.resource, applied.correction.id, applied.correction.field)
     logger.info("validation %s: %d errors, %d warnings", build.status, build.counts["error"], build.counts["warning"])
     for finding in build.findings:
         (logger.error if finding.severity == "error" else logger.warning)(finding.format())
@@ -101,13 +105,15 @@ def _finding_row(finding: Finding) -> str:
 
 
 @flow(name="publish-dataset", log_prints=True)
-def publish_dataset(raw_dir: str = "raw", dist_dir: str = "dist", schemas_dir: str | None = None) -> pipeline.Outcome:
+def publish_dataset(
+    raw_dir: str = "raw", dist_dir: str = "dist", schemas_dir: str | None = None, corrections_file: str | None = None
+) -> pipeline.Outcome:
     """Extract the raw text, validate it with both engines and publish a versioned package."""
     provenance = load_provenance(Path(raw_dir))
     documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
     corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
     extracted = extract_task(corpus, Path(schemas_dir) if schemas_dir else None)
-    build = validate_task(extracted)
+    build = validate_task(extracted, Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir)))
     outcome = publish_task(build, Path(dist_dir))
     create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome), description="Run summary")
     if outcome.status == "failed":

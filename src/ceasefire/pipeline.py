@@ -6,33 +6,46 @@ them directly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import platform
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from . import PACKAGE_NAME
+from .catalog import refresh_downloads
+from .corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
 from .findings import Finding, count_by_severity, sort_findings
+from .formulas import RULE as FORMULA_RULE
+from .formulas import find_formula_cells
 from .publishing import (
     FIRST_VERSION,
     DataFile,
     Version,
-    bump_kind,
     clear_leftovers,
     list_versions,
+    pause_point,
     promote,
     publish_lock,
-    read_descriptor,
-    replace_durably,
-    same_content,
     stage_version,
 )
 from .raw import RawCorpus, read_raw_dir
+from .releases import (
+    CHANGES_FILE,
+    changes_record,
+    compare,
+    corrections_added,
+    initial_changes,
+    snapshot_from_files,
+    snapshot_from_folder,
+)
 from .serialize import render_csv, render_jsonl
 from .validation import run_frictionless, validate_extraction
+from .version_readme import render_version_readme
 from .violations import Extraction, extract_violations
 from .vocabularies import Contracts, load_contracts
 
@@ -53,6 +66,7 @@ class Build:
     contracts: Contracts
     extractions: dict[str, Extraction]
     findings: list[Finding] = field(default_factory=list)
+    corrections: list[AppliedCorrection] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -93,18 +107,54 @@ def extract(corpus: RawCorpus, contracts: Contracts) -> dict[str, Extraction]:
     return {violations.resource: violations}
 
 
-def validate(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> Build:
+def validate(
+    corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction], corrections: list[Correction] | None = None
+) -> Build:
+    """Apply the reviewed corrections, then validate every resource (formula-injection guard included)."""
     findings: list[Finding] = []
-    for extraction in extractions.values():
-        findings.extend(validate_extraction(extraction, contracts))
-    return Build(corpus=corpus, contracts=contracts, extractions=extractions, findings=sort_findings(findings))
+    applied: list[AppliedCorrection] = []
+    corrected = {}
+    for name, extraction in extractions.items():
+        extraction = _schema_fields_only(extraction, contracts)
+        extraction, done, problems = apply_corrections(extraction, corrections or [], contracts)
+        corrected[name] = extraction
+        applied += done
+        findings += problems
+        findings += validate_extraction(extraction, contracts)
+        findings += find_formula_cells(extraction, contracts.table_schema(name))
+    known = set(extractions)
+    for correction in corrections or []:
+        if correction.resource not in known:
+            findings.append(
+                Finding("error", "correction", "extraction", correction.resource,
+                        f"correction not applied: no resource named {correction.resource!r}",
+                        row_id=correction.id, column=correction.field, source_file="reviews/corrections.json")
+            )  # fmt: skip
+    return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
 
 
-def build_dataset(raw_dir: Path, schemas_dir: Path | None = None) -> Build:
-    """Extract and validate; writes nothing."""
+def _schema_fields_only(extraction: Extraction, contracts: Contracts) -> Extraction:
+    """The schema is the contract: a column it does not list is not published.
+
+    Removing a field from ``schemas/`` removes it from the package (a MAJOR release) without a code
+    change. A field the schema lists but the extraction lacks stays missing, and validation says so.
+    """
+    listed = [spec["name"] for spec in contracts.table_schema(extraction.resource)["fields"]]
+    dropped = [name for name in extraction.frame.columns if name not in listed]
+    if not dropped:
+        return extraction
+    return dataclasses.replace(extraction, frame=extraction.frame.drop(columns=dropped))
+
+
+def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_file: Path | None = None) -> Build:
+    """Extract, correct and validate; writes nothing.
+
+    ``corrections_file`` defaults to ``reviews/corrections.json`` beside the raw folder.
+    """
     contracts = load_contracts(schemas_dir)
     corpus = read_raw_dir(raw_dir)
-    return validate(corpus, contracts, extract(corpus, contracts))
+    corrections = load_corrections(corrections_file or default_corrections_file(raw_dir))
+    return validate(corpus, contracts, extract(corpus, contracts), corrections)
 
 
 def data_files(build: Build) -> list[DataFile]:
@@ -161,10 +211,11 @@ def build_report(build: Build, version: str | None) -> dict:
         "counts": build.counts,
         "rows": {name: len(e.frame) for name, e in build.extractions.items()},
         "findings": [finding.to_dict() for finding in build.findings],
+        "corrections_applied": [applied.to_dict() for applied in build.corrections],
     }
 
 
-def package_descriptor(build: Build, files: list[DataFile], version: Version, created: str) -> dict:
+def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
     corpus = build.corpus
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
@@ -198,70 +249,75 @@ def package_descriptor(build: Build, files: list[DataFile], version: Version, cr
             "software": _software_versions(),
         },
         "validation": {"status": build.status, **build.counts, "report": "report.json"},
+        "corrections": [applied.to_dict() for applied in build.corrections],
+        "spreadsheetSafety": FORMULA_RULE,
+        "changes": CHANGES_FILE,
     }
 
 
 def publish(build: Build, dist_dir: Path, *, lock_timeout: float = 900.0, now: dt.datetime | None = None) -> Outcome:
-    """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites."""
+    """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
+
+    Under the publish lock: clear what a killed run left, compare with the latest version, stage
+    the new version in a hidden folder, validate it, rename it into place, then refresh the
+    downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders.
+    """
     rows = {name: len(e.frame) for name, e in build.extractions.items()}
     if build.counts["error"]:
         return Outcome("failed", None, build.findings, rows, message=f"{build.counts['error']} validation errors")
     files = data_files(build)
     package_dir = dist_dir / PACKAGE_NAME
+    created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", created), files)
     with publish_lock(dist_dir, lock_timeout):
+        pause_point("locked")
+        clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
         clear_leftovers(package_dir)
         versions = list_versions(package_dir)
         if versions:
             latest = versions[-1]
-            descriptor = read_descriptor(package_dir, latest)
-            if same_content(descriptor, files):
+            previous = snapshot_from_folder(package_dir / str(latest))
+            changes = compare(previous, candidate)
+            if changes.empty:
+                refresh_downloads(dist_dir)
                 return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
-                               message=f"inputs unchanged since {latest}; nothing published")  # fmt: skip
-            kind = bump_kind(descriptor, files, _ids(build), _published_ids(package_dir / str(latest), descriptor))
-            version = latest.bump(kind)
+                               message=f"content unchanged since {latest}; nothing published")  # fmt: skip
+            kind, version = changes.bump, latest.bump(changes.bump)
+            corrections = corrections_added(previous, candidate)
         else:
-            kind, version = "initial", FIRST_VERSION
-        created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+            latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
+            corrections = candidate.metadata.get("corrections") or []
+        descriptor = package_descriptor(build, files, version, created)
+        report = build_report(build, str(version))
+        record = changes_record(changes, version, latest, kind, created, corrections)
         contents = {file.path: file.content for file in files}
-        contents["datapackage.json"] = _json_bytes(package_descriptor(build, files, version, created))
-        contents["report.json"] = _json_bytes(build_report(build, str(version)))
+        contents["datapackage.json"] = _json_bytes(descriptor)
+        contents["report.json"] = _json_bytes(report)
+        contents[CHANGES_FILE] = _json_bytes(record)
+        contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
+        pause_point("staged")
         frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
         package_findings = run_frictionless(stage, frames)
         if package_findings:
-            import shutil
-
             shutil.rmtree(stage)
             findings = sort_findings(build.findings + package_findings)
             return Outcome("failed", None, findings, rows, message=f"{len(package_findings)} frictionless errors")
         target = package_dir / str(version)
         promote(stage, target)
-        replace_durably(package_dir / "latest.json", _json_bytes({"name": PACKAGE_NAME, "version": str(version), "path": f"{version}/datapackage.json"}))
+        pause_point("promoted")
+        refresh_downloads(dist_dir)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
                    message=f"published {version} ({kind})")  # fmt: skip
-
-
-def _ids(build: Build) -> dict[str, set[str]]:
-    return {name: set(map(str, e.frame.iloc[:, 0])) for name, e in build.extractions.items()}
-
-
-def _published_ids(version_dir: Path, descriptor: dict) -> dict[str, set[str]]:
-    import csv
-
-    ids: dict[str, set[str]] = {}
-    for resource in descriptor["resources"]:
-        if resource["format"] == "csv":
-            with (version_dir / resource["path"]).open(encoding="utf-8", newline="") as handle:
-                reader = csv.reader(handle)
-                next(reader, None)
-                ids[resource["name"]] = {row[0] for row in reader if row}
-    return ids
 
 
 def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def run(raw_dir: Path, dist_dir: Path, schemas_dir: Path | None = None) -> Outcome:
+def run(
+    raw_dir: Path, dist_dir: Path, schemas_dir: Path | None = None, *, corrections_file: Path | None = None,
+    lock_timeout: float = 900.0,
+) -> Outcome:
     """Extract, validate and publish without any orchestrator."""
-    return publish(build_dataset(raw_dir, schemas_dir), dist_dir)
+    return publish(build_dataset(raw_dir, schemas_dir, corrections_file), dist_dir, lock_timeout=lock_timeout)

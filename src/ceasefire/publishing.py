@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -107,37 +108,15 @@ def read_descriptor(package_dir: Path, version: Version) -> dict:
     return json.loads((package_dir / str(version) / "datapackage.json").read_text(encoding="utf-8"))
 
 
-def same_content(descriptor: dict, files: list[DataFile]) -> bool:
-    """True when every resource has the same name, path, hash and schema as the published one."""
-    published = {(r["name"], r["path"], r.get("hash"), json.dumps(r.get("schema"), sort_keys=True)) for r in descriptor["resources"]}
-    candidate = {(f.resource, f.path, f"sha256:{f.sha256}", json.dumps(f.schema, sort_keys=True)) for f in files}
-    return published == candidate
+def pause_point(name: str) -> None:
+    """A test hook: when ``CEASEFIRE_PAUSE_AT`` names this point, say so on stderr and sleep.
 
-
-def bump_kind(old: dict, files: list[DataFile], ids_by_resource: dict[str, set[str]], old_ids: dict[str, set[str]]) -> str:
-    """The SemVer bump from the published descriptor to the new files (Data Package Version recipe).
-
-    MAJOR: a field removed, renamed, retyped or reordered in an existing resource, or a resource
-    removed. MINOR: resources, fields or rows added. PATCH: anything else (values corrected).
+    Tests kill a publishing run while it sleeps here, to prove that no moment of a run can leave a
+    partial version. ``CEASEFIRE_PAUSE_SECONDS`` sets the sleep (default 60).
     """
-    old_resources = {r["name"]: r for r in old["resources"]}
-    new_resources = {f.resource: f for f in files}
-    if set(old_resources) - set(new_resources):
-        return "major"
-    kind = "patch"
-    for name, new in new_resources.items():
-        if name not in old_resources:
-            kind = "minor"
-            continue
-        old_fields = [(f["name"], f["type"]) for f in old_resources[name]["schema"]["fields"]]
-        new_fields = [(f["name"], f["type"]) for f in new.schema["fields"]]
-        if new_fields[: len(old_fields)] != old_fields:
-            return "major"
-        if len(new_fields) > len(old_fields):
-            kind = "minor"
-        if ids_by_resource.get(name, set()) - old_ids.get(name, set()):
-            kind = "minor"
-    return kind
+    if os.environ.get("CEASEFIRE_PAUSE_AT") == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("CEASEFIRE_PAUSE_SECONDS", "60")))
 
 
 def _fsync_path(path: Path) -> None:

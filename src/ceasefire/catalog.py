@@ -1,0 +1,190 @@
+"""Downloads and the catalog: a zip and its sha256 per version, ``latest.json``, the package's
+``CHANGELOG.md``, ``dist/catalog.json`` and ``dist/index.html``.
+
+All of these are derived from the published version folders, which are the only record. Every
+run refreshes them under the publish lock, so a run killed after a version folder was renamed into
+place is completed by the next run. Each file is rewritten only when its bytes change, and all are
+pure functions of the version folders: no timestamps of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+from .publishing import TEMP_PREFIX, Version, list_versions, replace_durably, write_durably
+from .releases import CHANGES_FILE, render_changelog
+
+CATALOG_FORMAT = "1.0"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip
+
+
+def build_zip(version_dir: Path, root: str) -> bytes:
+    """Every file of a version folder, sorted, with fixed dates and modes: byte-reproducible."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(p for p in version_dir.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{root}/{path.relative_to(version_dir).as_posix()}", date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+def _write_if_changed(path: Path, content: bytes) -> bool:
+    if path.is_file() and path.read_bytes() == content:
+        return False
+    replace_durably(path, content)
+    return True
+
+
+def _write_new(path: Path, content: bytes) -> None:
+    """Create ``path`` from a fsynced temporary file; an existing download is never replaced."""
+    temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{os.getpid()}")
+    write_durably(temp, content)
+    os.link(temp, path)  # fails if path exists
+    temp.unlink()
+
+
+def ensure_zip(package_dir: Path, version: Version) -> tuple[Path, str]:
+    """The version's zip and ``.sha256`` (``sha256sum -c`` format), made once, never rewritten."""
+    name = package_dir.name
+    zip_path = package_dir / f"{version}.zip"
+    sum_path = package_dir / f"{version}.zip.sha256"
+    if not zip_path.is_file():
+        _write_new(zip_path, build_zip(package_dir / str(version), f"{name}-{version}"))
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    _write_if_changed(sum_path, f"{digest}  {zip_path.name}\n".encode())
+    return zip_path, digest
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: str) -> dict:
+    folder = package_dir / str(version)
+    descriptor = _read_json(folder / "datapackage.json")
+    report = _read_json(folder / "report.json")
+    changes = _read_json(folder / CHANGES_FILE)
+    counts = report.get("counts", {})
+    base = f"{package_dir.name}/{version}"
+    return {
+        "version": str(version),
+        "created": descriptor.get("created"),
+        "bump": changes.get("bump", "unknown"),
+        "previous_version": changes.get("previous_version"),
+        "rows": report.get("rows", {}),
+        "validation": {"status": report.get("status"), "errors": counts.get("error"), "warnings": counts.get("warning")},
+        "zip": {"bytes": zip_path.stat().st_size, "sha256": digest},
+        "links": {
+            "folder": f"{base}/",
+            "datapackage": f"{base}/datapackage.json",
+            "readme": f"{base}/README.md",
+            "changes": f"{base}/{CHANGES_FILE}",
+            "report": f"{base}/report.json",
+            "zip": f"{package_dir.name}/{zip_path.name}",
+            "sha256": f"{package_dir.name}/{zip_path.name}.sha256",
+        },
+    }
+
+
+def package_entry(package_dir: Path) -> dict | None:
+    versions = list_versions(package_dir)
+    if not versions:
+        return None
+    entries = []
+    for version in reversed(versions):
+        zip_path, digest = ensure_zip(package_dir, version)
+        entries.append(version_entry(package_dir, version, zip_path, digest))
+    latest = _read_json(package_dir / str(versions[-1]) / "datapackage.json")
+    return {
+        "name": package_dir.name,
+        "title": latest.get("title"),
+        "license": (latest.get("licenses") or [{}])[0].get("name"),
+        "latest": str(versions[-1]),
+        "links": {"latest": f"{package_dir.name}/latest.json", "changelog": f"{package_dir.name}/CHANGELOG.md"},
+        "versions": entries,
+    }
+
+
+def refresh_downloads(dist_dir: Path) -> dict:
+    """Bring every derived file in ``dist/`` up to date with the version folders (call under the lock)."""
+    packages = []
+    for package_dir in sorted(p for p in dist_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        entry = package_entry(package_dir)
+        if entry is None:
+            continue
+        latest = {"name": entry["name"], "version": entry["latest"], "path": f"{entry['latest']}/datapackage.json"}
+        _write_if_changed(package_dir / "latest.json", _json_bytes(latest))
+        _write_if_changed(package_dir / "CHANGELOG.md", render_changelog(package_dir, entry["title"] or entry["name"]).encode())
+        packages.append(entry)
+    catalog = {"catalog_format": CATALOG_FORMAT, "packages": packages}
+    _write_if_changed(dist_dir / "catalog.json", _json_bytes(catalog))
+    _write_if_changed(dist_dir / "index.html", render_index_html(catalog).encode("utf-8"))
+    return catalog
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _count(count: int | None, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} B"
+
+
+def render_index_html(catalog: dict) -> str:
+    """A static page that works when opened from disk: no scripts, no remote assets, relative links."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Nagorno-Karabakh ceasefire dataset: releases</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}"
+        "th{background:#eee}code{font-size:.85em;word-break:break-all}</style>",
+        "</head><body>",
+        "<h1>Nagorno-Karabakh ceasefire dataset: releases</h1>",
+        "<p>Every published version, newest first. A version never changes once published. "
+        "Check a download with <code>sha256sum -c VERSION.zip.sha256</code>.</p>",
+    ]
+    for package in catalog["packages"]:
+        parts += [
+            f'<section id="{e(package["name"])}">',
+            f"<h2>{e(package['title'] or package['name'])}</h2>",
+            f"<p>Package <code>{e(package['name'])}</code>, license {e(str(package['license']))}. "
+            f'Latest version: <strong class="latest">{e(package["latest"])}</strong>. '
+            f'<a href="{e(package["links"]["changelog"])}">Changelog</a> · '
+            f'<a href="{e(package["links"]["latest"])}">latest.json</a></p>',
+            '<table class="versions"><thead><tr><th>version</th><th>date</th><th>change</th><th>rows</th>'
+            "<th>validation</th><th>zip size</th><th>sha256</th><th>links</th></tr></thead><tbody>",
+        ]
+        for entry in package["versions"]:
+            rows = ", ".join(f"{e(name)}: {count}" for name, count in entry["rows"].items())
+            validation = entry["validation"]
+            links = entry["links"]
+            parts.append(
+                f'<tr data-version="{e(entry["version"])}"><td>{e(entry["version"])}</td>'
+                f"<td>{e(str(entry['created'] or '')[:10])}</td><td>{e(entry['bump'])}</td><td>{rows}</td>"
+                f"<td>{e(str(validation['status']))}, {e(_count(validation['warnings'], 'warning'))}</td>"
+                f"<td>{e(_size(entry['zip']['bytes']))}</td><td><code>{e(entry['zip']['sha256'])}</code></td>"
+                f'<td><a href="{e(links["zip"])}">zip</a> · <a href="{e(links["sha256"])}">sha256</a> · '
+                f'<a href="{e(links["datapackage"])}">datapackage.json</a> · <a href="{e(links["readme"])}">README</a> · '
+                f'<a href="{e(links["changes"])}">changes</a></td></tr>'
+            )
+        parts += ["</tbody></table>", "</section>"]
+    if not catalog["packages"]:
+        parts.append("<p>No version has been published yet.</p>")
+    parts += ["</body></html>", ""]
+    return "\n".join(parts)

@@ -1,0 +1,218 @@
+"""Reviewed corrections: a maintainer's fix to one published value, applied by the pipeline.
+
+Raw files are never edited by hand. A wrong value goes into ``reviews/corrections.json`` instead,
+one entry per record and field, with the value it replaces, the new value, the reason, who reviewed
+it and when. The pipeline applies each entry after extraction and before validation, so the
+corrected value passes the same checks as any other. An entry whose old value no longer matches
+(the raw text changed, or the entry is wrong) is an error finding, not a silent no-op.
+
+A correction of a value as written (``date_text``, ``location``, ``consequences``) also recomputes
+the fields derived from it, including the record's id, so the published record stays consistent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from .casualties import parse_casualties
+from .errors import RawInputError
+from .findings import Finding
+from .violations import DateError, Extraction, make_violation_id, parse_table_date
+from .vocabularies import Contracts
+
+CORRECTIONS_FILE = Path("reviews") / "corrections.json"
+REQUIRED_KEYS = ("resource", "id", "field", "old_value", "new_value", "reason", "reviewer", "date")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One reviewed change of one field of one record. Values are written as in the CSV form."""
+
+    resource: str
+    id: str
+    field: str
+    old_value: str | None
+    new_value: str | None
+    reason: str
+    reviewer: str
+    date: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AppliedCorrection:
+    """A correction as applied: the record's id before and after (a corrected date moves the id)."""
+
+    correction: Correction
+    new_id: str
+
+    def to_dict(self) -> dict:
+        return {**self.correction.to_dict(), "new_id": self.new_id}
+
+
+def default_corrections_file(raw_dir: Path) -> Path:
+    """``reviews/corrections.json`` beside the raw folder: the project root for ``raw/``."""
+    return raw_dir.resolve().parent / CORRECTIONS_FILE
+
+
+def load_corrections(path: Path) -> list[Correction]:
+    """Read a corrections file; a missing file means no corrections. A malformed one is unusable input."""
+    if not path.is_file():
+        return []
+    name = str(CORRECTIONS_FILE) if path.parts[-2:] == CORRECTIONS_FILE.parts else str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RawInputError(name, f"not valid JSON: {error}", line=getattr(error, "lineno", None)) from None
+    entries = data.get("corrections") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise RawInputError(name, "needs a 'corrections' list")
+    corrections = []
+    for number, entry in enumerate(entries, start=1):
+        missing = [key for key in REQUIRED_KEYS if key not in entry] if isinstance(entry, dict) else list(REQUIRED_KEYS)
+        if missing:
+            raise RawInputError(name, f"correction {number} lacks {missing}; every entry needs {list(REQUIRED_KEYS)}")
+        for key in ("reason", "reviewer"):
+            if not str(entry[key]).strip():
+                raise RawInputError(name, f"correction {number} has an empty {key}: every correction is reviewed and explained")
+        try:
+            dt.date.fromisoformat(str(entry["date"]))
+        except ValueError:
+            raise RawInputError(name, f"correction {number} has date {entry['date']!r}; expected YYYY-MM-DD") from None
+        corrections.append(
+            Correction(**{key: (None if entry[key] is None else str(entry[key])) for key in REQUIRED_KEYS})
+        )
+    return corrections
+
+
+def _cell_text(value: object) -> str | None:
+    """A frame cell written as in the CSV form, so old values compare with what a user sees."""
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _typed(field_spec: dict, text: str | None) -> object:
+    """A CSV-form value as the frame holds it, by Table Schema type."""
+    if text is None or text == "":
+        return [] if field_spec.get("type") == "list" else None
+    kind = field_spec.get("type")
+    if kind == "integer":
+        return int(text)
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    if kind == "list":
+        return text.split(field_spec.get("delimiter", ","))
+    return text
+
+
+def _derive_violation(record: dict, changed: str, contracts: Contracts) -> None:
+    """Recompute what a corrected as-written violation cell determines."""
+    if changed == "date_text":
+        try:
+            dates = parse_table_date(record["date_text"] or "")
+            record["date_start"], record["date_end"] = dates.start, dates.end
+        except DateError:
+            record["date_start"] = record["date_end"] = None  # the date-format check reports it
+    if changed == "location":
+        record["places"] = contracts.gazetteer.resolve(record["location"] or "")
+    if changed == "consequences":
+        casualties = parse_casualties(record["consequences"])
+        record["killed"], record["wounded"] = casualties.killed, casualties.wounded
+    if changed in ("date_text", "location"):
+        record["violation_id"] = make_violation_id(record["date_text"] or "", record["location"] or "")
+
+
+# Resource -> (fields a correction may not touch, derivation of dependent fields).
+RESOURCE_RULES: dict[str, tuple[frozenset[str], Callable[[dict, str, Contracts], None]]] = {
+    "violations": (frozenset({"violation_id", "source_file", "source_line"}), _derive_violation),
+}
+
+
+def apply_corrections(
+    extraction: Extraction, corrections: list[Correction], contracts: Contracts
+) -> tuple[Extraction, list[AppliedCorrection], list[Finding]]:
+    """Apply the corrections for one resource, in file order.
+
+    Returns the corrected extraction, the corrections applied and an error finding for each one
+    that could not be applied. Extraction findings about a corrected cell are dropped: the
+    corrected value is validated instead.
+    """
+    mine = [c for c in corrections if c.resource == extraction.resource]
+    if not mine:
+        return extraction, [], []
+    schema = contracts.table_schema(extraction.resource)
+    fields = {spec["name"]: spec for spec in schema["fields"]}
+    key_field = schema["fields"][0]["name"]
+    frozen, derive = RESOURCE_RULES.get(extraction.resource, (frozenset({key_field}), lambda *_: None))
+    frame = extraction.frame
+    records = [dict(zip(frame.columns, row)) for row in frame.itertuples(index=False, name=None)]
+    applied: list[AppliedCorrection] = []
+    findings: list[Finding] = []
+    touched: dict[tuple[str, int], set[str]] = {}  # (source_file, source_line) -> fields corrected or derived
+    for correction in mine:
+        problem = None
+        matches = [r for r in records if str(r[key_field]) == correction.id]
+        if correction.field not in fields:
+            problem = f"field {correction.field!r} does not exist in {extraction.resource}"
+        elif correction.field in frozen:
+            problem = f"field {correction.field!r} identifies the record and cannot be corrected"
+        elif not matches:
+            problem = f"no {extraction.resource} record has the id {correction.id!r}"
+        elif _cell_text(matches[0][correction.field]) != (correction.old_value or None):
+            problem = (
+                f"old value {correction.old_value!r} does not match the extracted value "
+                f"{_cell_text(matches[0][correction.field])!r}; review the correction"
+            )
+        if problem is None:
+            try:
+                value = _typed(fields[correction.field], correction.new_value)
+            except ValueError as error:
+                problem = f"new value {correction.new_value!r} is not a {fields[correction.field]['type']}: {error}"
+        if problem is not None:
+            record = matches[0] if matches else {}
+            findings.append(
+                Finding(
+                    severity="error", rule="correction", engine="extraction", resource=extraction.resource,
+                    message=f"correction not applied: {problem}", row_id=correction.id, column=correction.field,
+                    value=correction.old_value, expected=correction.new_value,
+                    source_file=str(record.get("source_file") or CORRECTIONS_FILE),
+                    source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
+                )
+            )  # fmt: skip
+            continue
+        record = matches[0]
+        before = dict(record)
+        record[correction.field] = value
+        derive(record, correction.field, contracts)
+        changed = {name for name in record if _cell_text(record[name]) != _cell_text(before[name])}
+        where = (str(record.get("source_file")), int(record.get("source_line") or 0))
+        touched.setdefault(where, set()).update(changed | {correction.field})
+        applied.append(AppliedCorrection(correction, new_id=str(record[key_field])))
+    corrected = pd.DataFrame.from_records(records, columns=list(frame.columns)) if records else frame.iloc[0:0]
+    for name in frame.columns:
+        if str(frame[name].dtype) in ("Int64", "string"):
+            corrected[name] = pd.array(corrected[name].tolist(), dtype=str(frame[name].dtype))
+        else:
+            corrected[name] = pd.Series(corrected[name].tolist(), dtype="object")
+    kept = [
+        finding for finding in extraction.findings
+        if finding.column not in touched.get((str(finding.source_file), int(finding.source_line or 0)), set())
+    ]  # fmt: skip
+    result = Extraction(
+        resource=extraction.resource, frame=corrected, findings=kept,
+        cell_columns=extraction.cell_columns, section=extraction.section,
+    )  # fmt: skip
+    return result, applied, findings

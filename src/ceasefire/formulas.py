@@ -1,0 +1,71 @@
+"""Spreadsheet formula injection (OWASP "CSV injection"): such a text cell blocks the release.
+
+A spreadsheet runs a cell that begins with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
+line feed as a formula. We block rather than neutralise: neutralising (prefixing ``'``) would
+publish a value that is not in the source, and the CSV and JSON forms would disagree. A blocked
+value is fixed with a reviewed correction (``reviews/corrections.json``), which the package records.
+
+Only text cells are checked (``string`` fields and the items of ``list`` fields): numbers such as
+``-1`` are typed values, not formulas, and stay as they are.
+"""
+
+from __future__ import annotations
+
+from .findings import Finding
+from .violations import Extraction
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+RULE = {
+    "name": "csv-formula-injection",
+    "action": "block",
+    "prefixes": list(FORMULA_PREFIXES),
+    "fields": "every field of type string, and every item of a field of type list",
+    "description": (
+        "No published text cell begins with =, +, -, @, tab, carriage return or line feed, so no "
+        "spreadsheet runs a cell as a formula (OWASP CSV injection). Such a value blocks the release; "
+        "it is never altered silently. A maintainer fixes it with a reviewed correction, recorded in "
+        "the package. Numeric fields are not checked: -1 is a number, not a formula."
+    ),
+}
+
+
+def is_formula_text(text: str) -> bool:
+    """True when a spreadsheet would run ``text`` as a formula.
+
+    Example:
+        >>> is_formula_text("=HYPERLINK(\\"http://x\\")"), is_formula_text("near Shusha - 2 km")
+        (True, False)
+    """
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def find_formula_cells(extraction: Extraction, schema: dict) -> list[Finding]:
+    """One error finding per text cell of ``extraction`` that a spreadsheet would run."""
+    frame = extraction.frame
+    text_fields = [spec["name"] for spec in schema["fields"] if spec.get("type") in ("string", "list")]
+    findings = []
+    for position, row in enumerate(frame.itertuples(index=False, name=None)):
+        record = dict(zip(frame.columns, row))
+        for name in text_fields:
+            value = record.get(name)
+            items = value if isinstance(value, list) else [value]
+            hostile = [item for item in items if isinstance(item, str) and is_formula_text(item)]
+            if not hostile:
+                continue
+            columns = extraction.cell_columns[position] if position < len(extraction.cell_columns) else {}
+            findings.append(
+                Finding(
+                    severity="error", rule=RULE["name"], engine="extraction", resource=extraction.resource,
+                    message=(
+                        f"{name} begins with {hostile[0][:1]!r}, which a spreadsheet runs as a formula; "
+                        "fix it with a reviewed correction in reviews/corrections.json"
+                    ),
+                    row_id=str(record[frame.columns[0]]), column=name, value=hostile[0],
+                    expected="text that does not begin with = + - @ tab CR LF",
+                    source_file=str(record["source_file"]) if record.get("source_file") is not None else None,
+                    source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
+                    source_column=columns.get(name),
+                )
+            )  # fmt: skip
+    return findings

@@ -1,0 +1,441 @@
+"""What changed between two releases, which version number that earns, and the changelog.
+
+The comparison works on what a user downloads: each table resource's schema and its CSV rows,
+keyed by the resource's primary key, plus the descriptive metadata of the package. The bump
+follows the Data Package Version recipe, as refined in RELEASING.md:
+
+- MAJOR: a resource removed; a field removed, renamed, retyped or moved; a field inserted before
+  existing fields; a constraint made stricter; the primary key or foreign keys changed.
+- MINOR: a resource added; a field added after the existing ones; a constraint loosened; rows added.
+- PATCH: values corrected, rows removed as errors, or descriptive metadata corrected.
+
+Identical content gives no change at all, so no new version.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .publishing import DataFile, Version, list_versions
+
+BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
+CHANGES_FILE = "changes.json"
+CHANGES_FORMAT = "1.0"
+# Descriptive metadata whose correction is a PATCH. Provenance (code commit, software versions,
+# raw checksums) and the run's date are not content: they change no published value.
+METADATA_KEYS = ("name", "title", "description", "keywords", "licenses", "sources", "contributors", "corrections")
+RESOURCE_METADATA_KEYS = ("title", "description")
+# Field properties that change how a value is read: a change is a retype.
+TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
+
+
+@dataclass
+class ResourceSnapshot:
+    """A table resource as published: its schema and its rows by key, values as CSV text."""
+
+    name: str
+    schema: dict
+    rows: dict[str, dict[str, str | None]]
+    metadata: dict
+
+
+@dataclass
+class Snapshot:
+    """What a user gets from one version: metadata and every resource by name."""
+
+    metadata: dict
+    resources: dict[str, ResourceSnapshot]
+    resource_names: list[str]  # every resource, the JSON forms included
+
+
+def _row_key(schema: dict, row: dict[str, str | None]) -> str:
+    key = schema.get("primaryKey") or [schema["fields"][0]["name"]]
+    if isinstance(key, str):
+        key = [key]
+    return "/".join(str(row.get(name) or "") for name in key)
+
+
+def parse_csv_rows(content: bytes, schema: dict) -> dict[str, dict[str, str | None]]:
+    """CSV bytes to rows keyed by primary key; empty cells (the missing value) become None."""
+    missing = set(schema.get("missingValues", [""]))
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
+    rows = {}
+    for row in reader:
+        clean = {name: (None if value in missing else value) for name, value in row.items()}
+        rows[_row_key(schema, clean)] = clean
+    return rows
+
+
+def _metadata(descriptor: dict) -> dict:
+    return {key: descriptor.get(key) for key in METADATA_KEYS}
+
+
+def _resource_metadata(resource: dict) -> dict:
+    return {key: resource.get(key) for key in RESOURCE_METADATA_KEYS}
+
+
+def snapshot_from_files(descriptor: dict, files: list[DataFile]) -> Snapshot:
+    """The snapshot of a build that is not yet written."""
+    resources = {
+        f.resource: ResourceSnapshot(f.resource, f.schema, parse_csv_rows(f.content, f.schema), _resource_metadata(f.descriptor()))
+        for f in files
+        if f.format == "csv"
+    }
+    return Snapshot(_metadata(descriptor), resources, [f.resource for f in files])
+
+
+def snapshot_from_folder(version_dir: Path) -> Snapshot:
+    """The snapshot of a published version folder."""
+    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
+    resources = {}
+    for resource in descriptor["resources"]:
+        if resource.get("format") == "csv":
+            content = (version_dir / resource["path"]).read_bytes()
+            resources[resource["name"]] = ResourceSnapshot(
+                resource["name"], resource["schema"], parse_csv_rows(content, resource["schema"]), _resource_metadata(resource)
+            )
+    return Snapshot(_metadata(descriptor), resources, [r["name"] for r in descriptor["resources"]])
+
+
+@dataclass
+class SchemaChange:
+    kind: str  # field-removed | field-added | field-retyped | fields-reordered | constraint-stricter | ...
+    bump: str
+    detail: str
+    field: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "field": self.field, "bump": self.bump, "detail": self.detail}
+
+
+@dataclass
+class ResourceChanges:
+    """What changed in one table resource."""
+
+    name: str
+    rows_before: int
+    rows_after: int
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)  # {"id", "previous_id", "fields": {f: {"old", "new"}}}
+    schema: list[SchemaChange] = field(default_factory=list)
+    metadata: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.schema or self.metadata)
+
+    def to_dict(self) -> dict:
+        return {
+            "rows_before": self.rows_before,
+            "rows_after": self.rows_after,
+            "rows_added": self.added,
+            "rows_removed": self.removed,
+            "rows_changed": self.changed,
+            "schema_changes": [change.to_dict() for change in self.schema],
+            "metadata_changes": self.metadata,
+        }
+
+
+@dataclass
+class Changes:
+    """The comparison of two snapshots and the bump it earns."""
+
+    resources_added: list[str]
+    resources_removed: list[str]
+    resources: dict[str, ResourceChanges]
+    metadata: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.resources_added or self.resources_removed or self.metadata) and all(
+            r.empty for r in self.resources.values()
+        )
+
+    @property
+    def reasons(self) -> list[tuple[str, str]]:
+        """(bump, why) for every change, strongest first."""
+        reasons = [("major", f"resource {name} removed") for name in self.resources_removed]
+        reasons += [("minor", f"resource {name} added") for name in self.resources_added]
+        for name, resource in self.resources.items():
+            reasons += [(c.bump, f"{name}: {c.detail}") for c in resource.schema]
+            if resource.added:
+                reasons.append(("minor", f"{name}: {len(resource.added)} rows added"))
+            if resource.removed:
+                reasons.append(("patch", f"{name}: {len(resource.removed)} rows removed"))
+            if resource.changed:
+                reasons.append(("patch", f"{name}: {len(resource.changed)} rows changed"))
+            reasons += [("patch", f"{name}: {m}") for m in resource.metadata]
+        reasons += [("patch", m) for m in self.metadata]
+        return sorted(reasons, key=lambda reason: -BUMP_ORDER[reason[0]])
+
+    @property
+    def bump(self) -> str:
+        """``major``, ``minor``, ``patch``, or ``none`` when nothing changed."""
+        return self.reasons[0][0] if self.reasons else "none"
+
+    def to_dict(self) -> dict:
+        return {
+            "bump": self.bump,
+            "reasons": [{"bump": bump, "change": why} for bump, why in self.reasons],
+            "resources_added": self.resources_added,
+            "resources_removed": self.resources_removed,
+            "metadata_changes": self.metadata,
+            "resources": {name: resource.to_dict() for name, resource in self.resources.items()},
+        }
+
+
+def _constraint_changes(name: str, old: dict, new: dict) -> list[SchemaChange]:
+    """Constraint by constraint: stricter is MAJOR, looser is MINOR."""
+    changes = []
+
+    def add(stricter: bool, detail: str) -> None:
+        kind = "constraint-stricter" if stricter else "constraint-loosened"
+        changes.append(SchemaChange(kind, "major" if stricter else "minor", f"field {name}: {detail}", name))
+
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if before is None:
+            if key in ("required", "unique") and after is False:
+                continue
+            add(True, f"constraint {key} added ({after!r})")
+        elif after is None:
+            if key in ("required", "unique") and before is False:
+                continue
+            add(False, f"constraint {key} removed (was {before!r})")
+        elif key in ("required", "unique"):
+            add(bool(after), f"{key} {before!r} → {after!r}")
+        elif key in ("minimum", "minLength", "exclusiveMinimum"):
+            add(after > before, f"{key} {before!r} → {after!r}")
+        elif key in ("maximum", "maxLength", "exclusiveMaximum"):
+            add(after < before, f"{key} {before!r} → {after!r}")
+        elif key == "enum":
+            gone, extra = set(map(str, before)) - set(map(str, after)), set(map(str, after)) - set(map(str, before))
+            if gone:
+                add(True, f"enum values removed: {sorted(gone)}")
+            if extra:
+                add(False, f"enum values added: {sorted(extra)}")
+        else:  # a changed pattern or anything we cannot order: assume it may reject old values
+            add(True, f"{key} {before!r} → {after!r}")
+    return changes
+
+
+def compare_schemas(old: dict, new: dict) -> list[SchemaChange]:
+    """Field-level changes between two Table Schemas."""
+    changes: list[SchemaChange] = []
+    old_fields = {spec["name"]: spec for spec in old["fields"]}
+    new_fields = {spec["name"]: spec for spec in new["fields"]}
+    old_order = [spec["name"] for spec in old["fields"]]
+    new_order = [spec["name"] for spec in new["fields"]]
+    for name in old_order:
+        if name not in new_fields:
+            changes.append(SchemaChange("field-removed", "major", f"field {name} removed (or renamed)", name))
+    kept_old = [name for name in old_order if name in new_fields]
+    kept_new = [name for name in new_order if name in old_fields]
+    if kept_old != kept_new:
+        changes.append(SchemaChange("fields-reordered", "major", f"fields reordered: {kept_old} → {kept_new}"))
+    last_old_position = max((new_order.index(name) for name in kept_new), default=-1)
+    for position, name in enumerate(new_order):
+        if name in old_fields:
+            continue
+        if position < last_old_position:
+            changes.append(SchemaChange("field-inserted", "major", f"field {name} inserted before existing fields", name))
+        else:
+            changes.append(SchemaChange("field-added", "minor", f"field {name} added", name))
+    for name in kept_new:
+        before, after = old_fields[name], new_fields[name]
+        retyped = {key: (before.get(key), after.get(key)) for key in TYPE_KEYS if before.get(key) != after.get(key)}
+        if retyped:
+            detail = ", ".join(f"{key} {a!r} → {b!r}" for key, (a, b) in retyped.items())
+            changes.append(SchemaChange("field-retyped", "major", f"field {name} retyped: {detail}", name))
+        changes += _constraint_changes(name, before.get("constraints", {}), after.get("constraints", {}))
+        for key in ("title", "description"):
+            if before.get(key) != after.get(key):
+                changes.append(SchemaChange("field-description", "patch", f"field {name}: {key} corrected", name))
+    for key in ("primaryKey", "foreignKeys", "missingValues"):
+        if old.get(key) != new.get(key):
+            bump = "minor" if key == "foreignKeys" and not new.get(key) else "major"
+            changes.append(SchemaChange(key, bump, f"{key} {old.get(key)!r} → {new.get(key)!r}"))
+    return changes
+
+
+def _pair_corrected_rows(old: ResourceSnapshot, new: ResourceSnapshot, removed: list[str], added: list[str]) -> list[tuple[str, str]]:
+    """Pair removed and added rows that describe the same record under a new id.
+
+    An id derived from a corrected value moves. Two rows are the same record when most of their
+    other fields are equal; the pair with most equal fields wins, then a shared source line.
+    """
+    shared = [spec["name"] for spec in new.schema["fields"] if any(f["name"] == spec["name"] for f in old.schema["fields"])]
+    key = new.schema.get("primaryKey") or [new.schema["fields"][0]["name"]]
+    compared = [name for name in shared if name not in (key if isinstance(key, list) else [key])]
+    if not compared:
+        return []
+    candidates = []
+    for old_id in removed:
+        for new_id in added:
+            before, after = old.rows[old_id], new.rows[new_id]
+            equal = sum(before.get(name) == after.get(name) for name in compared)
+            if equal * 2 > len(compared):
+                same_line = before.get("source_line") == after.get("source_line")
+                candidates.append((-equal, not same_line, old_id, new_id))
+    pairs, used_old, used_new = [], set(), set()
+    for _, _, old_id, new_id in sorted(candidates):
+        if old_id not in used_old and new_id not in used_new:
+            pairs.append((old_id, new_id))
+            used_old.add(old_id)
+            used_new.add(new_id)
+    return pairs
+
+
+def _field_changes(before: dict, after: dict) -> dict[str, dict]:
+    return {
+        name: {"old": before.get(name), "new": after.get(name)}
+        for name in list(after) + [n for n in before if n not in after]
+        if before.get(name) != after.get(name)
+    }
+
+
+def compare_resources(old: ResourceSnapshot, new: ResourceSnapshot) -> ResourceChanges:
+    changes = ResourceChanges(new.name, len(old.rows), len(new.rows))
+    changes.schema = compare_schemas(old.schema, new.schema)
+    changes.metadata = [f"{key} corrected" for key in RESOURCE_METADATA_KEYS if old.metadata.get(key) != new.metadata.get(key)]
+    removed = [key for key in old.rows if key not in new.rows]
+    added = [key for key in new.rows if key not in old.rows]
+    pairs = _pair_corrected_rows(old, new, removed, added)
+    paired_old, paired_new = {a for a, _ in pairs}, {b for _, b in pairs}
+    changes.removed = [key for key in removed if key not in paired_old]
+    changes.added = [key for key in added if key not in paired_new]
+    for key, after in new.rows.items():
+        if key in old.rows and old.rows[key] != after:
+            changes.changed.append({"id": key, "previous_id": key, "fields": _field_changes(old.rows[key], after)})
+    for old_id, new_id in pairs:
+        changes.changed.append({"id": new_id, "previous_id": old_id, "fields": _field_changes(old.rows[old_id], new.rows[new_id])})
+    return changes
+
+
+def compare(old: Snapshot, new: Snapshot) -> Changes:
+    """Everything that changed from ``old`` to ``new``."""
+    resources = {
+        name: compare_resources(old.resources[name], resource)
+        for name, resource in new.resources.items()
+        if name in old.resources
+    }
+    metadata = [
+        "corrections in effect changed" if key == "corrections" else f"{key} corrected"
+        for key in METADATA_KEYS
+        if (old.metadata.get(key) or None) != (new.metadata.get(key) or None)
+    ]
+    return Changes(
+        resources_added=[name for name in new.resource_names if name not in old.resource_names],
+        resources_removed=[name for name in old.resource_names if name not in new.resource_names],
+        resources=resources,
+        metadata=metadata,
+    )
+
+
+def initial_changes(new: Snapshot) -> Changes:
+    """The first release: every resource and row is new."""
+    return Changes(
+        resources_added=list(new.resource_names),
+        resources_removed=[],
+        resources={
+            name: ResourceChanges(name, 0, len(resource.rows), added=list(resource.rows))
+            for name, resource in new.resources.items()
+        },
+        metadata=[],
+    )
+
+
+def changes_record(changes: Changes, version: Version, previous: Version | None, bump: str, created: str, corrections: list[dict]) -> dict:
+    """The machine-readable changelog of one release (``changes.json`` in its folder)."""
+    return {
+        "changes_format": CHANGES_FORMAT,
+        "version": str(version),
+        "previous_version": str(previous) if previous else None,
+        "bump": bump,
+        "created": created,
+        **{key: value for key, value in changes.to_dict().items() if key != "bump"},
+        "corrections_applied": corrections,
+    }
+
+
+def _value(value: object) -> str:
+    return "(empty)" if value in (None, "") else f"`{value}`"
+
+
+def render_changes_markdown(record: dict, heading: str = "##", title: str | None = None) -> str:
+    """One release's changes for people: bump, reasons, rows by id (old → new), schema, corrections."""
+    previous = record.get("previous_version")
+    title = title or f"{record['version']} ({record['created'][:10]}, {record['bump']})"
+    lines = [f"{heading} {title}", ""]
+    if previous:
+        lines.append(f"Compared with {previous}.")
+    else:
+        lines.append("First release.")
+    lines.append("")
+    for reason in record.get("reasons", []) if previous else []:
+        lines.append(f"- **{reason['bump'].upper()}**: {reason['change']}")
+    for name, resource in record.get("resources", {}).items():
+        parts = []
+        if resource["rows_added"] and previous:
+            parts += ["Rows added:", *[f"- `{key}`" for key in resource["rows_added"]]]
+        elif resource["rows_added"]:
+            parts.append(f"{len(resource['rows_added'])} rows.")
+        if resource["rows_removed"]:
+            parts += ["Rows removed:", *[f"- `{key}`" for key in resource["rows_removed"]]]
+        if resource["rows_changed"]:
+            parts.append("Rows changed (old → new):")
+            for row in resource["rows_changed"]:
+                moved = f" (was `{row['previous_id']}`)" if row["previous_id"] != row["id"] else ""
+                details = "; ".join(f"{name_}: {_value(v['old'])} → {_value(v['new'])}" for name_, v in row["fields"].items())
+                parts.append(f"- `{row['id']}`{moved}: {details}")
+        if resource["schema_changes"]:
+            parts += ["Schema changes:", *[f"- {c['bump'].upper()}: {c['detail']}" for c in resource["schema_changes"]]]
+        if parts:
+            lines += ["", f"{heading}# {name} ({resource['rows_before']} → {resource['rows_after']} rows)", "", *parts]
+    corrections = record.get("corrections_applied", [])
+    if corrections:
+        lines += ["", f"{heading}# Corrections applied", ""]
+        for c in corrections:
+            lines.append(
+                f"- {c['resource']} `{c['id']}` {c['field']}: {_value(c['old_value'])} → {_value(c['new_value'])}. "
+                f"{c['reason']} (reviewed by {c['reviewer']}, {c['date']})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_changelog(package_dir: Path, title: str) -> str:
+    """The package's ``CHANGELOG.md``: every release with a changes record, newest first."""
+    lines = [f"# Changelog: {title}", "", "Newest first. Each version's `changes.json` holds the same in machine-readable form.", ""]
+    for version in reversed(list_versions(package_dir)):
+        path = package_dir / str(version) / CHANGES_FILE
+        if path.is_file():
+            lines.append(render_changes_markdown(json.loads(path.read_text(encoding="utf-8"))))
+        else:
+            lines += [f"## {version}", "", "Published before changelogs were kept.", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def corrections_added(old: Snapshot, new: Snapshot) -> list[dict]:
+    """Corrections in effect in ``new`` that were not in effect in ``old``."""
+    before = old.metadata.get("corrections") or []
+    return [c for c in new.metadata.get("corrections") or [] if c not in before]
+
+
+def render_diff_text(old_version: str, new_version: str, old: Snapshot, new: Snapshot) -> str:
+    """The comparison of two published versions for a terminal (``ceasefire diff``)."""
+    changes = compare(old, new)
+    if changes.empty:
+        return f"{old_version} → {new_version}: no changes\n"
+    record = {
+        "version": new_version, "previous_version": old_version, "bump": changes.bump, "created": "",
+        **{key: value for key, value in changes.to_dict().items() if key != "bump"},
+        "corrections_applied": corrections_added(old, new),
+    }  # fmt: skip
+    return render_changes_markdown(record, heading="#", title=f"{old_version} → {new_version}: {changes.bump}")

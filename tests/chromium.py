@@ -1,0 +1,69 @@
+"""Headless Chromium for tests of pages a user opens from disk.
+
+``ensure_chromium()`` installs Debian's ``chromium`` when it is missing (tests run as root on
+Debian); ``render_page()`` loads a ``file://`` page and returns its DOM as text plus a screenshot.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+def ensure_chromium() -> Path:
+    """The Chromium binary; installs the Debian package first when it is missing."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail("chromium is missing and cannot be installed here: run `apt-get install -y chromium` as root")
+    # Another test session may be installing it too: wait for dpkg's lock instead of failing.
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", "chromium"],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
+        if result.returncode != 0 and not CHROMIUM.exists():
+            pytest.fail(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return CHROMIUM
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    dom: str  # the serialised DOM after load
+    screenshot: Path
+
+    @property
+    def text(self) -> str:
+        """What a user reads: the DOM without tags, styles and scripts, whitespace collapsed."""
+        body = re.sub(r"<(style|script)\b.*?</\1>", " ", self.dom, flags=re.S | re.I)
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def render_page(page: Path, screenshot: Path, *, width: int = 1280, height: int = 900, timeout: float = 120) -> RenderedPage:
+    """Open ``page`` from disk in headless Chromium; return its DOM and write a PNG screenshot."""
+    binary = ensure_chromium()
+    url = page.resolve().as_uri()
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        common = [str(binary), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=timeout)
+        if dom.returncode != 0 or not dom.stdout.strip():
+            raise AssertionError(f"chromium --dump-dom failed ({dom.returncode}):\n{dom.stderr[-2000:]}")
+        shot = subprocess.run([*common, f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=timeout)
+        if shot.returncode != 0 or not screenshot.is_file():
+            raise AssertionError(f"chromium --screenshot failed ({shot.returncode}):\n{shot.stderr[-2000:]}")
+    return RenderedPage(dom=dom.stdout, screenshot=screenshot)

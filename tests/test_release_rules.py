@@ -1,0 +1,139 @@
+"""The bump rules and the formula guard on tiny inline inputs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ceasefire.formulas import FORMULA_PREFIXES, find_formula_cells, is_formula_text
+from ceasefire.releases import ResourceSnapshot, Snapshot, compare, compare_schemas, parse_csv_rows
+from ceasefire.violations import Extraction
+
+BASE = {
+    "fields": [
+        {"name": "event_id", "type": "string", "constraints": {"required": True}},
+        {"name": "day", "type": "date"},
+        {"name": "count", "type": "integer", "constraints": {"minimum": 1}},
+        {"name": "party", "type": "string", "constraints": {"enum": ["A", "B"]}},
+    ],
+    "primaryKey": ["event_id"],
+}
+
+
+def _schema(**changes) -> dict:
+    """BASE with the named fields' properties or constraints replaced (None deletes)."""
+    fields = []
+    for spec in BASE["fields"]:
+        spec = {**spec, "constraints": dict(spec.get("constraints", {}))}
+        for key, value in changes.get(spec["name"], {}).items():
+            target = spec["constraints"] if key.startswith("c:") else spec
+            key = key.removeprefix("c:")
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+        fields.append(spec)
+    return {**BASE, "fields": fields}
+
+
+def _kinds(old: dict, new: dict) -> list[tuple[str, str | None, str]]:
+    return [(c.kind, c.field, c.bump) for c in compare_schemas(old, new)]
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        (_schema(count={"c:minimum": 2}), [("constraint-stricter", "count", "major")]),
+        (_schema(count={"c:minimum": 0}), [("constraint-loosened", "count", "minor")]),
+        (_schema(count={"c:minimum": None}), [("constraint-loosened", "count", "minor")]),
+        (_schema(day={"c:required": True}), [("constraint-stricter", "day", "major")]),
+        (_schema(party={"c:enum": ["A", "B", "C"]}), [("constraint-loosened", "party", "minor")]),
+        (_schema(party={"c:enum": ["A"]}), [("constraint-stricter", "party", "major")]),
+        (_schema(count={"type": "number"}), [("field-retyped", "count", "major")]),
+        (_schema(day={"format": "%d.%m.%Y"}), [("field-retyped", "day", "major")]),
+        (_schema(count={"description": "Reports counted."}), [("field-description", "count", "patch")]),
+    ],
+)
+def test_constraint_and_type_changes(new: dict, expected: list) -> None:
+    assert _kinds(BASE, new) == expected
+
+
+def test_field_added_at_the_end_is_minor_but_inserted_or_moved_is_major() -> None:
+    extra = {"name": "note", "type": "string"}
+    assert _kinds(BASE, {**BASE, "fields": [*BASE["fields"], extra]}) == [("field-added", "note", "minor")]
+    assert _kinds(BASE, {**BASE, "fields": [BASE["fields"][0], extra, *BASE["fields"][1:]]}) == [
+        ("field-inserted", "note", "major")
+    ]
+    moved = [BASE["fields"][0], BASE["fields"][2], BASE["fields"][1], BASE["fields"][3]]
+    assert [kind for kind, _, _ in _kinds(BASE, {**BASE, "fields": moved})] == ["fields-reordered"]
+    renamed = [*BASE["fields"][:3], {**BASE["fields"][3], "name": "violator"}]
+    assert _kinds(BASE, {**BASE, "fields": renamed}) == [
+        ("field-removed", "party", "major"), ("field-added", "violator", "minor")
+    ]  # fmt: skip
+
+
+def _snapshot(csv_text: str, schema: dict = BASE, *, names=("events",)) -> Snapshot:
+    resource = ResourceSnapshot("events", schema, parse_csv_rows(csv_text.encode(), schema), {})
+    return Snapshot({}, {"events": resource}, list(names))
+
+
+OLD = "event_id,day,count,party\n2022-03-05-muganly,2022-03-05,2,A\n2022-03-06-area,2022-03-06,3,B\n"
+
+
+def test_a_corrected_id_is_paired_as_a_change_and_unrelated_rows_are_not() -> None:
+    new = "event_id,day,count,party\n2022-03-15-muganly,2022-03-15,2,A\n2022-03-06-area,2022-03-06,3,B\n2022-04-01-new,2022-04-01,1,A\n"
+    changes = compare(_snapshot(OLD), _snapshot(new))
+    events = changes.resources["events"]
+    assert (events.added, events.removed) == (["2022-04-01-new"], [])
+    assert events.changed == [
+        {"id": "2022-03-15-muganly", "previous_id": "2022-03-05-muganly",
+         "fields": {"event_id": {"old": "2022-03-05-muganly", "new": "2022-03-15-muganly"},
+                    "day": {"old": "2022-03-05", "new": "2022-03-15"}}}
+    ]  # fmt: skip
+    assert changes.bump == "minor"
+
+
+def test_rows_that_share_too_little_are_a_removal_and_an_addition() -> None:
+    new = "event_id,day,count,party\n2022-05-09-other,2022-05-09,7,B\n2022-03-06-area,2022-03-06,3,B\n"
+    events = compare(_snapshot(OLD), _snapshot(new)).resources["events"]
+    assert (events.added, events.removed, events.changed) == (["2022-05-09-other"], ["2022-03-05-muganly"], [])
+
+
+def test_bumps_of_whole_snapshots() -> None:
+    assert compare(_snapshot(OLD), _snapshot(OLD)).bump == "none"
+    assert compare(_snapshot(OLD), _snapshot(OLD.replace(",3,B", ",4,B"))).bump == "patch"
+    assert compare(_snapshot(OLD), _snapshot(OLD, names=("events", "places"))).bump == "minor"
+    assert compare(_snapshot(OLD, names=("events", "events-json")), _snapshot(OLD)).bump == "major"
+
+
+def _extraction(**columns) -> Extraction:
+    frame = pd.DataFrame(columns)
+    return Extraction("events", frame)
+
+
+TEXT_SCHEMA = {"fields": [{"name": "event_id", "type": "string"}, {"name": "note", "type": "string"},
+                          {"name": "delta", "type": "integer"}, {"name": "tags", "type": "list"}]}  # fmt: skip
+
+
+def test_numbers_are_never_formulas_only_text_cells_are() -> None:
+    extraction = _extraction(
+        event_id=["a", "b", "c"],
+        note=["fired on - no casualties", "-1", "ok"],
+        delta=pd.array([-1, 2, -3], dtype="Int64"),
+        tags=[["x"], [], ["@y"]],
+    )
+    findings = find_formula_cells(extraction, TEXT_SCHEMA)
+    assert [(f.row_id, f.column, f.value) for f in findings] == [("b", "note", "-1"), ("c", "tags", "@y")]
+
+
+@given(st.sampled_from(FORMULA_PREFIXES), st.text(max_size=30))
+def test_every_formula_prefix_is_caught(prefix: str, rest: str) -> None:
+    assert is_formula_text(prefix + rest)
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda s: s[0] not in FORMULA_PREFIXES))
+def test_text_not_starting_with_a_formula_prefix_passes(text: str) -> None:
+    assert not is_formula_text(text)
+    assert find_formula_cells(_extraction(event_id=["a"], note=[text], delta=pd.array([-1], dtype="Int64"), tags=[[]]), TEXT_SCHEMA) == []
