@@ -16,8 +16,9 @@ import pytest
 from frictionless import Package, validate
 
 from ceasefire import PACKAGE_NAME
-from ceasefire.pipeline import build_dataset, data_files, publish, run
-from ceasefire.publishing import list_versions, read_descriptor, same_content
+from ceasefire.pipeline import build_dataset, data_files, package_descriptor, publish, run
+from ceasefire.publishing import list_versions
+from ceasefire.releases import compare, snapshot_from_files, snapshot_from_folder
 from conftest import REPO, SEED_RAW, tree_snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -149,6 +150,8 @@ def test_committed_latest_version_is_what_the_code_builds_now():
     """dist/ is only written by the pipeline: a code change that changes the data must publish."""
     package_dir = REPO / "dist" / PACKAGE_NAME
     latest = list_versions(package_dir)[-1]
-    assert same_content(read_descriptor(package_dir, latest), data_files(build_dataset(SEED_RAW))), (
-        f"dist/{PACKAGE_NAME}/{latest} is stale: run `make run` and commit the new version"
-    )
+    build = build_dataset(SEED_RAW)
+    files = data_files(build)
+    candidate = snapshot_from_files(package_descriptor(build, files, str(latest), "now"), files)
+    changes = compare(snapshot_from_folder(package_dir / str(latest)), candidate)
+    assert changes.empty, f"dist/{PACKAGE_NAME}/{latest} is stale ({changes.bump}): run `make run` and commit the new version"
