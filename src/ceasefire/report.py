@@ -24,6 +24,7 @@ from . import PACKAGE_NAME
 from .charts import casualties_per_month, events_per_month, violations_per_month
 from .findings import SEVERITY_ORDER, Finding, count_by_severity
 from .publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
+from .errors import RawInputError
 from .raw import RawCorpus
 
 REPORT_FORMAT = "2.0"
@@ -142,7 +143,7 @@ class RunInfo:
     previous: dict | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()
     acknowledgement_problems: tuple[str, ...] = ()
-    acknowledgements_file: str = str(DEFAULT_ACKNOWLEDGEMENTS)
+    acknowledgements_file: str = "none"
 
 
 def make_run_id(now: dt.datetime) -> str:
@@ -156,21 +157,35 @@ def make_run_id(now: dt.datetime) -> str:
 
 
 def start_run(
-    reports_dir: Path, command: str, acknowledgements_path: Path | None = None, now: dt.datetime | None = None
+    command: str,
+    reports_dir: Path | None = None,
+    acknowledgements_path: Path | None = None,
+    now: dt.datetime | None = None,
 ) -> RunInfo:
-    """A new run: its id, the previous run's report (``latest/``) and the acknowledgements."""
+    """A new run: its id, the previous run's report (``<reports>/latest/``) and the acknowledgements.
+
+    Without ``reports_dir`` there is nothing to compare with; without ``acknowledgements_path``
+    nothing is acknowledged.
+    """
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-    path = acknowledgements_path if acknowledgements_path is not None else DEFAULT_ACKNOWLEDGEMENTS
-    acknowledgements, problems = load_acknowledgements(path)
+    acknowledgements, problems = load_acknowledgements(acknowledgements_path) if acknowledgements_path else ([], [])
     return RunInfo(
         run_id=make_run_id(now),
         started=now.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
         command=command,
-        previous=read_latest_report(reports_dir),
+        previous=read_latest_report(reports_dir) if reports_dir is not None else None,
         acknowledgements=tuple(acknowledgements),
         acknowledgement_problems=tuple(problems),
-        acknowledgements_file=str(path),
+        acknowledgements_file=str(acknowledgements_path) if acknowledgements_path else "none",
     )
+
+
+def input_error_finding(error: RawInputError) -> Finding:
+    """Unusable raw input as a finding, so even a run that could not start leaves a report."""
+    return Finding(
+        severity="error", rule="unusable-input", engine="extraction", resource="raw", message=error.reason,
+        source_file=error.file, source_line=error.line, source_column=error.column,
+    )  # fmt: skip
 
 
 def read_latest_report(reports_dir: Path) -> dict | None:
@@ -422,6 +437,27 @@ def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes]) ->
             for name in sorted(files, key=lambda n: n == "report.json"):
                 replace_durably(latest / name, files[name])
     return target
+
+
+def findings_table(report: dict, limit: int = 1000) -> list[dict[str, Any]]:
+    """One flat row per finding, for a table (Prefect's table artifact, a spreadsheet)."""
+    rows = []
+    for entry in report["findings"][:limit]:
+        rows.append(
+            {
+                "severity": entry["severity"],
+                "rule": entry["rule"],
+                "where": entry["location"],
+                "resource": entry["resource"],
+                "row": entry["row_id"] or "",
+                "column": entry["column"] or "",
+                "value": entry["value"] if entry["value"] is not None else "",
+                "expected": entry["expected"] or "",
+                "state": "acknowledged" if entry["acknowledged"] else "new" if entry["new"] else "known",
+                "fingerprint": entry["fingerprint"],
+            }
+        )
+    return rows
 
 
 def report_url(path: Path) -> str:
