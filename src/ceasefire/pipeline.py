@@ -193,14 +193,14 @@ def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path
     report = outcome.report or build_report(
         build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings
     )
-    return write_run_report(reports_dir, run.run_id, report_files(report))
+    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
 
 
 def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
     """The failed report of a run whose raw input could not be used at all (exit code 2)."""
     inputs = ReportInputs(findings=[input_error_finding(error)], schemas_dir=schemas_dir or default_schemas_dir())
     report = build_run_report(inputs, run, outcome="failed", message=f"unusable input: {error}")
-    return write_run_report(reports_dir, run.run_id, report_files(report))
+    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version, created: str) -> dict:

@@ -167,11 +167,11 @@ def start_run(
     Without ``reports_dir`` there is nothing to compare with; without ``acknowledgements_path``
     nothing is acknowledged.
     """
-    now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     acknowledgements, problems = load_acknowledgements(acknowledgements_path) if acknowledgements_path else ([], [])
     return RunInfo(
         run_id=make_run_id(now),
-        started=now.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        started=f"{now:%Y-%m-%dT%H:%M:%S.%f}Z",  # fixed width, so it sorts as text
         command=command,
         previous=read_latest_report(reports_dir) if reports_dir is not None else None,
         acknowledgements=tuple(acknowledgements),
@@ -217,7 +217,7 @@ def highlight_span(line: str, value: str | None, column: int | None) -> tuple[in
         >>> highlight_span("| 31.02.2022 | 1 | x |", "31.02.2022", 3)
         (2, 12)
         >>> highlight_span("| 06.03.2022 | 3 | area |", "2022-03-06-area", 1)
-        (0, 24)
+        (0, 25)
     """
     if not line.strip():
         return None
@@ -411,7 +411,7 @@ def _reports_lock(reports_dir: Path) -> Iterator[None]:
         yield
 
 
-def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes]) -> Path:
+def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes], started: str = "") -> Path:
     """Write a run's folder ``runs/<run id>/`` whole, then refresh ``latest/``; return the run folder.
 
     The run folder is staged and renamed into place. In ``latest/`` each file is replaced
@@ -431,8 +431,8 @@ def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes]) ->
     with _reports_lock(reports_dir):
         latest.mkdir(exist_ok=True)
         clear_leftovers(latest)
-        shown = (read_latest_report(reports_dir) or {}).get("run", {}).get("id") or ""
-        if shown <= run_id:
+        shown = (read_latest_report(reports_dir) or {}).get("run") or {}
+        if (shown.get("started") or "", shown.get("id") or "") <= (started, run_id):
             # report.json last: a reader that sees the new JSON also finds the new HTML.
             for name in sorted(files, key=lambda n: n == "report.json"):
                 replace_durably(latest / name, files[name])
