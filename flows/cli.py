@@ -1,7 +1,8 @@
 """``ceasefire`` command line.
 
 Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
-arguments; 3 another run held the publish lock past the timeout.
+arguments; 3 another run held the publish lock past the timeout. ``publish`` and ``validate`` write
+the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
 ``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect.
 """
@@ -29,15 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="extract, validate and publish a new version (Prefect flow)")
     publish.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     publish.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
-    publish.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
-    validate = commands.add_parser("validate", help="extract and validate only; publishes nothing")
+    validate = commands.add_parser("validate", help="extract and validate only; writes the report, publishes nothing")
     validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
-    validate.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
     diff = commands.add_parser("diff", help="what changed between two published versions")
     diff.add_argument("old", help="the earlier version, e.g. 1.0.0")
     diff.add_argument("new", help="the later version, e.g. 1.1.0")
     diff.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
     diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    for command in (publish, validate):
+        command.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
+        command.add_argument("--reports", type=Path, default=Path("reports"), help="report folder (default: reports)")
+        command.add_argument(
+            "--acknowledgements", type=Path, default=Path("reviews/acknowledgements.json"),
+            help="reviewed, acknowledged findings (default: reviews/acknowledgements.json)",
+        )  # fmt: skip
     return parser
 
 
@@ -67,6 +73,29 @@ def _diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    """Extract and validate, write the report; exit 1 on errors, 2 (raised) on unusable input."""
+    from ceasefire import pipeline
+    from ceasefire.errors import RawInputError
+    from ceasefire.report import report_url, start_run
+
+    run = start_run("validate", args.reports, args.acknowledgements)
+    try:
+        build = pipeline.build_dataset(args.raw, corrections_file=args.corrections)
+    except RawInputError as error:
+        folder = pipeline.write_input_error_report(error, run, args.reports)
+        print(f"report: {report_url(folder / 'report.html')}", file=sys.stderr)
+        raise
+    outcome = pipeline.Outcome("failed" if build.counts["error"] else "validated", None, build.findings,
+                               {name: len(e.frame) for name, e in build.extractions.items()},
+                               message="validate only: nothing published")  # fmt: skip
+    folder = pipeline.write_report(build, outcome, run, args.reports)
+    _print_findings(build.findings, sys.stderr)
+    print(f"validation {build.status}: {build.counts['error']} errors, {build.counts['warning']} warnings")
+    print(f"report: {report_url(folder / 'report.html')}")
+    return EXIT_INVALID if build.counts["error"] else EXIT_OK
+
+
 def _print_findings(findings, stream) -> None:
     for finding in findings:
         print(finding.format(), file=stream)
@@ -81,18 +110,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "validate":
-            from ceasefire.pipeline import build_dataset
-
-            build = build_dataset(args.raw, corrections_file=args.corrections)
-            _print_findings(build.findings, sys.stderr)
-            print(f"validation {build.status}: {build.counts['error']} errors, {build.counts['warning']} warnings")
-            return EXIT_INVALID if build.counts["error"] else EXIT_OK
+            return _validate(args)
 
         from flows.publish import ValidationFailed, publish_dataset
 
         try:
             outcome = publish_dataset(
-                raw_dir=str(args.raw), dist_dir=str(args.dist),
+                raw_dir=str(args.raw), dist_dir=str(args.dist), reports_dir=str(args.reports),
+                acknowledgements=str(args.acknowledgements),
                 corrections_file=str(args.corrections) if args.corrections else None,
             )  # fmt: skip
         except ValidationFailed as failure:
@@ -101,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INVALID
         _print_findings(outcome.findings, sys.stderr)
         print(f"{outcome.status}: {outcome.message} ({outcome.counts['warning']} warnings)")
+        print(f"report: {(args.reports / 'latest' / 'report.html').resolve().as_uri()}")
         return EXIT_OK
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)

@@ -1,32 +1,43 @@
 """The ``publish-dataset`` flow: extract, validate and publish as Prefect tasks.
 
 Tasks are thin: each calls one function of the ``ceasefire`` package and adds only logging,
-retries and the run-summary artifact.
+retries and artifacts. Every run, failed or not, writes its report (docs/REPORTS.md) and publishes
+three artifacts with stable keys: the run summary, the table of findings and a link to report.html.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from ceasefire import pipeline
 from ceasefire.corrections import default_corrections_file, load_corrections
+from ceasefire.report import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.vocabularies import load_contracts
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
+FINDINGS_ARTIFACT_KEY = "ceasefire-findings"
+REPORT_LINK_ARTIFACT_KEY = "ceasefire-report"
 
 
 class ValidationFailed(Exception):
-    """The build has errors; nothing was published. Carries the outcome for the caller."""
+    """The build has errors; nothing was published. Carries the outcome for the caller.
 
-    def __init__(self, outcome: pipeline.Outcome):
+    The message, which Prefect shows as the Failed state's message, starts with the error count.
+    """
+
+    def __init__(self, outcome: pipeline.Outcome, report: str | None = None):
         self.outcome = outcome
-        super().__init__(f"{outcome.counts['error']} validation errors; nothing published")
+        self.report = report
+        counts = outcome.counts
+        message = f"{counts['error']} validation errors, {counts['warning']} warnings; nothing published"
+        super().__init__(message + (f"; report: {report}" if report else ""))
 
 
 def _retry_unless_input_error(task, task_run, state) -> bool:
@@ -71,14 +82,38 @@ def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline
 
 
 @task(name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_unless_input_error)
-def publish_task(build: pipeline.Build, dist_dir: Path) -> pipeline.Outcome:
+def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo) -> pipeline.Outcome:
     logger = get_run_logger()
-    outcome = pipeline.publish(build, dist_dir)
+    outcome = pipeline.publish(build, dist_dir, run=run)
     logger.info(outcome.message)
     return outcome
 
 
-def summary_markdown(outcome: pipeline.Outcome) -> str:
+@task(name="write-report")
+def write_report_task(build: pipeline.Build, outcome: pipeline.Outcome, run: RunInfo, reports_dir: Path) -> Path:
+    folder = pipeline.write_report(build, outcome, run, reports_dir)
+    get_run_logger().info("report: %s", report_url(folder / "report.html"))
+    return folder
+
+
+def publish_report_artifacts(folder: Path) -> dict:
+    """The findings table and the link to report.html, under stable keys; returns the report."""
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    create_table_artifact(
+        key=FINDINGS_ARTIFACT_KEY,
+        table=findings_table(report),
+        description=f"Findings of run {report['run']['id']}: {report['status']}",
+    )
+    create_link_artifact(
+        key=REPORT_LINK_ARTIFACT_KEY,
+        link=report_url(folder / "report.html"),
+        link_text=f"Validation report of run {report['run']['id']} ({report['status']})",
+        description="The HTML report on this machine's disk; open it in a browser.",
+    )
+    return report
+
+
+def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, report_link: str | None = None) -> str:
     """The run summary shown as a Prefect artifact."""
     lines = [
         f"# Ceasefire dataset run: {outcome.status}",
@@ -86,6 +121,14 @@ def summary_markdown(outcome: pipeline.Outcome) -> str:
         f"- **Version:** {outcome.version or 'none published'}" + (f" ({outcome.bump})" if outcome.bump else ""),
         f"- **Message:** {outcome.message}",
         f"- **Findings:** {outcome.counts['error']} errors, {outcome.counts['warning']} warnings",
+    ]
+    if report is not None:
+        counts = report["counts"]
+        lines.append(f"- **Since the previous run:** {counts['new']} new, {counts['resolved']} resolved, "
+                     f"{counts['acknowledged']} acknowledged")  # fmt: skip
+    if report_link:
+        lines.append(f"- **Report:** [{report_link}]({report_link})")
+    lines += [
         "",
         "| resource | rows |",
         "|---|---|",
@@ -106,16 +149,31 @@ def _finding_row(finding: Finding) -> str:
 
 @flow(name="publish-dataset", log_prints=True)
 def publish_dataset(
-    raw_dir: str = "raw", dist_dir: str = "dist", schemas_dir: str | None = None, corrections_file: str | None = None
+    raw_dir: str = "raw",
+    dist_dir: str = "dist",
+    schemas_dir: str | None = None,
+    reports_dir: str = "reports",
+    acknowledgements: str = str(DEFAULT_ACKNOWLEDGEMENTS),
+    corrections_file: str | None = None,
 ) -> pipeline.Outcome:
-    """Extract the raw text, validate it with both engines and publish a versioned package."""
-    provenance = load_provenance(Path(raw_dir))
-    documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
-    corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
-    extracted = extract_task(corpus, Path(schemas_dir) if schemas_dir else None)
-    build = validate_task(extracted, Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir)))
-    outcome = publish_task(build, Path(dist_dir))
-    create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome), description="Run summary")
+    """Extract the raw text, validate it with both engines, publish a versioned package and report."""
+    run = start_run("publish", Path(reports_dir), Path(acknowledgements))
+    schemas = Path(schemas_dir) if schemas_dir else None
+    try:
+        provenance = load_provenance(Path(raw_dir))
+        documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
+        corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
+        extracted = extract_task(corpus, schemas)
+    except RawInputError as error:
+        publish_report_artifacts(pipeline.write_input_error_report(error, run, Path(reports_dir), schemas))
+        raise
+    corrections = Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir))
+    build = validate_task(extracted, corrections)
+    outcome = publish_task(build, Path(dist_dir), run)
+    folder = write_report_task(build, outcome, run, Path(reports_dir))
+    report = publish_report_artifacts(folder)
+    link = report_url(folder / "report.html")
+    create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome, report, link), description="Run summary")
     if outcome.status == "failed":
-        raise ValidationFailed(outcome)
+        raise ValidationFailed(outcome, link)
     return outcome

@@ -31,8 +31,9 @@ def _artifact_markdown(key: str) -> str:
     return asyncio.run(read())
 
 
-def test_flow_publishes_then_finds_unchanged(flow_module, seed_raw_dir, dist_dir):
-    outcome = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+def test_flow_publishes_then_finds_unchanged(flow_module, seed_raw_dir, dist_dir, tmp_path):
+    reports = str(tmp_path / "reports")
+    outcome = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), reports_dir=reports)
     assert (outcome.status, outcome.version, outcome.rows) == ("published", "1.0.0", {"violations": 33})
     assert (dist_dir / "nagorno-karabakh-ceasefire/1.0.0/datapackage.json").is_file()
     summary = _artifact_markdown(flow_module.SUMMARY_ARTIFACT_KEY)
@@ -40,7 +41,7 @@ def test_flow_publishes_then_finds_unchanged(flow_module, seed_raw_dir, dist_dir
     assert "| violations | 33 |" in summary
     assert "chronological-order" in summary
 
-    again = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+    again = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), reports_dir=reports)
     assert (again.status, again.version) == ("unchanged", "1.0.0")
 
 
@@ -48,21 +49,22 @@ def test_cli_exit_codes(flow_module, tmp_path, seed_raw_dir, capsys):
     from flows.cli import main
 
     dist = tmp_path / "dist"
-    assert main(["publish", "--raw", str(seed_raw_dir), "--dist", str(dist)]) == 0
+    reports = ["--reports", str(tmp_path / "reports")]
+    assert main(["publish", "--raw", str(seed_raw_dir), "--dist", str(dist), *reports]) == 0
     assert "published 1.0.0" in capsys.readouterr().out
     before = tree_snapshot(dist)
 
     bad = write_raw_dir(tmp_path / "bad", replace_line(seed_article(), 82, "| 31.02.2022 | 1 | near Shusha | Azerbaijan | |"))
-    assert main(["publish", "--raw", str(bad), "--dist", str(dist)]) == 1
+    assert main(["publish", "--raw", str(bad), "--dist", str(dist), *reports]) == 1
     err = capsys.readouterr().err
     assert f"{ARTICLE}:82:3: error: [date-format] date '31.02.2022' is not valid" in err
     assert "nothing published" in err
 
     empty = write_raw_dir(tmp_path / "empty", b"")
-    assert main(["publish", "--raw", str(empty), "--dist", str(dist)]) == 2
+    assert main(["publish", "--raw", str(empty), "--dist", str(dist), *reports]) == 2
     assert f"error: unusable input: {ARTICLE}:1: the file is empty" in capsys.readouterr().err
 
-    assert main(["validate", "--raw", str(seed_raw_dir)]) == 0
+    assert main(["validate", "--raw", str(seed_raw_dir), *reports]) == 0
     assert "validation passed with warnings: 0 errors, 1 warnings" in capsys.readouterr().out
     assert tree_snapshot(dist) == before
 
@@ -78,7 +80,9 @@ def test_cli_rejects_bad_arguments_with_exit_2(capsys):
 
 def test_a_flow_failure_state_names_the_error_count(flow_module, tmp_path):
     bad = write_raw_dir(tmp_path / "bad", replace_line(seed_article(), 82, "| 08.11.2021 | 0 | near Shusha | Azerbaijan | |"))
-    state = flow_module.publish_dataset(raw_dir=str(bad), dist_dir=str(tmp_path / "dist"), return_state=True)
+    state = flow_module.publish_dataset(
+        raw_dir=str(bad), dist_dir=str(tmp_path / "dist"), reports_dir=str(tmp_path / "reports"), return_state=True
+    )
     assert state.is_failed()
-    assert "1 validation errors; nothing published" in state.message
+    assert "ValidationFailed: 1 validation errors, 1 warnings; nothing published" in state.message
     assert not (tmp_path / "dist").exists()

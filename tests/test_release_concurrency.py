@@ -120,7 +120,7 @@ def test_a_run_killed_after_the_rename_leaves_a_complete_version_that_the_next_r
 
     assert Package(str(package / "1.1.0" / "datapackage.json")).validate().valid
     assert sorted(p.name for p in (package / "1.1.0").iterdir()) == [
-        "README.md", "changes.json", "data", "datapackage.json", "report.json"
+        "README.md", "changes.json", "data", "datapackage.json", "report.html", "report.json"
     ]  # fmt: skip
     assert not (package / "1.1.0.zip").exists()  # the downloads were not refreshed yet
 

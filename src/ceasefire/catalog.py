@@ -73,7 +73,7 @@ def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: s
     descriptor = _read_json(folder / "datapackage.json")
     report = _read_json(folder / "report.json")
     changes = _read_json(folder / CHANGES_FILE)
-    counts = report.get("counts", {})
+    counts = report.get("counts", {}).get("by_severity", {})
     base = f"{package_dir.name}/{version}"
     return {
         "version": str(version),

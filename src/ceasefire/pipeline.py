@@ -43,13 +43,23 @@ from .releases import (
     snapshot_from_files,
     snapshot_from_folder,
 )
+from .errors import RawInputError
+from .report import (
+    DEFAULT_ACKNOWLEDGEMENTS,
+    ReportInputs,
+    RunInfo,
+    input_error_finding,
+    report_files,
+    start_run,
+    write_run_report,
+)
+from .report import build_report as build_run_report
 from .serialize import render_csv, render_jsonl
 from .validation import run_frictionless, validate_extraction
 from .version_readme import render_version_readme
 from .violations import Extraction, extract_violations
-from .vocabularies import Contracts, load_contracts
+from .vocabularies import Contracts, default_schemas_dir, load_contracts
 
-REPORT_FORMAT_VERSION = "1.0"
 LICENSE = {
     "name": "CC-BY-SA-4.0",
     "path": "https://creativecommons.org/licenses/by-sa/4.0/",
@@ -91,6 +101,7 @@ class Outcome:
     path: Path | None = None
     bump: str | None = None
     message: str = ""
+    report: dict | None = None  # the report published inside the version folder, if any
 
     @property
     def exit_code(self) -> int:
@@ -201,18 +212,47 @@ def _git_state(directory: Path) -> dict[str, object]:
     return {"git_commit": commit, "git_dirty": dirty}
 
 
-def build_report(build: Build, version: str | None) -> dict:
-    """The machine-readable findings of a run (format documented in the README)."""
-    return {
-        "report_format": REPORT_FORMAT_VERSION,
-        "package": PACKAGE_NAME,
-        "version": version,
-        "status": build.status,
-        "counts": build.counts,
-        "rows": {name: len(e.frame) for name, e in build.extractions.items()},
-        "findings": [finding.to_dict() for finding in build.findings],
-        "corrections_applied": [applied.to_dict() for applied in build.corrections],
-    }
+def build_report(
+    build: Build,
+    version: str | None,
+    *,
+    run: RunInfo | None = None,
+    outcome: str = "validated",
+    message: str = "",
+    findings: list[Finding] | None = None,
+) -> dict:
+    """The report of a run over ``build`` (format in docs/REPORTS.md).
+
+    ``findings`` replaces the build's own when publishing added frictionless findings.
+    """
+    inputs = ReportInputs(
+        findings=build.findings if findings is None else findings,
+        schemas_dir=build.contracts.schemas_dir,
+        corpus=build.corpus,
+        extractions=build.extractions,
+    )
+    run = run or start_run("library")
+    report = build_run_report(inputs, run, outcome=outcome, version=version, message=message)
+    report["corrections_applied"] = [applied.to_dict() for applied in build.corrections]
+    return report
+
+
+def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path) -> Path:
+    """Write the run's report into ``reports_dir`` (a run folder plus ``latest/``); return the folder.
+
+    A published run reuses the report inside its version folder, byte for byte.
+    """
+    report = outcome.report or build_report(
+        build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings
+    )
+    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
+
+
+def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
+    """The failed report of a run whose raw input could not be used at all (exit code 2)."""
+    inputs = ReportInputs(findings=[input_error_finding(error)], schemas_dir=schemas_dir or default_schemas_dir())
+    report = build_run_report(inputs, run, outcome="failed", message=f"unusable input: {error}")
+    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
@@ -255,12 +295,20 @@ def package_descriptor(build: Build, files: list[DataFile], version: Version | s
     }
 
 
-def publish(build: Build, dist_dir: Path, *, lock_timeout: float = 900.0, now: dt.datetime | None = None) -> Outcome:
+def publish(
+    build: Build,
+    dist_dir: Path,
+    *,
+    lock_timeout: float = 900.0,
+    now: dt.datetime | None = None,
+    run: RunInfo | None = None,
+) -> Outcome:
     """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
 
     Under the publish lock: clear what a killed run left, compare with the latest version, stage
     the new version in a hidden folder, validate it, rename it into place, then refresh the
-    downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders.
+    downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
+    folder carries the report of ``run`` (report.json and report.html).
     """
     rows = {name: len(e.frame) for name, e in build.extractions.items()}
     if build.counts["error"]:
@@ -288,11 +336,12 @@ def publish(build: Build, dist_dir: Path, *, lock_timeout: float = 900.0, now: d
             latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
             corrections = candidate.metadata.get("corrections") or []
         descriptor = package_descriptor(build, files, version, created)
-        report = build_report(build, str(version))
+        message = f"published {version} ({kind})"
+        report = build_report(build, str(version), run=run, outcome="published", message=message)
         record = changes_record(changes, version, latest, kind, created, corrections)
         contents = {file.path: file.content for file in files}
         contents["datapackage.json"] = _json_bytes(descriptor)
-        contents["report.json"] = _json_bytes(report)
+        contents.update(report_files(report))
         contents[CHANGES_FILE] = _json_bytes(record)
         contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
@@ -308,7 +357,7 @@ def publish(build: Build, dist_dir: Path, *, lock_timeout: float = 900.0, now: d
         pause_point("promoted")
         refresh_downloads(dist_dir)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
-                   message=f"published {version} ({kind})")  # fmt: skip
+                   message=message, report=report)  # fmt: skip
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -316,8 +365,14 @@ def _json_bytes(data: dict) -> bytes:
 
 
 def run(
-    raw_dir: Path, dist_dir: Path, schemas_dir: Path | None = None, *, corrections_file: Path | None = None,
-    lock_timeout: float = 900.0,
+    raw_dir: Path, dist_dir: Path, schemas_dir: Path | None = None, reports_dir: Path | None = None, *,
+    corrections_file: Path | None = None, lock_timeout: float = 900.0,
 ) -> Outcome:
-    """Extract, validate and publish without any orchestrator."""
-    return publish(build_dataset(raw_dir, schemas_dir, corrections_file), dist_dir, lock_timeout=lock_timeout)
+    """Extract, validate and publish without any orchestrator; write the run's report if asked."""
+    build = build_dataset(raw_dir, schemas_dir, corrections_file)
+    if reports_dir is None:
+        return publish(build, dist_dir, lock_timeout=lock_timeout)
+    info = start_run("publish", reports_dir, DEFAULT_ACKNOWLEDGEMENTS)
+    outcome = publish(build, dist_dir, lock_timeout=lock_timeout, run=info)
+    write_report(build, outcome, info, reports_dir)
+    return outcome

@@ -54,7 +54,7 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         "",
         f"- **Package:** `{descriptor['name']}` {version}, created {descriptor['created']}",
         f"- **Release:** {changes['bump']}" + (f" after {changes['previous_version']}" if changes.get("previous_version") else ""),
-        f"- **Validation:** {report['status']} ({report['counts']['error']} errors, {report['counts']['warning']} warnings)",
+        f"- **Validation:** {report['status']} ({report['counts']['by_severity']['error']} errors, {report['counts']['by_severity']['warning']} warnings)",
         "",
         "## Files",
         "",
