@@ -41,7 +41,7 @@ _FORMS = [
     ("month_year", rf"(?:(?P<part>{_PART})[- ]\s*)?(?P<m>{_MONTH})\s+(?P<y>{_YEAR})"),
     ("month", rf"(?:(?P<part>{_PART})[- ]\s*)?(?P<m>{_MONTH})\b(?!\s+\d)"),
     ("relative", r"\b(?:[Tt]he|[Oo]n the)\s+(?P<rel>next|following|same)\s+day\b"),
-    ("year", rf"^In\s+(?P<y>{_YEAR}),"),
+    ("year", rf"^In\s+(?P<y>{_YEAR})(?=,)"),
 ]
 _PATTERN = re.compile(
     "|".join(
@@ -95,7 +95,7 @@ def find_date_phrases(sentence: str) -> list[DatePhrase]:
 
     Example:
         >>> [(p.text, p.precision, p.year) for p in find_date_phrases("On 11 November, X; by June 2021, Y.")]
-        [('On 11 November', 'day', None), ('June 2021', 'month', 2021)]
+        [('On 11 November', 'day', None), ('by June 2021', 'month', 2021)]
     """
     phrases = []
     for match in _PATTERN.finditer(sentence):
