@@ -34,7 +34,7 @@ def _artifact_markdown(key: str) -> str:
 def test_flow_publishes_then_finds_unchanged(flow_module, seed_raw_dir, dist_dir, tmp_path):
     reports = str(tmp_path / "reports")
     outcome = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), reports_dir=reports)
-    assert (outcome.status, outcome.version, outcome.rows) == ("published", "1.0.0", {"violations": 33})
+    assert (outcome.status, outcome.version, outcome.rows) == ("published", "1.0.0", {"violations": 33, "events": 64})
     assert (dist_dir / "nagorno-karabakh-ceasefire/1.0.0/datapackage.json").is_file()
     summary = _artifact_markdown(flow_module.SUMMARY_ARTIFACT_KEY)
     assert "# Ceasefire dataset run: published" in summary
@@ -65,7 +65,7 @@ def test_cli_exit_codes(flow_module, tmp_path, seed_raw_dir, capsys):
     assert f"error: unusable input: {ARTICLE}:1: the file is empty" in capsys.readouterr().err
 
     assert main(["validate", "--raw", str(seed_raw_dir), *reports]) == 0
-    assert "validation passed with warnings: 0 errors, 1 warnings" in capsys.readouterr().out
+    assert "validation passed with warnings: 0 errors, 3 warnings" in capsys.readouterr().out
     assert tree_snapshot(dist) == before
 
 
@@ -84,5 +84,5 @@ def test_a_flow_failure_state_names_the_error_count(flow_module, tmp_path):
         raw_dir=str(bad), dist_dir=str(tmp_path / "dist"), reports_dir=str(tmp_path / "reports"), return_state=True
     )
     assert state.is_failed()
-    assert "ValidationFailed: 1 validation errors, 1 warnings; nothing published" in state.message
+    assert "ValidationFailed: 1 validation errors, 3 warnings; nothing published" in state.message
     assert not (tmp_path / "dist").exists()

@@ -70,8 +70,10 @@ def test_seed_package_holds_the_articles_table(published):
     assert frame["source_line"].tolist() == list(range(79, 112))
     report = json.loads((published / "report.json").read_text())
     assert report["status"] == "passed with warnings"
-    assert [(f["rule"], f["source_line"], f["row_id"]) for f in report["findings"]] == [
-        ("chronological-order", 83, "2021-08-11-2-km-northwest-of-yeghtsaog")
+    assert [(f["rule"], f["resource"], f["source_line"], f["row_id"]) for f in report["findings"]] == [
+        ("table-rows-without-prose-event", "violations", 80, None),
+        ("chronological-order", "violations", 83, "2021-08-11-2-km-northwest-of-yeghtsaog"),
+        ("date-unresolved", "events", 140, None),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from pathlib import Path
 
 import frictionless.errors
@@ -24,7 +25,8 @@ from ceasefire.report import (
     start_run,
     write_run_report,
 )
-from ceasefire.validation import violation_checks
+from ceasefire.formulas import RULE as FORMULA_RULE
+from ceasefire.validation import RESOURCE_CHECKS
 from ceasefire.vocabularies import load_contracts
 from flows.cli import main
 
@@ -53,17 +55,18 @@ def test_seed_report_passes_with_warnings_pointing_at_line_83(seed_raw_dir):
 
     assert report["report_format"] == REPORT_FORMAT == "2.0"
     assert report["status"] == "passed with warnings"
-    assert report["counts"]["by_severity"] == {"error": 0, "warning": 1}
-    assert report["counts"]["by_rule"] == {"chronological-order": 1}
-    assert report["counts"]["by_resource"] == {"violations": 1}
-    assert _flat(report) == [("warning", "chronological-order", f"{ARTICLE}:83", "date_start", "11.08.2021")]
-    finding = report["findings"][0]
+    assert report["counts"]["by_severity"] == {"error": 0, "warning": 3}
+    assert report["counts"]["by_rule"] == {"chronological-order": 1, "date-unresolved": 1, "table-rows-without-prose-event": 1}
+    assert report["counts"]["by_resource"] == {"events": 1, "violations": 2}
+    ordering = [f for f in _flat(report) if f[1] == "chronological-order"]
+    assert ordering == [("warning", "chronological-order", f"{ARTICLE}:83", "date_start", "11.08.2021")]
+    finding = next(f for f in report["findings"] if f["rule"] == "chronological-order")
     assert finding["location"] == f"{ARTICLE}:83:3"
     assert finding["raw_line"].startswith("| 11.08.2021 | 1 | 2 km northwest of Yeghtsaog |")
     start, end = finding["highlight"]
     assert finding["raw_line"][start:end] == "11.08.2021"
     assert report["rules"]["chronological-order"]["title"] == "Row out of chronological order"
-    assert report["rows"] == {"violations": 33}
+    assert report["rows"] == {"violations": 33, "events": 64}
 
 
 BAD_INPUTS = {
@@ -122,7 +125,9 @@ def test_groups_keep_a_single_finding_visible_beside_many_of_another_rule(tmp_pa
     assert summary == [
         ("date-format", "error", 1, 1),
         ("chronological-order", "warning", 1, 1),
+        ("date-unresolved", "warning", 1, 1),
         ("place-unresolved", "warning", 8, 5),
+        ("table-rows-without-prose-event", "warning", 1, 1),
     ]
 
 
@@ -132,8 +137,8 @@ def test_fingerprints_survive_inserted_lines_and_tell_duplicates_apart(tmp_path)
     shifted = insert_line(article, 10, "A new paragraph above the table.")
     after = _report(write_raw_dir(tmp_path / "b", shifted, seed_cited()))
 
-    assert [f["source_line"] for f in before["findings"]] == [86, 83]
-    assert [f["source_line"] for f in after["findings"]] == [87, 84]
+    assert [f["source_line"] for f in before["findings"]] == [86, 80, 83, 140]
+    assert [f["source_line"] for f in after["findings"]] == [87, 81, 84, 141]
     assert [f["fingerprint"] for f in before["findings"]] == [f["fingerprint"] for f in after["findings"]]
 
     duplicate = Finding("error", "unique", "pandera", "violations", "dup", row_id="x", column="violation_id", value="x")
@@ -152,9 +157,11 @@ def test_comparison_with_the_previous_report_lists_new_and_resolved(tmp_path):
     second = _report(second_raw, start_run("validate", reports))
 
     assert first["comparison"]["previous_run"] is None
-    assert first["counts"]["new"] == 2  # nothing to compare with: everything is new
+    assert first["counts"]["new"] == 4  # nothing to compare with: everything is new
     assert second["comparison"]["previous_run"] == first["run"]["id"]
-    assert [(f["rule"], f["new"]) for f in second["findings"]] == [("enum", True), ("chronological-order", False)]
+    assert [(f["rule"], f["new"]) for f in second["findings"]] == [
+        ("enum", True), ("table-rows-without-prose-event", False), ("chronological-order", False), ("date-unresolved", False)
+    ]  # fmt: skip
     assert [(r["rule"], r["location"], r["value"]) for r in second["comparison"]["resolved"]] == [
         ("minimum", f"{ARTICLE}:86:16", "0")
     ]
@@ -171,13 +178,13 @@ def test_acknowledged_finding_stays_marked_and_is_not_new(seed_raw_dir, tmp_path
     ]}), encoding="utf-8")  # fmt: skip
     report = _report(seed_raw_dir, start_run("validate", tmp_path / "reports", acks))
 
-    finding = report["findings"][0]
+    finding = next(f for f in report["findings"] if f["rule"] == "chronological-order")
     assert finding["acknowledged"] == {"rule": "chronological-order", "file": ARTICLE, "line": 83,
                                        "reason": "the source dates it 11 August", "who": "maintainer",
                                        "date": "2024-05-01"}  # fmt: skip
     assert finding["new"] is False
     assert report["status"] == "passed with warnings"  # acknowledging does not hide a finding
-    assert (report["counts"]["acknowledged"], report["counts"]["new"]) == (1, 0)
+    assert (report["counts"]["acknowledged"], report["counts"]["new"]) == (1, 2)  # the two prose warnings are new
     assert report["acknowledgements"]["matched"] == 1
     assert [a.get("fingerprint") for a in report["acknowledgements"]["unused"]] == ["enum-000000000000"]
     assert report["acknowledgements"]["problems"] == ["entry 3: needs a fingerprint, or rule + file + line, or rule + row_id"]
@@ -185,14 +192,16 @@ def test_acknowledged_finding_stays_marked_and_is_not_new(seed_raw_dir, tmp_path
 
 def test_acknowledgement_by_fingerprint_and_by_row(seed_raw_dir):
     base = _report(seed_raw_dir)
-    fingerprint = base["findings"][0]["fingerprint"]
+    fingerprint = next(f["fingerprint"] for f in base["findings"] if f["rule"] == "chronological-order")
     entries = [{"fingerprint": fingerprint, "reason": "r", "who": "w", "date": "2024-05-01"}]
     for entry in (entries[0], {"rule": "chronological-order", "row_id": "2021-08-11-2-km-northwest-of-yeghtsaog",
                                "reason": "r", "who": "w", "date": "2024-05-01"}):  # fmt: skip
         acknowledgements, problems = parse_acknowledgements({"acknowledgements": [entry]})
         run = RunInfo("20240501T000000Z-abcdef", "2024-05-01T00:00:00Z", "test", acknowledgements=tuple(acknowledgements))
         assert problems == []
-        assert _report(seed_raw_dir, run)["findings"][0]["acknowledged"]["reason"] == "r"
+        findings = _report(seed_raw_dir, run)["findings"]
+        assert [f["rule"] for f in findings if f["acknowledged"]] == ["chronological-order"]
+        assert next(f for f in findings if f["acknowledged"])["acknowledged"]["reason"] == "r"
 
 
 def test_acknowledgement_file_problems_are_reported_not_raised():
@@ -224,8 +233,17 @@ def test_rule_catalogue_explains_every_rule_the_pipeline_can_emit():
     emitted |= {rule for rule, _ in BUILTIN_RULES.values()}
     for spec in contracts.table_schema("violations")["fields"]:
         emitted |= {rule.rule for rule in column_for_field(spec)[1]}
-    errors, warnings = violation_checks(contracts)
-    emitted |= {rule.rule for _, rule in errors + warnings}
+    for resource, checks in RESOURCE_CHECKS.items():
+        errors, warnings = checks(contracts)
+        emitted |= {rule.rule for _, rule in errors + warnings}
+        for spec in contracts.table_schema(resource)["fields"]:
+            emitted |= {rule.rule for rule in column_for_field(spec)[1]}
+    # Findings built directly in code name their rule as a literal.
+    for module in (REPO / "src" / "ceasefire").glob("*.py"):
+        source = module.read_text(encoding="utf-8")
+        emitted |= set(re.findall(r'rule="([a-z-]+)"', source))
+        emitted |= set(re.findall(r'_date_warning\([^,]+, [^,]+, "([a-z-]+)"', source))
+    emitted.add(FORMULA_RULE["name"])
     data_errors = {
         cls.type for _, cls in inspect.getmembers(frictionless.errors, inspect.isclass)
         if issubclass(cls, frictionless.errors.DataError)
@@ -234,7 +252,8 @@ def test_rule_catalogue_explains_every_rule_the_pipeline_can_emit():
                               "format-error", "source-error", "scheme-error"}  # fmt: skip
 
     assert {"minimum", "enum", "pattern", "required", "unique", "date-order", "time-span", "gazetteer",
-            "chronological-order", "place-unresolved", "type-error", "hash-count"} <= emitted  # fmt: skip
+            "chronological-order", "place-unresolved", "type-error", "hash-count", "date-unresolved",
+            "table-rows-without-prose-event", "sentence-verbatim", "correction", "csv-formula-injection"} <= emitted  # fmt: skip
     assert sorted(emitted - set(catalogue)) == []
     assert all(entry["title"] and entry["explanation"] for entry in catalogue.values())
 

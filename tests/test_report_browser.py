@@ -71,7 +71,7 @@ def test_failing_report_renders_its_findings_and_raw_lines(chromium, failing_rep
     assert "date '31.02.2022' is not valid: day 31 does not exist in February 2022" in dom
     assert "<mark>31.02.2022</mark> | 1 | near the village of Dzhanatag | Azerbaijan |" in dom
     assert f"{ARTICLE}:83:3" in dom  # the seed's ordering warning is still listed
-    assert dom.count("<svg") == 2  # violations and casualties; no events resource yet
+    assert dom.count("<svg") == 3  # violations, events and casualties per month
     # The hostile line is shown as text; its script and onerror handler never ran.
     assert "&lt;script&gt;document.body.setAttribute" in dom
     assert "data-pwned=" not in dom

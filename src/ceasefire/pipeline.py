@@ -55,7 +55,8 @@ from .report import (
 )
 from .report import build_report as build_run_report
 from .serialize import render_csv, render_jsonl
-from .validation import run_frictionless, validate_extraction
+from .events import extract_events
+from .validation import run_frictionless, validate_across, validate_extraction
 from .version_readme import render_version_readme
 from .violations import Extraction, extract_violations
 from .vocabularies import Contracts, default_schemas_dir, load_contracts
@@ -115,7 +116,8 @@ class Outcome:
 def extract(corpus: RawCorpus, contracts: Contracts) -> dict[str, Extraction]:
     """Every resource extracted from the raw corpus, by resource name."""
     violations = extract_violations(corpus.by_role("article"), contracts)
-    return {violations.resource: violations}
+    events = extract_events(corpus, contracts, violations.frame)
+    return {violations.resource: violations, events.resource: events}
 
 
 def validate(
@@ -141,6 +143,7 @@ def validate(
                         f"correction not applied: no resource named {correction.resource!r}",
                         row_id=correction.id, column=correction.field, source_file="reviews/corrections.json")
             )  # fmt: skip
+    findings += validate_across(corpus, contracts, corrected)
     return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
 
 
@@ -183,9 +186,22 @@ def data_files(build: Build) -> list[DataFile]:
         )  # fmt: skip
         files.append(
             DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
-                     render_jsonl(extraction.frame), schema, f"{title} (JSON Lines)", description)
+                     render_jsonl(extraction.frame), _json_twin_schema(schema), f"{title} (JSON Lines)", description)
         )  # fmt: skip
     return files
+
+
+def _json_twin_schema(schema: dict) -> dict:
+    """The schema of a resource's JSON Lines twin: its foreign keys point at the JSON twins too,
+    so frictionless checks each form against the same form."""
+    if not schema.get("foreignKeys"):
+        return schema
+    twin = json.loads(json.dumps(schema))
+    for key in twin["foreignKeys"]:
+        reference = key["reference"]
+        if reference.get("resource"):
+            reference["resource"] = f"{reference['resource']}-json"
+    return twin
 
 
 def _software_versions() -> dict[str, str]:
@@ -264,7 +280,8 @@ def package_descriptor(build: Build, files: list[DataFile], version: Version | s
         "description": (
             "Ceasefire violations reported by the Russian peacekeeping mission in Nagorno-Karabakh, extracted from "
             "the English Wikipedia article 'Peacekeeping operations in Nagorno-Karabakh' and validated with "
-            "Frictionless and pandera. Each row traces back to a raw file and line (source_file, source_line)."
+            "Frictionless and pandera, with a timeline of the dated statements of the article's prose (events) "
+            "linked to them. Each row traces back to a raw file and line (source_file, source_line)."
         ),
         "version": str(version),
         "created": created,

@@ -13,8 +13,10 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
+from .events import CONFIRMABLE_TYPES, find_matching_violations, states_russian_confirmation
 from .findings import Finding, Severity
 from .pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
+from .raw import RawCorpus
 from .violations import DERIVED_FROM, Extraction
 from .vocabularies import Contracts
 
@@ -78,9 +80,50 @@ def violation_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]],
     return errors, warnings
 
 
+def _precision_fits(frame: pd.DataFrame) -> pd.Series:
+    """day: a day or a range of days (up to 31); month: one month or its early/mid/late part;
+    year: 1 January to 31 December of one year."""
+    start, end = _as_timestamps(frame["date_start"]), _as_timestamps(frame["date_end"])
+    precision = frame["date_precision"].astype("string")
+    same_month = (start.dt.year == end.dt.year) & (start.dt.month == end.dt.month)
+    month_ok = same_month & start.dt.day.isin([1, 11, 21]) & (end.dt.day.isin([10, 20]) | end.dt.is_month_end)
+    year_ok = (start.dt.year == end.dt.year) & (start.dt.dayofyear == 1) & end.dt.is_year_end
+    day_ok = (end - start).dt.days <= 31
+    return ((precision == "day") & day_ok) | ((precision == "month") & month_ok) | ((precision == "year") & year_ok)
+
+
+def event_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
+    """Rules of the events resource that Table Schema cannot express: (errors, warnings)."""
+    errors, _ = violation_checks(contracts)
+    errors = [(check, rule) for check, rule in errors if rule.rule != "gazetteer"]
+    places = set(contracts.gazetteer.names)
+    actors = set(contracts.vocabularies["actors"].names)
+    errors += [
+        (
+            pa.Check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision")),
+            Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
+                 "year: one whole year", "date_precision", "the precision does not fit the date range"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
+            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors")),
+            Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary"),
+        ),
+        (
+            pa.Check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations")),
+            Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number"),
+        ),
+    ]  # fmt: skip
+    return errors, []
+
+
 # Resource -> its cross-column rules. A new resource registers its checks here.
 RESOURCE_CHECKS: dict[str, Callable[[Contracts], tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]]] = {
     "violations": violation_checks,
+    "events": event_checks,
 }
 
 
@@ -170,6 +213,92 @@ def validate_extraction(extraction: Extraction, contracts: Contracts) -> list[Fi
     """All findings for one extracted resource, before anything is written."""
     pandera_findings = run_pandera(extraction, build_schemas(contracts, extraction.resource))
     return extraction.findings + drop_covered(pandera_findings, extraction.findings)
+
+
+def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[Finding]:
+    """Every ``sentence`` is found, character for character, on its ``source_line`` of ``source_file``."""
+    documents = {document.name: document for document in corpus.documents}
+    findings = []
+    for row, record in enumerate(extraction.frame.itertuples(index=False)):
+        document = documents.get(str(record.source_file))
+        line_number = int(record.source_line) if not pd.isna(record.source_line) else 0
+        found = document is not None and 1 <= line_number <= len(document.lines) and str(record.sentence) in document.line(line_number)
+        if not found:
+            findings.append(
+                Finding(severity="error", rule="sentence-verbatim", engine="pandera", resource=extraction.resource,
+                        message="the sentence is not on its source line", row_id=_describe(record.event_id),
+                        column="sentence", value=_describe(record.sentence), expected="the raw line's own text",
+                        source_file=_describe(record.source_file), source_line=line_number or None,
+                        source_column=extraction.cell_columns[row].get("sentence") if row < len(extraction.cell_columns) else None)
+            )  # fmt: skip
+    return findings
+
+
+def check_violation_links(events: Extraction, violations: Extraction) -> list[Finding]:
+    """Every ``violation_id`` of an event names a row of the violations table (the foreign key)."""
+    known = set(map(str, violations.frame["violation_id"].dropna()))
+    findings = []
+    for row, record in enumerate(events.frame.itertuples(index=False)):
+        if pd.isna(record.violation_id) or str(record.violation_id) in known:
+            continue
+        findings.append(
+            Finding(severity="error", rule="foreign-key", engine="pandera", resource=events.resource,
+                    message="violation_id names no row of the violations resource", row_id=_describe(record.event_id),
+                    column="violation_id", value=str(record.violation_id), expected="a violation_id of the violations resource",
+                    source_file=_describe(record.source_file), source_line=int(record.source_line),
+                    source_column=events.cell_columns[row].get("violation_id") if row < len(events.cell_columns) else None)
+        )  # fmt: skip
+    return findings
+
+
+def reconcile_events(events: Extraction, violations: Extraction, contracts: Contracts) -> list[Finding]:
+    """Warnings where the prose and the table disagree.
+
+    One warning lists the table rows that no prose event matches (overlapping dates, shared place);
+    one warning per prose event that the Russian side confirmed as a violation but has no table row.
+    """
+    matched: set[str] = set()
+    findings = []
+    for record in events.frame.itertuples(index=False):
+        ids = find_matching_violations(record.date_start, record.date_end, list(record.places or []),
+                                       violations.frame, contracts.gazetteer)  # fmt: skip
+        matched.update(ids)
+        if not ids and record.event_type in CONFIRMABLE_TYPES and states_russian_confirmation(str(record.sentence)):
+            findings.append(
+                Finding(severity="warning", rule="confirmed-without-table-row", engine="reconciliation",
+                        resource=events.resource,
+                        message="the prose says the Russian side confirmed this violation, but no table row has an "
+                                "overlapping date and a shared place",
+                        row_id=str(record.event_id), column="violation_id", value=str(record.date_text),
+                        expected="a violations row for the same incident", source_file=str(record.source_file),
+                        source_line=int(record.source_line))
+            )  # fmt: skip
+    table = violations.frame
+    unmatched = table[~table["violation_id"].astype(str).isin(matched)]
+    if len(unmatched):
+        first = unmatched.iloc[0]
+        findings.append(
+            Finding(severity="warning", rule="table-rows-without-prose-event", engine="reconciliation",
+                    resource=violations.resource,
+                    message=f"{len(unmatched)} of {len(table)} table rows have no prose event with an overlapping date "
+                            "and a shared place",
+                    column="violation_id", value="; ".join(map(str, unmatched["violation_id"])),
+                    expected="a dated statement in the prose for each reported violation",
+                    source_file=_describe(first["source_file"]), source_line=int(first["source_line"]))
+        )  # fmt: skip
+    return findings
+
+
+def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:
+    """Checks that need the raw corpus or more than one resource."""
+    findings: list[Finding] = []
+    events, violations = extractions.get("events"), extractions.get("violations")
+    if events is not None:
+        findings.extend(check_sentences_verbatim(corpus, events))
+        if violations is not None:
+            findings.extend(check_violation_links(events, violations))
+            findings.extend(reconcile_events(events, violations, contracts))
+    return findings
 
 
 def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:

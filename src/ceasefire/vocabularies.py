@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +27,8 @@ class Vocabulary:
 
     name: str
     terms: tuple[dict, ...]
+    # Top-level settings of the vocabulary file besides its terms (e.g. actors' locative prepositions).
+    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> list[str]:
@@ -108,12 +110,17 @@ class Contracts:
         return schema
 
 
+VOCABULARIES = ("violators", "event_types", "actors")
+
+
 def load_contracts(schemas_dir: Path | None = None) -> Contracts:
     schemas_dir = schemas_dir or default_schemas_dir()
     gazetteer = Gazetteer(places=tuple(_read_json(schemas_dir / "gazetteer.json")["places"]))
     vocabularies = {}
-    for name in ("violators",):
-        vocabularies[name] = Vocabulary(name=name, terms=tuple(_read_json(schemas_dir / f"{name}.json")["terms"]))
+    for name in VOCABULARIES:
+        data = _read_json(schemas_dir / f"{name}.json")
+        extra = {key: value for key, value in data.items() if key not in ("terms", "description")}
+        vocabularies[name] = Vocabulary(name=name, terms=tuple(data["terms"]), extra=extra)
     span = _read_json(schemas_dir / "time_span.json")
     time_span = TimeSpan(
         start=dt.date.fromisoformat(span["start"]),

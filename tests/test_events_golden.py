@@ -1,0 +1,92 @@
+"""The seed's events: a reviewed golden file, and the published package that frictionless accepts.
+
+Regenerate the golden file after a reviewed change with ``UPDATE_GOLDEN=1 pytest tests/test_events_golden.py``
+and read the diff sentence by sentence before committing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from ceasefire import pipeline
+from ceasefire.publishing import FIRST_VERSION, stage_version
+from ceasefire.serialize import render_csv
+from ceasefire.validation import run_frictionless
+
+GOLDEN = Path(__file__).parent / "golden" / "events.csv"
+
+
+@pytest.fixture(scope="module")
+def seed_build(tmp_path_factory):
+    from conftest import SEED_RAW
+
+    return pipeline.build_dataset(SEED_RAW)
+
+
+def test_seed_events_match_the_reviewed_golden_file(seed_build):
+    produced = render_csv(seed_build.extractions["events"].frame)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_bytes(produced)
+    expected = GOLDEN.read_bytes()
+    assert produced.decode("utf-8").splitlines() == expected.decode("utf-8").splitlines()
+    assert produced == expected
+
+
+def test_seed_events_cover_every_dated_statement_by_type_and_basis(seed_build):
+    frame = seed_build.extractions["events"].frame
+    assert len(frame) == 64
+    assert frame["date_basis"].value_counts().to_dict() == {"explicit": 27, "context": 19, "heading": 10, "relative": 8}
+    assert frame["date_precision"].value_counts().to_dict() == {"day": 56, "month": 8}
+    assert frame["violation_id"].dropna().tolist() == [
+        "2020-12-11-territory-of-the-former-hadrut-province",
+        "2021-10-13-madagiz-getavan-vank-road",
+        "2020-12-11-territory-of-the-former-hadrut-province",
+        "2022-03-24-25-farukh-village",
+    ]
+
+
+def test_seed_still_publishes_with_few_meaningful_warnings(seed_build):
+    assert seed_build.status == "passed with warnings"
+    assert [(f.rule, f.source_line) for f in seed_build.findings] == [
+        ("table-rows-without-prose-event", 80),
+        ("chronological-order", 83),
+        ("date-unresolved", 140),
+    ]
+    assert len(seed_build.extractions["violations"].frame) == 33
+    assert int(seed_build.extractions["violations"].frame["violation_count"].sum()) == 60
+
+
+def test_adding_events_to_a_published_package_is_a_minor_version_that_frictionless_accepts(seed_build, dist_dir):
+    violations_only = dataclasses.replace(seed_build, extractions={"violations": seed_build.extractions["violations"]})
+    first = pipeline.publish(violations_only, dist_dir)
+    second = pipeline.publish(seed_build, dist_dir)
+    assert (first.version, second.version, second.bump) == ("1.0.0", "1.1.0", "minor")
+    from frictionless import Package
+
+    report = Package(str(second.path / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type"])
+    resources = {r.name: r for r in Package(str(second.path / "datapackage.json")).resources}
+    assert resources["events"].schema.foreign_keys[0]["reference"]["resource"] == "violations"
+    assert resources["events-json"].schema.foreign_keys[0]["reference"]["resource"] == "violations-json"
+
+
+def test_frictionless_rejects_an_event_that_names_no_table_row_in_both_forms(seed_build, tmp_path):
+    events = seed_build.extractions["events"]
+    frame = events.frame.copy()
+    row = int(frame.index[frame["violation_id"].notna()][0])
+    frame.loc[row, "violation_id"] = "2020-12-12-nowhere"
+    broken = dataclasses.replace(seed_build, extractions={**seed_build.extractions, "events": dataclasses.replace(events, frame=frame)})
+    files = pipeline.data_files(broken)
+    contents = {file.path: file.content for file in files}
+    contents["datapackage.json"] = pipeline._json_bytes(pipeline.package_descriptor(broken, files, FIRST_VERSION, "2024-01-01T00:00:00Z"))
+    stage = stage_version(tmp_path / "package", FIRST_VERSION, contents)
+    frames = {file.resource: broken.extractions[file.resource.removesuffix("-json")].frame for file in files}
+    findings = run_frictionless(stage, frames)
+    assert sorted((f.resource, f.rule, f.row_id, f.source_line) for f in findings) == [
+        ("events", "foreign-key", frame.loc[row, "event_id"], 9),
+        ("events-json", "foreign-key", frame.loc[row, "event_id"], 9),
+    ]

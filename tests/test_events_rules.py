@@ -1,0 +1,126 @@
+"""Event types, actors, places, casualties, links to the table, validation and reconciliation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from test_events_dates import corpus_of
+
+from ceasefire.events import extract_events, find_actors, share_place
+from ceasefire.pipeline import validate
+from ceasefire.violations import extract_violations
+from ceasefire.vocabularies import load_contracts
+
+TABLE = (
+    "=== List ===\n"
+    "| date | number of violations | location | the violator | consequences |\n"
+    "| 11.12.2020 | 1 | territory of the former Hadrut province | not indicated | |\n"
+    "| 24-25.03.2022 | 1 | Farukh village | Azerbaijan | |\n"
+)
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+def build(article: str, contracts):
+    corpus = corpus_of(article)
+    violations = extract_violations(corpus.by_role("article"), contracts)
+    events = extract_events(corpus, contracts, violations.frame)
+    return validate(corpus, contracts, {"violations": violations, "events": events})
+
+
+@pytest.mark.parametrize(
+    ("sentence", "event_type"),
+    [
+        ("Following the capture of Shusha, a ceasefire agreement was signed on 10 November 2020.", "agreement"),
+        ("The first major breach of the ceasefire occurred on 11 December 2020, near Hadrut.", "ceasefire_violation"),
+        ("Between 19 and 20 September 2023, Azerbaijan initiated a military offensive.", "offensive"),
+        ("On 13 December 2020, the Russian peacekeeping contingent took control of Hin Tagher.", "territorial_control"),
+        ("On 13 October 2021, a convoy was fired upon.", "armed_clash"),
+        ("On 26 April 2024, the RTJMC was closed after a ceremony.", "facility"),
+        ("In April 2024, Russian peacekeepers began to withdraw.", "withdrawal"),
+        ("Since 12 December 2022, activists have been blocking the only road.", "blockade"),
+        ("On 3 December 2021, a resident of Chartar village was killed.", "casualty"),
+        ("By 22 November 2020, 25,000 displaced Armenians had returned.", "humanitarian"),
+        ("On 16 December 2020, 136 members of a mine clearance team were sent.", "demining"),
+        ("On 29 December 2020, Turkey sent 35 of its officers to Azerbaijan.", "deployment"),
+        ("On 22 December 2022 Pashinyan stated that the contingent failed.", "statement"),
+        ("In late April 2021, a parade was rehearsed at Stepanakert Airport.", "other"),
+    ],
+)
+def test_event_type_is_the_first_rule_that_matches(sentence, event_type, contracts):
+    assert list(extract_events(corpus_of(sentence), contracts).frame["event_type"]) == [event_type]
+
+
+def test_actors_need_an_institution_for_adjectives_and_skip_places(contracts):
+    actors = contracts.vocabularies["actors"]
+    assert find_actors("the Russian and Turkish defence ministers met near Marzili in Aghdam, Azerbaijan", actors) == ["Russia", "Turkey"]
+    assert find_actors("six Armenian servicemen were injured by shelling from the Azerbaijani side", actors) == ["Azerbaijan"]
+    assert find_actors("Artsakh authorities urged the Armenian government to act", actors) == ["Nagorno-Karabakh authorities", "Armenia"]
+
+
+def test_places_share_when_one_lies_within_the_other_but_countries_never_count(contracts):
+    gazetteer = contracts.gazetteer
+    assert share_place(["Hadrut"], ["Hadrut Province"], gazetteer)
+    assert share_place(["Hadrut Province"], ["Chaylaggala"], gazetteer)
+    assert not share_place(["Azerbaijan"], ["Azerbaijan"], gazetteer)
+    assert not share_place(["Shusha"], ["Hadrut Province"], gazetteer)
+
+
+def test_an_event_links_to_the_row_with_an_overlapping_date_and_a_shared_place(contracts):
+    article = (
+        "== Violations ==\nThe first breach confirmed by the Russian peacekeeping forces occurred on 11 December 2020, near Hadrut. "
+        "Pashinyan recalled the March 24, 2022, seizure of the village of Parukh, and the 25 March 2022 shooting near Shusha.\n"
+        + TABLE
+    )
+    frame = build(article, contracts).extractions["events"].frame
+    assert list(zip(frame["date_text"], frame["violation_id"].fillna(""))) == [
+        ("on 11 December 2020", "2020-12-11-territory-of-the-former-hadrut-province"),
+        ("March 24, 2022", "2022-03-24-25-farukh-village"),
+        ("25 March 2022", ""),  # Shusha is not Parukh
+    ]
+
+
+def test_casualties_of_the_clause_use_the_table_rules_and_ignore_day_numbers(contracts):
+    article = "== A ==\nOn 26 November 2020, three servicemen were killed and two were wounded; on 8 December 2020, one more died."
+    frame = extract_events(corpus_of(article), contracts).frame
+    assert list(zip(frame["killed"], frame["wounded"])) == [(3, 2), (1, pd.NA)]
+
+
+def test_reconciliation_warns_about_unmatched_rows_and_confirmed_violations_without_a_row(contracts):
+    article = (
+        "== Violations ==\nOn 11 December 2020, a breach of the ceasefire was confirmed by the Russian peacekeeping forces near Hadrut. "
+        "On 5 May 2022, the Russian peacekeepers confirmed that Azerbaijani forces had violated the ceasefire near Shusha.\n" + TABLE
+    )
+    build_result = build(article, contracts)
+    reconciliation = [f for f in build_result.findings if f.engine == "reconciliation"]
+    assert [(f.rule, f.severity, f.source_line, f.value) for f in reconciliation] == [
+        ("confirmed-without-table-row", "warning", 2, "On 5 May 2022"),
+        ("table-rows-without-prose-event", "warning", 6, "2022-03-24-25-farukh-village"),
+    ]
+    assert build_result.status == "passed with warnings"
+
+
+def test_validation_reports_broken_precision_spans_vocabularies_sentences_and_links(contracts):
+    article = "== A ==\nOn 11 December 2020, a breach of the ceasefire occurred near Hadrut.\n" + TABLE
+    corpus = corpus_of(article)
+    violations = extract_violations(corpus.by_role("article"), contracts)
+    events = extract_events(corpus, contracts, violations.frame)
+    frame = events.frame
+    frame.loc[0, "date_end"] = dt.date(2021, 1, 20)  # 40 days cannot have day precision
+    frame.at[0, "actors"] = ["Martians"]
+    frame.loc[0, "sentence"] = "A sentence the article never had."
+    frame.loc[0, "violation_id"] = "2020-12-12-nowhere"
+    frame.loc[0, "event_type"] = "party"
+    errors = [f for f in validate(corpus, contracts, {"violations": violations, "events": events}).findings if f.severity == "error"]
+    assert sorted((f.rule, f.column, f.source_line) for f in errors) == [
+        ("date-precision", "date_precision", 2),
+        ("enum", "event_type", 2),
+        ("foreign-key", "violation_id", 2),
+        ("sentence-verbatim", "sentence", 2),
+        ("vocabulary", "actors", 2),
+    ]
