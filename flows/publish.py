@@ -1,23 +1,37 @@
 """The ``publish-dataset`` flow: extract, validate and publish as Prefect tasks.
 
-Tasks are thin: each calls one function of the ``ceasefire`` package and adds only logging,
-retries and the run-summary artifact.
+Tasks are thin: each calls one function of the ``ceasefire`` package and adds only orchestration:
+logging, retries with backoff for filesystem hiccups, cached results keyed on content and code
+(``flows/caching.py``), the run-summary artifact and the ``ceasefire.package.published`` event.
+
+Reading, extracting and validating are cached: a re-run on unchanged input, or after a crash,
+reuses their persisted results. Publishing is never cached: it always looks at ``dist/`` under the
+publish lock, and reports ``unchanged`` when the latest version already holds the same data.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
 
-from ceasefire import pipeline
-from ceasefire.errors import RawInputError
+from ceasefire import PACKAGE_NAME, pipeline
+from ceasefire.errors import PublishLockTimeout
 from ceasefire.findings import Finding
+from ceasefire.publishing import publish_lock
 from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.vocabularies import load_contracts
+from flows.caching import key_build, key_raw_document
+from flows.runners import TaskRunnerName, build_task_runner
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
+PUBLISHED_EVENT = "ceasefire.package.published"
+# How long a run waits for another run's publish before giving up (exit code 3).
+PUBLISH_LOCK_TIMEOUT_SECONDS = 900.0
 
 
 class ValidationFailed(Exception):
@@ -28,25 +42,31 @@ class ValidationFailed(Exception):
         super().__init__(f"{outcome.counts['error']} validation errors; nothing published")
 
 
-def _retry_unless_input_error(task, task_run, state) -> bool:
-    """Retry filesystem hiccups, never bad input: re-reading a bad file cannot fix it."""
+def _retry_on_filesystem_error(task, task_run, state) -> bool:
+    """Retry filesystem hiccups (OSError) only: bad input or a held lock is not fixed by retrying."""
     try:
         state.result()
-    except RawInputError:
-        return False
-    except Exception:
+    except OSError:
         return True
+    except Exception:
+        return False
     return False
 
 
-@task(name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_unless_input_error)
+@task(
+    name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_raw_document), persist_result=True,
+)  # fmt: skip
 def read_document_task(raw_dir: Path, entry: dict) -> RawDocument:
     document = read_raw_document(raw_dir, entry)
     get_run_logger().info("read %s (%s): %d lines, sha256 %s", document.name, document.role, len(document.lines), document.sha256[:12])
     return document
 
 
-@task(name="extract")
+@task(
+    name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True,
+)  # fmt: skip
 def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
     logger = get_run_logger()
     contracts = load_contracts(schemas_dir)
@@ -56,7 +76,7 @@ def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
     return pipeline.Build(corpus=corpus, contracts=contracts, extractions=extractions)
 
 
-@task(name="validate")
+@task(name="validate", cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True)
 def validate_task(extracted: pipeline.Build) -> pipeline.Build:
     logger = get_run_logger()
     build = pipeline.validate(extracted.corpus, extracted.contracts, extracted.extractions)
@@ -66,12 +86,53 @@ def validate_task(extracted: pipeline.Build) -> pipeline.Build:
     return build
 
 
-@task(name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_unless_input_error)
+def _publish_lock_is_held(dist_dir: Path) -> bool:
+    try:
+        with publish_lock(dist_dir, timeout=0):
+            return False
+    except PublishLockTimeout:
+        return True
+
+
+@task(
+    name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=NO_CACHE, persist_result=False,
+)  # fmt: skip
 def publish_task(build: pipeline.Build, dist_dir: Path) -> pipeline.Outcome:
     logger = get_run_logger()
-    outcome = pipeline.publish(build, dist_dir)
+    waited = _publish_lock_is_held(dist_dir)
+    if waited:
+        logger.warning(
+            "another run is publishing into %s; waiting up to %.0f s for it to finish, then comparing with what it published",
+            dist_dir, PUBLISH_LOCK_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS)
+    if waited and outcome.status == "unchanged":
+        logger.info("the other run already published these inputs as %s; this run publishes nothing", outcome.version)
     logger.info(outcome.message)
+    if outcome.status == "published":
+        _emit_published_event(outcome)
     return outcome
+
+
+def _emit_published_event(outcome: pipeline.Outcome) -> None:
+    """Tell downstream automations that a version exists (``ceasefire.package.published``)."""
+    emit_event(
+        event=PUBLISHED_EVENT,
+        resource={
+            "prefect.resource.id": f"ceasefire.package.{PACKAGE_NAME}",
+            "prefect.resource.name": PACKAGE_NAME,
+            "ceasefire.version": str(outcome.version),
+            "ceasefire.bump": str(outcome.bump),
+        },
+        payload={
+            "version": outcome.version,
+            "bump": outcome.bump,
+            "path": str(outcome.path),
+            "rows": outcome.rows,
+            "warnings": outcome.counts["warning"],
+        },
+    )
 
 
 def summary_markdown(outcome: pipeline.Outcome) -> str:
@@ -101,13 +162,28 @@ def _finding_row(finding: Finding) -> str:
 
 
 @flow(name="publish-dataset", log_prints=True)
-def publish_dataset(raw_dir: str = "raw", dist_dir: str = "dist", schemas_dir: str | None = None) -> pipeline.Outcome:
-    """Extract the raw text, validate it with both engines and publish a versioned package."""
+def publish_dataset(
+    raw_dir: str = "raw",
+    dist_dir: str = "dist",
+    schemas_dir: str | None = None,
+    task_runner: TaskRunnerName = "threads",
+    dask_address: str | None = None,
+    dask_workers: int = 2,
+) -> pipeline.Outcome:
+    """Extract the raw text, validate it with both engines and publish a versioned package.
+
+    ``task_runner`` runs reading, extraction and validation in a thread pool (``threads``) or on
+    Dask (``dask``: a LocalCluster of ``dask_workers`` processes, or the scheduler at
+    ``dask_address``). Publishing runs in the flow's own process, next to ``dist_dir``.
+    """
     provenance = load_provenance(Path(raw_dir))
-    documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
-    corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
-    extracted = extract_task(corpus, Path(schemas_dir) if schemas_dir else None)
-    build = validate_task(extracted)
+    schemas = Path(schemas_dir) if schemas_dir else None
+    api_url = FlowRunContext.get().client.api_url
+    with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
+        documents = runner.map(read_document_task, {"raw_dir": unmapped(Path(raw_dir)), "entry": provenance["files"]}).result()
+        corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
+        extracted = runner.submit(extract_task, {"corpus": corpus, "schemas_dir": schemas}).result()
+        build = runner.submit(validate_task, {"extracted": extracted}).result()
     outcome = publish_task(build, Path(dist_dir))
     create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome), description="Run summary")
     if outcome.status == "failed":
