@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup run validate test lock clean
+.PHONY: setup run validate test lock clean server serve trigger
 
 setup: $(STAMP)
 
@@ -30,6 +30,20 @@ validate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Scheduled runs (docs/SCHEDULED_RUNS.md): a Prefect server with its UI on 127.0.0.1, the nightly
+# deployment served against it, and a run triggered by hand. Each runs in its own terminal.
+PREFECT_PORT ?= 4200
+SERVER_API := http://127.0.0.1:$(PREFECT_PORT)/api
+
+server: $(STAMP)
+	PREFECT_UI_ENABLED=true $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+serve: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/ceasefire serve --raw raw --dist dist
+
+trigger: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/prefect deployment run publish-dataset/nightly --watch
 
 # Re-pin after changing pyproject.toml: resolve in a scratch venv and freeze it.
 lock:

@@ -30,6 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="extract, validate and publish a new version (Prefect flow)")
     publish.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     publish.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    _add_task_runner_arguments(publish)
+    serve = commands.add_parser(
+        "serve", help="serve the scheduled deployment publish-dataset/nightly on the Prefect server at PREFECT_API_URL"
+    )
+    serve.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
+    serve.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    serve.add_argument("--name", help="deployment name (default: nightly)")
+    serve.add_argument("--cron", help="schedule, cron syntax in UTC (default: 0 3 * * *, daily at 03:00)")
+    serve.add_argument("--no-schedule", action="store_true", help="no schedule: runs start only when triggered")
+    _add_task_runner_arguments(serve)
     validate = commands.add_parser("validate", help="extract and validate only; writes the report, publishes nothing")
     validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     diff = commands.add_parser("diff", help="what changed between two published versions")
@@ -96,13 +106,46 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_INVALID if build.counts["error"] else EXIT_OK
 
 
+def _add_task_runner_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--task-runner", choices=("threads", "dask"), default="threads",
+                         help="where tasks run: a thread pool (default) or Dask")  # fmt: skip
+    command.add_argument("--dask-address", default=None,
+                         help="scheduler of an existing Dask cluster, e.g. tcp://127.0.0.1:8786 (default: a LocalCluster)")  # fmt: skip
+    command.add_argument("--dask-workers", type=int, default=2, help="worker processes of the LocalCluster (default: 2)")
+
+
+def _task_runner_parameters(args: argparse.Namespace) -> dict:
+    return {"task_runner": args.task_runner, "dask_address": args.dask_address, "dask_workers": args.dask_workers}
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        print("error: set PREFECT_API_URL to a running Prefect server, e.g. http://127.0.0.1:4200/api "
+              "(see docs/SCHEDULED_RUNS.md)", file=sys.stderr)  # fmt: skip
+        return EXIT_UNUSABLE
+    from flows.deployment import build_deployment, serve_deployment
+
+    options = {"name": args.name, "cron": args.cron}
+    options = {key: value for key, value in options.items() if value is not None}
+    if args.no_schedule:
+        options["cron"] = None
+    deployment = build_deployment(args.raw, args.dist, **options, **_task_runner_parameters(args))
+    serve_deployment(deployment)
+    return EXIT_OK
+
+
 def _print_findings(findings, stream) -> None:
     for finding in findings:
         print(finding.format(), file=stream)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "dask_address", None) and args.task_runner != "dask":
+        parser.error("--dask-address needs --task-runner dask")
+    if getattr(args, "dask_workers", 1) < 1:
+        parser.error("--dask-workers must be at least 1")
     if args.command == "diff":
         return _diff(args)
     _configure_prefect()
@@ -112,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args)
 
+        if args.command == "serve":
+            return _serve(args)
+
         from flows.publish import ValidationFailed, publish_dataset
 
         try:
@@ -119,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                 raw_dir=str(args.raw), dist_dir=str(args.dist), reports_dir=str(args.reports),
                 acknowledgements=str(args.acknowledgements),
                 corrections_file=str(args.corrections) if args.corrections else None,
+                **_task_runner_parameters(args),
             )  # fmt: skip
         except ValidationFailed as failure:
             _print_findings(failure.outcome.findings, sys.stderr)

@@ -1,8 +1,14 @@
 """The ``publish-dataset`` flow: extract, validate and publish as Prefect tasks.
 
-Tasks are thin: each calls one function of the ``ceasefire`` package and adds only logging,
-retries and artifacts. Every run, failed or not, writes its report (docs/REPORTS.md) and publishes
-three artifacts with stable keys: the run summary, the table of findings and a link to report.html.
+Tasks are thin: each calls one function of the ``ceasefire`` package and adds only orchestration:
+logging, retries with backoff for filesystem hiccups, cached results keyed on content and code
+(``flows/caching.py``), artifacts and the ``ceasefire.package.published`` event.
+
+Reading, extracting and validating are cached: a re-run on unchanged input, or after a crash,
+reuses their persisted results. Publishing is never cached: it always looks at ``dist/`` under the
+publish lock, and reports ``unchanged`` when the latest version already holds the same data.
+Every run, failed or not, writes its report (docs/REPORTS.md) and publishes three artifacts with
+stable keys: the run summary, the table of findings and a link to report.html.
 """
 
 from __future__ import annotations
@@ -10,20 +16,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
 
-from ceasefire import pipeline
+from ceasefire import PACKAGE_NAME, pipeline
 from ceasefire.corrections import default_corrections_file, load_corrections
+from ceasefire.errors import PublishLockTimeout, RawInputError
 from ceasefire.report import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
-from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
+from ceasefire.publishing import publish_lock
 from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.vocabularies import load_contracts
+from flows.caching import key_build, key_raw_document
+from flows.runners import TaskRunnerName, build_task_runner
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
 FINDINGS_ARTIFACT_KEY = "ceasefire-findings"
 REPORT_LINK_ARTIFACT_KEY = "ceasefire-report"
+PUBLISHED_EVENT = "ceasefire.package.published"
+# How long a run waits for another run's publish before giving up (exit code 3).
+PUBLISH_LOCK_TIMEOUT_SECONDS = 900.0
 
 
 class ValidationFailed(Exception):
@@ -40,25 +55,31 @@ class ValidationFailed(Exception):
         super().__init__(message + (f"; report: {report}" if report else ""))
 
 
-def _retry_unless_input_error(task, task_run, state) -> bool:
-    """Retry filesystem hiccups, never bad input: re-reading a bad file cannot fix it."""
+def _retry_on_filesystem_error(task, task_run, state) -> bool:
+    """Retry filesystem hiccups (OSError) only: bad input or a held lock is not fixed by retrying."""
     try:
         state.result()
-    except RawInputError:
-        return False
-    except Exception:
+    except OSError:
         return True
+    except Exception:
+        return False
     return False
 
 
-@task(name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_unless_input_error)
+@task(
+    name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_raw_document), persist_result=True,
+)  # fmt: skip
 def read_document_task(raw_dir: Path, entry: dict) -> RawDocument:
     document = read_raw_document(raw_dir, entry)
     get_run_logger().info("read %s (%s): %d lines, sha256 %s", document.name, document.role, len(document.lines), document.sha256[:12])
     return document
 
 
-@task(name="extract")
+@task(
+    name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True,
+)  # fmt: skip
 def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
     logger = get_run_logger()
     contracts = load_contracts(schemas_dir)
@@ -68,7 +89,7 @@ def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
     return pipeline.Build(corpus=corpus, contracts=contracts, extractions=extractions)
 
 
-@task(name="validate")
+@task(name="validate", cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True)
 def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline.Build:
     logger = get_run_logger()
     corrections = load_corrections(corrections_file)
@@ -81,15 +102,59 @@ def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline
     return build
 
 
-@task(name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_unless_input_error)
+def _publish_lock_is_held(dist_dir: Path) -> bool:
+    try:
+        with publish_lock(dist_dir, timeout=0):
+            return False
+    except PublishLockTimeout:
+        return True
+
+
+@task(
+    name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_on_filesystem_error,
+    cache_policy=NO_CACHE, persist_result=False,
+)  # fmt: skip
 def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo) -> pipeline.Outcome:
     logger = get_run_logger()
-    outcome = pipeline.publish(build, dist_dir, run=run)
+    # A build with errors never touches dist/, not even to look at the lock.
+    waited = not build.counts["error"] and _publish_lock_is_held(dist_dir)
+    if waited:
+        logger.warning(
+            "another run is publishing into %s; waiting up to %.0f s for it to finish, then comparing with what it published",
+            dist_dir, PUBLISH_LOCK_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS, run=run)
+    if waited and outcome.status == "unchanged":
+        logger.info("the other run already published these inputs as %s; this run publishes nothing", outcome.version)
     logger.info(outcome.message)
+    if outcome.status == "published":
+        _emit_published_event(outcome)
     return outcome
 
 
-@task(name="write-report")
+def _emit_published_event(outcome: pipeline.Outcome) -> None:
+    """Tell downstream automations that a version exists (``ceasefire.package.published``)."""
+    emit_event(
+        event=PUBLISHED_EVENT,
+        resource={
+            "prefect.resource.id": f"ceasefire.package.{PACKAGE_NAME}",
+            "prefect.resource.name": PACKAGE_NAME,
+            "ceasefire.version": str(outcome.version),
+            "ceasefire.bump": str(outcome.bump),
+        },
+        payload={
+            "version": outcome.version,
+            "bump": outcome.bump,
+            "path": str(outcome.path),
+            "rows": outcome.rows,
+            "warnings": outcome.counts["warning"],
+        },
+    )
+
+
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
 def write_report_task(build: pipeline.Build, outcome: pipeline.Outcome, run: RunInfo, reports_dir: Path) -> Path:
     folder = pipeline.write_report(build, outcome, run, reports_dir)
     get_run_logger().info("report: %s", report_url(folder / "report.html"))
@@ -155,20 +220,30 @@ def publish_dataset(
     reports_dir: str = "reports",
     acknowledgements: str = str(DEFAULT_ACKNOWLEDGEMENTS),
     corrections_file: str | None = None,
+    task_runner: TaskRunnerName = "threads",
+    dask_address: str | None = None,
+    dask_workers: int = 2,
 ) -> pipeline.Outcome:
-    """Extract the raw text, validate it with both engines, publish a versioned package and report."""
+    """Extract the raw text, validate it with both engines, publish a versioned package and report.
+
+    ``task_runner`` runs reading, extraction and validation in a thread pool (``threads``) or on
+    Dask (``dask``: a LocalCluster of ``dask_workers`` processes, or the scheduler at
+    ``dask_address``). Publishing runs in the flow's own process, next to ``dist_dir``.
+    """
     run = start_run("publish", Path(reports_dir), Path(acknowledgements))
     schemas = Path(schemas_dir) if schemas_dir else None
+    corrections = Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir))
+    api_url = FlowRunContext.get().client.api_url
     try:
         provenance = load_provenance(Path(raw_dir))
-        documents = read_document_task.map(Path(raw_dir), provenance["files"]).result()
-        corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
-        extracted = extract_task(corpus, schemas)
+        with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
+            documents = runner.map(read_document_task, {"raw_dir": unmapped(Path(raw_dir)), "entry": provenance["files"]}).result()
+            corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
+            extracted = runner.submit(extract_task, {"corpus": corpus, "schemas_dir": schemas}).result()
+            build = runner.submit(validate_task, {"extracted": extracted, "corrections_file": corrections}).result()
     except RawInputError as error:
         publish_report_artifacts(pipeline.write_input_error_report(error, run, Path(reports_dir), schemas))
         raise
-    corrections = Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir))
-    build = validate_task(extracted, corrections)
     outcome = publish_task(build, Path(dist_dir), run)
     folder = write_report_task(build, outcome, run, Path(reports_dir))
     report = publish_report_artifacts(folder)

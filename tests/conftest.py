@@ -55,6 +55,12 @@ def insert_line(text: str, after: int, new_line: str) -> str:
     return "\n".join(lines)
 
 
+@pytest.fixture(autouse=True)
+def _run_in_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run in a scratch working folder: a default such as ``reports/`` never lands in the project."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture
 def seed_raw_dir(tmp_path: Path) -> Path:
     """A private copy of the repository's raw folder."""
