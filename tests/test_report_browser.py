@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from chromium import render_page
 from conftest import ARTICLE, replace_line, seed_article, seed_cited, write_raw_dir
 from test_report_html import HOSTILE_LINE
 
 from flows.cli import main
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1366,900",
-)  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium, installed on first use (the tests run as root on Debian)."""
-    if not CHROMIUM.exists():
-        if shutil.which("apt-get") is None:
-            pytest.fail("chromium is missing and apt-get is not available to install it")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
-                        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "chromium"]):  # fmt: skip
-            subprocess.run(command, check=True, env=env, capture_output=True, timeout=1200)
-    assert CHROMIUM.exists()
-    return CHROMIUM
-
-
-def run_chromium(chromium: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-
 
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
@@ -61,10 +30,9 @@ def failing_report(tmp_path) -> Path:
     return tmp_path / "reports" / "latest" / "report.html"
 
 
-def test_failing_report_renders_its_findings_and_raw_lines(chromium, failing_report, tmp_path):
-    dom = run_chromium(chromium, tmp_path / "profile", "--dump-dom", failing_report.as_uri()).stdout
+def test_failing_report_renders_its_findings_and_raw_lines(failing_report, tmp_path):
     screenshot = tmp_path / "report.png"
-    run_chromium(chromium, tmp_path / "profile", f"--screenshot={screenshot}", failing_report.as_uri())
+    dom = render_page(failing_report, screenshot, width=1366, height=900).dom
 
     assert "<h1>failed</h1>" in dom
     assert f"{ARTICLE}:86:3" in dom
