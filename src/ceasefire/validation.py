@@ -302,6 +302,20 @@ def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[s
     return findings
 
 
+def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
+    """The frictionless findings of a written package, found fast when there are none.
+
+    :func:`ceasefire.package_check.find_package_errors` finds, column-wise, what frictionless
+    would; only when it finds something does frictionless run in full, so a bad package is still
+    reported in frictionless' own words.
+    """
+    from .package_check import find_package_errors
+
+    if not find_package_errors(package_dir):
+        return []
+    return run_frictionless(package_dir, sources)
+
+
 def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
     """Validate a written package with frictionless; map row numbers back to raw lines.
 
