@@ -45,14 +45,17 @@ def _csv_cell(value: object, delimiter: str) -> str:
 
 
 def _column_values(series: pd.Series) -> list[object]:
-    """A frame column as plain values (what :func:`records` gives), converting each distinct value once."""
+    """A frame column as plain values (what :func:`records` gives), converting each distinct value once.
+
+    Nullable integer and string columns convert in one call; other columns value by value, with
+    one conversion per distinct scalar (dates repeat) and per distinct list.
+    """
+    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype)):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
     plain: dict[object, object] = {}
     values = []
     for value in series.tolist():
-        if isinstance(value, list):
-            values.append(_plain(value))
-            continue
-        key = (type(value), value)  # 1, 1.0 and True are equal keys but different cells
+        key = (type(value), tuple(value) if isinstance(value, list) else value)  # 1, 1.0 and True are different cells
         try:
             values.append(plain[key])
         except KeyError:
@@ -79,18 +82,24 @@ def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
 def _json_column(name: str, series: pd.Series) -> list[str]:
     """``"name": value`` for each row, JSON-encoded as ``json.dumps`` does inside one record.
 
-    Scalars are encoded in one call: the values are dumped as one array with ``\n`` between
+    Scalars are encoded in one call: the values are dumped as one array with ``\\n`` between
     items, and a newline cannot occur inside an encoded value (JSON escapes it), so splitting on
-    it gives each value back. Lists are encoded one by one.
+    it gives each value back. Lists are encoded once per distinct list.
     """
     prefix = json.dumps(name, ensure_ascii=False) + ": "
     values = _column_values(series)
     if not values:
         return []
-    if any(isinstance(value, list) for value in values):
-        encoded = [json.dumps(value, ensure_ascii=False) for value in values]
-    else:
-        encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
+    if series.dtype == object and any(isinstance(value, list) for value in values):
+        encoded_lists: dict[object, str] = {}
+        encoded = []
+        for value in values:
+            key = (True, tuple(value)) if isinstance(value, list) else (False, type(value), value)
+            if key not in encoded_lists:
+                encoded_lists[key] = prefix + json.dumps(value, ensure_ascii=False)
+            encoded.append(encoded_lists[key])
+        return encoded
+    encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
     return [prefix + text for text in encoded]
 
 
