@@ -67,20 +67,21 @@ def seed_consequences(lines: list[str]) -> list[str]:
 
 
 def generate_rows(count: int, variant: int, consequences: list[str]) -> list[str]:
-    """``count`` table rows in chronological order, each with its own (date, location) pair.
+    """``count`` table rows in chronological order over the time span, each with its own (date, location).
 
     Example:
-        >>> generate_rows(1, 0, ["no casualties"])
-        ['| 10.11.2020 | 1 | 0.1 km north of Khramort village | Azerbaijan | no casualties |']
+        >>> generate_rows(2, 0, ["no casualties"])[0]
+        '| 10.11.2020 | 1 | 0.1 km north of Khramort village | not indicated | no casualties |'
     """
     rng = random.Random(variant)
     days = (LAST_DAY - FIRST_DAY).days + 1
-    per_day = -(-count // days)  # ceiling: rows share a day only when there are more rows than days
-    step = max(1, days // max(count, 1)) if count < days else 1
     rows = []
+    previous_day, slot = -1, 0
     for index in range(count):
-        day_number, slot = divmod(index, per_day)
-        day = FIRST_DAY + dt.timedelta(days=min(days - 1, day_number * step + (variant % step if step > 1 else 0)))
+        day_number = min(days - 1, (index * days) // count + (variant % max(1, days // count) if count < days else 0))
+        slot = slot + 1 if day_number == previous_day else 0
+        previous_day = day_number
+        day = FIRST_DAY + dt.timedelta(days=day_number)
         village = VILLAGES[(slot + variant) % len(VILLAGES)]
         direction = DIRECTIONS[(slot // len(VILLAGES)) % len(DIRECTIONS)]
         km = (slot // (len(VILLAGES) * len(DIRECTIONS))) / 10 + 0.1
