@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 from pathlib import Path
@@ -314,7 +313,3 @@ def _rows_with_values(name: str, path: Path, fields: tuple[str, ...], values: se
     keys = list(zip(*(frame[field].tolist() for field in fields)))
     return [PackageError(name, number + 2, None, "foreign-key") for number, key in enumerate(keys) if key in values]
 
-
-def read_csv_bytes(data: bytes) -> pd.DataFrame:
-    """Raw text cells of CSV bytes, as this check reads them (for tests)."""
-    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
