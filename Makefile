@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup run validate test lock clean server serve trigger
+.PHONY: setup run validate test bench profile lock clean server serve trigger
 
 setup: $(STAMP)
 
@@ -31,6 +31,17 @@ validate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks (docs/BENCHMARKS.md): synthetic corpora at 1x, 100x, 1000x the seed and one article of
+# 1,000,000 rows; writes benchmarks/results/latest.json and the table in docs/BENCHMARKS.md. Not part
+# of make test. BENCH_SIZES=1x limits the run; profile writes a pyinstrument profile of one size.
+BENCH_SIZES ?= 1x 100x 1000x 1M
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
+
+PROFILE_ROWS ?= 100000
+profile: $(STAMP)
+	$(BIN)/python -m benchmarks.profile --rows $(PROFILE_ROWS)
+
 # Scheduled runs (docs/SCHEDULED_RUNS.md): a Prefect server with its UI on 127.0.0.1, the nightly
 # deployment served against it, and a run triggered by hand. Each runs in its own terminal.
 PREFECT_PORT ?= 4200
@@ -48,7 +59,7 @@ trigger: $(STAMP)
 # Re-pin after changing pyproject.toml: resolve in a scratch venv and freeze it.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --quiet -e '.[test]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench]'
 	( sed -n '1,2p' requirements.lock; .venv-lock/bin/python -m pip freeze --exclude-editable ) > requirements.lock.new
 	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
 

@@ -29,6 +29,7 @@ class PipeTable:
     section: tuple[str, ...]
     header: TableRow
     rows: tuple[TableRow, ...]
+    last_line: int = 0  # 1-based line of the table's last row (the header's line when it has none)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -53,7 +54,7 @@ def section_paths(document: RawDocument) -> list[tuple[str, ...]]:
     path: list[str] = []
     paths = []
     for line in document.lines:
-        heading = parse_heading(line)
+        heading = parse_heading(line) if line.startswith("=") else None
         if heading:
             level, title = heading
             path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
@@ -82,22 +83,24 @@ def split_pipe_row(line: str) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def find_pipe_tables(document: RawDocument) -> list[PipeTable]:
-    """Every pipe table in the document, with the heading path it sits under."""
+def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[PipeTable]:
+    """Every pipe table in the document, with the heading path it sits under.
+
+    With ``split_rows=False`` only the header row is split and ``rows`` stays empty; the body is
+    lines ``header.line + 1`` to ``last_line``, for callers that parse it column-wise.
+    """
     paths = section_paths(document)
     tables: list[PipeTable] = []
-    block: list[TableRow] = []
-
-    def close_block() -> None:
-        if block:
-            section = paths[block[0].line - 1]
-            tables.append(PipeTable(section=section, header=block[0], rows=tuple(block[1:])))
-            block.clear()
-
-    for number, line in enumerate(document.lines, start=1):
-        if line.lstrip().startswith("|"):
-            block.append(TableRow(line=number, cells=split_pipe_row(line)))
-        else:
-            close_block()
-    close_block()
+    lines = document.lines
+    number, total = 0, len(lines)
+    while number < total:
+        if not lines[number].lstrip().startswith("|"):
+            number += 1
+            continue
+        first = number
+        while number < total and lines[number].lstrip().startswith("|"):
+            number += 1
+        header = TableRow(line=first + 1, cells=split_pipe_row(lines[first]))
+        rows = tuple(TableRow(line=n + 1, cells=split_pipe_row(lines[n])) for n in range(first + 1, number)) if split_rows else ()
+        tables.append(PipeTable(section=paths[first], header=header, rows=rows, last_line=number))
     return tables

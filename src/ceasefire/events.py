@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .casualties import parse_casualties
@@ -97,9 +98,10 @@ def extract_events(corpus: RawCorpus, contracts: Contracts, violations: pd.DataF
     statements, date_findings = resolve_statements(article, sentences, contracts)
     findings.extend(date_findings)
     records, cell_columns = [], []
+    index = index_violations(violations)
     for statement in statements:
         record = describe_statement(statement, article, contracts, citations.get(statement.sentence_index, []))
-        record["violation_id"] = link_violation(record, violations, contracts.gazetteer)
+        record["violation_id"] = link_violation(record, index, contracts.gazetteer)
         records.append(record)
         date_column = statement.sentence.column + statement.phrase.start
         cell_columns.append(
@@ -331,21 +333,75 @@ def share_place(places: list[str], other: list[str], gazetteer: Gazetteer) -> bo
     return False
 
 
+class ViolationIndex:
+    """The violations table indexed on dates, so matching an event costs a binary search, not a scan.
+
+    Rows are sorted by ``date_start``; a query takes the rows that start on or before the event's
+    last day (a prefix found by ``searchsorted``) and keeps those that end on or after its first day.
+    Place checks run only on those candidates, once per distinct place list.
+    """
+
+    def __init__(self, violations: pd.DataFrame | None):
+        if violations is None or violations.empty:
+            violations = pd.DataFrame({name: pd.Series([], dtype=object) for name in ("violation_id", "date_start", "date_end", "places")})
+        frame = violations
+        dated = frame["date_start"].notna() & frame["date_end"].notna()
+        positions = np.flatnonzero(dated.to_numpy(dtype=bool))
+        starts = pd.to_datetime(frame["date_start"].iloc[positions]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        ends = pd.to_datetime(frame["date_end"].iloc[positions]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        order = np.argsort(starts, kind="stable")
+        self._starts, self._ends, self._positions = starts[order], ends[order], positions[order]
+        self._ids = frame["violation_id"].to_numpy(dtype=object)
+        self._places = frame["places"].to_numpy(dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def overlapping(self, date_start: dt.date, date_end: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """Frame positions and start days (ordinal since 1970) of rows whose range overlaps the query."""
+        first, last = _epoch_day(date_start), _epoch_day(date_end)
+        prefix = int(np.searchsorted(self._starts, last, side="right"))
+        keep = self._ends[:prefix] >= first
+        return self._positions[:prefix][keep], self._starts[:prefix][keep]
+
+    def match(self, date_start: dt.date, date_end: dt.date, places: list[str], gazetteer: Gazetteer) -> list[str]:
+        if not len(self) or not places:
+            return []
+        positions, starts = self.overlapping(date_start, date_end)
+        shared: dict[tuple[str, ...], bool] = {}
+        matches = []
+        first = _epoch_day(date_start)
+        for position, start in zip(positions.tolist(), starts.tolist()):
+            other = tuple(self._places[position] or ())
+            if other not in shared:
+                shared[other] = share_place(places, list(other), gazetteer)
+            if shared[other]:
+                matches.append((abs(start - first), position, str(self._ids[position])))
+        return [violation_id for *_, violation_id in sorted(matches)]
+
+
+def _epoch_day(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def index_violations(violations: pd.DataFrame | None) -> ViolationIndex:
+    """Build the date index of a violations frame once, for many event lookups."""
+    return ViolationIndex(violations)
+
+
 def find_matching_violations(date_start: dt.date, date_end: dt.date, places: list[str],
-                             violations: pd.DataFrame | None, gazetteer: Gazetteer) -> list[str]:
-    """Ids of table rows with an overlapping date range and a shared place, nearest start first."""
-    if violations is None or violations.empty or not places:
+                             violations: pd.DataFrame | ViolationIndex | None, gazetteer: Gazetteer) -> list[str]:
+    """Ids of table rows with an overlapping date range and a shared place, nearest start first.
+
+    Pass a :class:`ViolationIndex` when matching many events against the same table.
+    """
+    if violations is None or not places:
         return []
-    matches = []
-    for order, row in enumerate(violations.itertuples(index=False)):
-        if row.date_start is None or row.date_end is None or pd.isna(row.date_start) or pd.isna(row.date_end):
-            continue
-        if row.date_start <= date_end and row.date_end >= date_start and share_place(places, list(row.places or []), gazetteer):
-            matches.append((abs((row.date_start - date_start).days), order, str(row.violation_id)))
-    return [violation_id for *_, violation_id in sorted(matches)]
+    index = violations if isinstance(violations, ViolationIndex) else ViolationIndex(violations)
+    return index.match(date_start, date_end, places, gazetteer)
 
 
-def link_violation(record: dict, violations: pd.DataFrame | None, gazetteer: Gazetteer) -> str | None:
+def link_violation(record: dict, violations: pd.DataFrame | ViolationIndex | None, gazetteer: Gazetteer) -> str | None:
     matches = find_matching_violations(record["date_start"], record["date_end"], record["places"], violations, gazetteer)
     return matches[0] if matches else None
 

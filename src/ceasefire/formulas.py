@@ -40,13 +40,26 @@ def is_formula_text(text: str) -> bool:
     return text.startswith(FORMULA_PREFIXES)
 
 
+def _rows_with_formula_text(frame, names: list[str]) -> list[int]:
+    """Positions of rows where any text cell (or list item) begins with a formula prefix."""
+    suspect: set[int] = set()
+    for name in names:
+        for position, value in enumerate(frame[name].tolist()):
+            if isinstance(value, str):
+                if value.startswith(FORMULA_PREFIXES):
+                    suspect.add(position)
+            elif isinstance(value, list) and any(isinstance(item, str) and is_formula_text(item) for item in value):
+                suspect.add(position)
+    return sorted(suspect)
+
+
 def find_formula_cells(extraction: Extraction, schema: dict) -> list[Finding]:
     """One error finding per text cell of ``extraction`` that a spreadsheet would run."""
     frame = extraction.frame
     text_fields = [spec["name"] for spec in schema["fields"] if spec.get("type") in ("string", "list")]
     findings = []
-    for position, row in enumerate(frame.itertuples(index=False, name=None)):
-        record = dict(zip(frame.columns, row))
+    for position in _rows_with_formula_text(frame, [name for name in text_fields if name in frame.columns]):
+        record = dict(zip(frame.columns, frame.iloc[position].tolist()))
         for name in text_fields:
             value = record.get(name)
             items = value if isinstance(value, list) else [value]

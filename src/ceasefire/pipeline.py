@@ -56,7 +56,7 @@ from .report import (
 from .report import build_report as build_run_report
 from .serialize import render_csv, render_jsonl
 from .events import extract_events
-from .validation import run_frictionless, validate_across, validate_extraction
+from .validation import validate_across, validate_extraction, validate_written_package
 from .version_readme import render_version_readme
 from .violations import Extraction, extract_violations
 from .vocabularies import Contracts, default_schemas_dir, load_contracts
@@ -364,7 +364,7 @@ def publish(
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
         frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
-        package_findings = run_frictionless(stage, frames)
+        package_findings = validate_written_package(stage, frames)
         if package_findings:
             shutil.rmtree(stage)
             findings = sort_findings(build.findings + package_findings)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator, Mapping
+from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +41,7 @@ class ResourceSnapshot:
 
     name: str
     schema: dict
-    rows: dict[str, dict[str, str | None]]
+    rows: Mapping[str, dict[str, str | None]]  # a dict, or CsvRows parsed on demand
     metadata: dict
 
 
@@ -70,6 +72,51 @@ def parse_csv_rows(content: bytes, schema: dict) -> dict[str, dict[str, str | No
     return rows
 
 
+class CsvRows(Mapping):
+    """:func:`parse_csv_rows` on demand: keys come from the key columns alone, rows only when read.
+
+    A million-row resource as a dict of dicts takes gigabytes; a release diff mostly needs the keys
+    (rows added and removed) and, when the CSV bytes are unchanged, no row at all.
+    """
+
+    def __init__(self, content: bytes, schema: dict):
+        self.content, self.schema = content, schema
+
+    @cached_property
+    def _keys(self) -> list[str]:
+        key = self.schema.get("primaryKey") or [self.schema["fields"][0]["name"]]
+        key = [key] if isinstance(key, str) else key
+        missing = set(self.schema.get("missingValues", [""]))
+        reader = csv.reader(io.StringIO(self.content.decode("utf-8"), newline=""))
+        header = next(reader, [])
+        positions = [header.index(name) if name in header else None for name in key]
+        keys = (
+            "/".join("" if at is None or at >= len(row) or row[at] in missing else row[at] for at in positions)
+            for row in reader
+        )  # fmt: skip
+        return list(dict.fromkeys(keys))
+
+    @cached_property
+    def _key_set(self) -> set[str]:
+        return set(self._keys)
+
+    @cached_property
+    def _rows(self) -> dict[str, dict[str, str | None]]:
+        return parse_csv_rows(self.content, self.schema)
+
+    def __getitem__(self, key: str) -> dict[str, str | None]:
+        return self._rows[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._key_set
+
+
 def _metadata(descriptor: dict) -> dict:
     return {key: descriptor.get(key) for key in METADATA_KEYS}
 
@@ -81,7 +128,7 @@ def _resource_metadata(resource: dict) -> dict:
 def snapshot_from_files(descriptor: dict, files: list[DataFile]) -> Snapshot:
     """The snapshot of a build that is not yet written."""
     resources = {
-        f.resource: ResourceSnapshot(f.resource, f.schema, parse_csv_rows(f.content, f.schema), _resource_metadata(f.descriptor()))
+        f.resource: ResourceSnapshot(f.resource, f.schema, CsvRows(f.content, f.schema), _resource_metadata(f.descriptor()))
         for f in files
         if f.format == "csv"
     }
@@ -96,7 +143,7 @@ def snapshot_from_folder(version_dir: Path) -> Snapshot:
         if resource.get("format") == "csv":
             content = (version_dir / resource["path"]).read_bytes()
             resources[resource["name"]] = ResourceSnapshot(
-                resource["name"], resource["schema"], parse_csv_rows(content, resource["schema"]), _resource_metadata(resource)
+                resource["name"], resource["schema"], CsvRows(content, resource["schema"]), _resource_metadata(resource)
             )
     return Snapshot(_metadata(descriptor), resources, [r["name"] for r in descriptor["resources"]])
 
@@ -305,6 +352,9 @@ def compare_resources(old: ResourceSnapshot, new: ResourceSnapshot) -> ResourceC
     changes = ResourceChanges(new.name, len(old.rows), len(new.rows))
     changes.schema = compare_schemas(old.schema, new.schema)
     changes.metadata = [f"{key} corrected" for key in RESOURCE_METADATA_KEYS if old.metadata.get(key) != new.metadata.get(key)]
+    if isinstance(old.rows, CsvRows) and isinstance(new.rows, CsvRows) and old.rows.content == new.rows.content \
+            and old.schema == new.schema:
+        return changes  # the same CSV bytes read with the same schema: no row changed
     removed = [key for key in old.rows if key not in new.rows]
     added = [key for key in new.rows if key not in old.rows]
     pairs = _pair_corrected_rows(old, new, removed, added)

@@ -44,15 +44,69 @@ def _csv_cell(value: object, delimiter: str) -> str:
     return str(value)
 
 
+def _column_values(series: pd.Series) -> list[object]:
+    """A frame column as plain values (what :func:`records` gives), converting each distinct value once.
+
+    Nullable integer and string columns convert in one call; other columns value by value, with
+    one conversion per distinct scalar (dates repeat) and per distinct list.
+    """
+    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype)):
+        return series.to_numpy(dtype=object, na_value=None).tolist()
+    plain: dict[object, object] = {}
+    values = []
+    for value in series.tolist():
+        key = (type(value), tuple(value) if isinstance(value, list) else value)  # 1, 1.0 and True are different cells
+        try:
+            values.append(plain[key])
+        except KeyError:
+            plain[key] = converted = _plain(value)
+            values.append(converted)
+        except TypeError:  # unhashable
+            values.append(_plain(value))
+    return values
+
+
+def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
+    return [_csv_cell(value, delimiter) for value in _column_values(series)]
+
+
 def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
+    """RFC 4180 CSV, header row first; written column by column, then by the csv module in one call."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(frame.columns)
-    for record in records(frame):
-        writer.writerow([_csv_cell(value, list_delimiter) for value in record.values()])
+    writer.writerows(zip(*[_csv_column(frame[name], list_delimiter) for name in frame.columns]))
     return buffer.getvalue().encode("utf-8")
 
 
+def _json_column(name: str, series: pd.Series) -> list[str]:
+    """``"name": value`` for each row, JSON-encoded as ``json.dumps`` does inside one record.
+
+    Scalars are encoded in one call: the values are dumped as one array with ``\\n`` between
+    items, and a newline cannot occur inside an encoded value (JSON escapes it), so splitting on
+    it gives each value back. Lists are encoded once per distinct list.
+    """
+    prefix = json.dumps(name, ensure_ascii=False) + ": "
+    values = _column_values(series)
+    if not values:
+        return []
+    if series.dtype == object and any(isinstance(value, list) for value in values):
+        encoded_lists: dict[object, str] = {}
+        encoded = []
+        for value in values:
+            key = (True, tuple(value)) if isinstance(value, list) else (False, type(value), value)
+            if key not in encoded_lists:
+                encoded_lists[key] = prefix + json.dumps(value, ensure_ascii=False)
+            encoded.append(encoded_lists[key])
+        return encoded
+    encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
+    return [prefix + text for text in encoded]
+
+
 def render_jsonl(frame: pd.DataFrame) -> bytes:
-    lines = [json.dumps(record, ensure_ascii=False) for record in records(frame)]
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    """One JSON object per line, the same bytes as ``json.dumps`` of each record in field order."""
+    if not len(frame):
+        return b""
+    columns = [_json_column(str(name), frame[name]) for name in frame.columns]
+    lines = ["{" + ", ".join(parts) + "}" for parts in zip(*columns)]
+    return ("\n".join(lines) + "\n").encode("utf-8")

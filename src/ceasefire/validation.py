@@ -13,7 +13,7 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from .events import CONFIRMABLE_TYPES, find_matching_violations, states_russian_confirmation
+from .events import CONFIRMABLE_TYPES, find_matching_violations, index_violations, states_russian_confirmation
 from .findings import Finding, Severity
 from .pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
 from .raw import RawCorpus
@@ -259,9 +259,10 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
     """
     matched: set[str] = set()
     findings = []
+    index = index_violations(violations.frame)
     for record in events.frame.itertuples(index=False):
         ids = find_matching_violations(record.date_start, record.date_end, list(record.places or []),
-                                       violations.frame, contracts.gazetteer)  # fmt: skip
+                                       index, contracts.gazetteer)  # fmt: skip
         matched.update(ids)
         if not ids and record.event_type in CONFIRMABLE_TYPES and states_russian_confirmation(str(record.sentence)):
             findings.append(
@@ -299,6 +300,20 @@ def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[s
             findings.extend(check_violation_links(events, violations))
             findings.extend(reconcile_events(events, violations, contracts))
     return findings
+
+
+def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
+    """The frictionless findings of a written package, found fast when there are none.
+
+    :func:`ceasefire.package_check.find_package_errors` finds, column-wise, what frictionless
+    would; only when it finds something does frictionless run in full, so a bad package is still
+    reported in frictionless' own words.
+    """
+    from .package_check import find_package_errors
+
+    if not find_package_errors(package_dir):
+        return []
+    return run_frictionless(package_dir, sources)
 
 
 def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:

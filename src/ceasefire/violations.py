@@ -10,11 +10,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pandas as pd
 
-from .article import PipeTable, TableRow, find_pipe_tables
+from .article import PipeTable, find_pipe_tables, split_pipe_row
 from .casualties import parse_casualties
 from .errors import RawInputError
 from .findings import Finding
@@ -134,13 +136,17 @@ class Extraction:
     frame: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     # For each frame row: field -> 1-based raw column where the cell starts.
-    cell_columns: list[dict[str, int]] = field(default_factory=list)
+    cell_columns: Sequence[dict[str, int]] = field(default_factory=list)
     section: tuple[str, ...] = ()
 
 
 def find_violations_table(document: RawDocument) -> tuple[PipeTable, dict[str, int]]:
-    """The pipe table whose header names the violation columns, and the field -> cell index map."""
-    tables = find_pipe_tables(document)
+    """The pipe table whose header names the violation columns, and the field -> cell index map.
+
+    Only each table's header row is split here; the body stays raw lines (``PipeTable.rows`` is
+    empty) so a large table is parsed column-wise by :func:`extract_violations`.
+    """
+    tables = find_pipe_tables(document, split_rows=False)
     for table in tables:
         positions = {}
         for index, name in enumerate(table.columns):
@@ -155,84 +161,155 @@ def find_violations_table(document: RawDocument) -> tuple[PipeTable, dict[str, i
     )
 
 
-def _finding(document: RawDocument, row: TableRow, rule: str, message: str, **kwargs) -> Finding:
+def _finding(document: RawDocument, line: int, rule: str, message: str, **kwargs) -> Finding:
     return Finding(
         severity="error", rule=rule, engine="extraction", resource=RESOURCE, message=message,
-        source_file=document.name, source_line=row.line, **kwargs,
+        source_file=document.name, source_line=line, **kwargs,
     )  # fmt: skip
 
 
-def extract_violations(document: RawDocument, contracts: Contracts) -> Extraction:
-    """Turn the article's violations table into one typed record per row."""
-    table, positions = find_violations_table(document)
-    records: list[dict] = []
-    cell_columns: list[dict[str, int]] = []
-    findings: list[Finding] = []
-    width = len(table.header.cells)
-    for row in table.rows:
-        if len(row.cells) != width:
-            findings.append(
-                _finding(
-                    document, row, "cell-count",
-                    f"row has {len(row.cells)} cells but the header has {width}",
-                    value=str(len(row.cells)), expected=str(width), source_column=1,
-                )
-            )  # fmt: skip
-            continue
-        cells = {name: row.cells[index] for name, index in positions.items()}
-        columns = {name: cell.column for name, cell in cells.items()}
-        date_text = cells["date_text"].text
-        location = cells["location"].text
-        violation_id = make_violation_id(date_text, location)
-        try:
-            dates: TableDate | None = parse_table_date(date_text)
-        except DateError as error:
-            dates = None
-            findings.append(
-                _finding(
-                    document, row, "date-format", f"date {date_text!r} is not valid: {error}",
-                    row_id=violation_id, column="date_text", value=date_text,
-                    expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date",
-                    source_column=columns["date_text"],
-                )
-            )  # fmt: skip
-        count_text = cells["violation_count"].text
-        count = int(count_text) if count_text.isdigit() else None
-        if count is None:
-            findings.append(
-                _finding(
-                    document, row, "count-format", f"number of violations {count_text!r} is not a whole number",
-                    row_id=violation_id, column="violation_count", value=count_text,
-                    expected="an integer of at least 1", source_column=columns["violation_count"],
-                )
-            )  # fmt: skip
-        violator_text = cells["violator"].text
-        consequences = cells["consequences"].text or None
-        casualties = parse_casualties(consequences)
-        records.append(
-            {
-                "violation_id": violation_id,
-                "date_start": dates.start if dates else None,
-                "date_end": dates.end if dates else None,
-                "date_text": date_text,
-                "violation_count": count,
-                "location": location or None,
-                "places": contracts.gazetteer.resolve(location),
-                "violator": contracts.vocabularies["violators"].resolve(violator_text) or violator_text or None,
-                "consequences": consequences,
-                "killed": casualties.killed,
-                "wounded": casualties.wounded,
-                "source_file": document.name,
-                "source_line": row.line,
-            }
-        )
+class TableCellColumns(Sequence):
+    """For each frame row: field -> 1-based raw column where its cell starts, computed on access.
+
+    A million-row table would need a million dicts; the raw lines are already in memory, so each
+    row's columns are worked out from its line only when a finding asks for them.
+    """
+
+    def __init__(self, lines: Sequence[str], positions: dict[str, int]):
+        self._lines = lines
+        self._positions = dict(positions)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, row):  # type: ignore[override]
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        cells = split_pipe_row(self._lines[row])
+        columns = {name: cells[index].column for name, index in self._positions.items()}
         columns.update(
             {"date_start": columns["date_text"], "date_end": columns["date_text"], "places": columns["location"],
              "killed": columns["consequences"], "wounded": columns["consequences"], "violation_id": 1}
         )  # fmt: skip
-        cell_columns.append(columns)
+        return columns
+
+
+def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object]:
+    """``parse`` applied once per distinct value, spread back over every row (table cells repeat)."""
+    parsed: dict[object, object] = {}
+    results = []
+    for value in values.tolist():
+        if value not in parsed:
+            parsed[value] = parse(value)
+        results.append(parsed[value])
+    return results
+
+
+def split_table_lines(lines: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The cells of pipe-table lines, column-wise, and the number of cells of each line.
+
+    The same cells as :func:`ceasefire.article.split_pipe_row`, whitespace-stripped.
+    """
+    inner = lines.str.rstrip().str.lstrip().str.slice(1)
+    inner = inner.where(~inner.str.endswith("|"), inner.str.slice(0, -1))
+    widths = inner.str.count(r"\|") + 1
+    cells = inner.str.split("|", expand=True, regex=False) if len(lines) else pd.DataFrame()
+    return cells, widths
+
+
+def make_violation_ids(date_texts: pd.Series, locations: pd.Series) -> pd.Series:
+    """:func:`make_violation_id` for whole columns: the date part per distinct date, the slug column-wise."""
+    date_parts = pd.Series(map_unique(date_texts, lambda text: make_violation_id(text, "x")[:-2]), index=date_texts.index)
+    return date_parts + "-" + slugify_many(locations)
+
+
+def slugify_many(texts: pd.Series, limit: int = 60) -> pd.Series:
+    """:func:`slugify` for a whole column; slugs longer than ``limit`` are cut by :func:`slugify` itself."""
+    slugs = texts.str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-")
+    slugs = slugs.astype(object)
+    long = slugs.str.len() > limit
+    if long.any():
+        slugs[long] = [slugify(text, limit) for text in texts[long]]
+    slugs[slugs == ""] = "unknown"
+    return slugs
+
+
+def extract_violations(document: RawDocument, contracts: Contracts) -> Extraction:
+    """Turn the article's violations table into one typed record per row.
+
+    The table is parsed column-wise: pandas string operations split and strip the cells, and each
+    parser (dates, counts, violators, places, casualties) runs once per distinct cell value.
+    """
+    table, positions = find_violations_table(document)
+    width = len(table.header.cells)
+    first, last = table.header.line + 1, table.last_line
+    numbers = pd.Series(range(first, last + 1), dtype="int64")
+    raw_lines = document.lines[first - 1 : last]
+    cells, widths = split_table_lines(pd.Series(raw_lines, dtype=object))
+    problems: list[tuple[int, int, Finding]] = []  # (row, order, finding): reported in table order
+    bad_width = (widths != width).to_numpy()
+    for position in bad_width.nonzero()[0].tolist():
+        line, count = int(numbers.iat[position]), int(widths.iat[position])
+        problems.append((position, 0, _finding(document, line, "cell-count", f"row has {count} cells but the header has {width}",
+                                              value=str(count), expected=str(width), source_column=1)))  # fmt: skip
+    kept = ~bad_width
+    numbers = numbers[kept].reset_index(drop=True)
+    kept_lines = [line for line, keep in zip(raw_lines, kept.tolist()) if keep] if bad_width.any() else raw_lines
+    cell_columns = TableCellColumns(kept_lines, positions)
+    cells = cells.reindex(columns=range(width))
+    column = {name: cells[index][kept].astype(object).str.strip().reset_index(drop=True) for name, index in positions.items()}
+    date_text, location = column["date_text"], column["location"]
+    violation_ids = make_violation_ids(date_text, location)
+
+    def parse_date(text: str) -> TableDate | DateError:
+        try:
+            return parse_table_date(text)
+        except DateError as error:
+            return error
+
+    dates = map_unique(date_text, parse_date)
+    counts = map_unique(column["violation_count"], lambda text: int(text) if text.isdigit() else None)
+    violators = contracts.vocabularies["violators"]
+    violator = map_unique(column["violator"], lambda text: violators.resolve(text) or text or None)
+    consequences = pd.Series([text or None for text in column["consequences"].tolist()], dtype=object)
+    casualties = map_unique(consequences, parse_casualties)
+    for position, parsed in enumerate(dates):
+        if isinstance(parsed, DateError):
+            text = date_text.iat[position]
+            columns = cell_columns[position]
+            problems.append((position, 1, _finding(
+                document, int(numbers.iat[position]), "date-format", f"date {text!r} is not valid: {parsed}",
+                row_id=violation_ids.iat[position], column="date_text", value=text,
+                expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date", source_column=columns["date_text"],
+            )))  # fmt: skip
+    for position in [i for i, count in enumerate(counts) if count is None]:
+        text = column["violation_count"].iat[position]
+        problems.append((position, 2, _finding(
+            document, int(numbers.iat[position]), "count-format", f"number of violations {text!r} is not a whole number",
+            row_id=violation_ids.iat[position], column="violation_count", value=text,
+            expected="an integer of at least 1", source_column=cell_columns[position]["violation_count"],
+        )))  # fmt: skip
+    problems.sort(key=lambda problem: problem[:2])
+    frame = pd.DataFrame(
+        {
+            "violation_id": pd.array(violation_ids.tolist(), dtype="string"),
+            "date_start": pd.Series([d.start if isinstance(d, TableDate) else None for d in dates], dtype="object"),
+            "date_end": pd.Series([d.end if isinstance(d, TableDate) else None for d in dates], dtype="object"),
+            "date_text": pd.array(date_text.tolist(), dtype="string"),
+            "violation_count": pd.array(counts, dtype="Int64"),
+            "location": pd.array([text or None for text in location.tolist()], dtype="string"),
+            "places": pd.Series(contracts.gazetteer.resolve_many(location.tolist()), dtype="object"),
+            "violator": pd.array(violator, dtype="string"),
+            "consequences": pd.array(consequences.tolist(), dtype="string"),
+            "killed": pd.array([c.killed for c in casualties], dtype="Int64"),
+            "wounded": pd.array([c.wounded for c in casualties], dtype="Int64"),
+            "source_file": pd.array([document.name] * len(numbers), dtype="string"),
+            "source_line": pd.array(numbers.tolist(), dtype="Int64"),
+        },
+        columns=list(FIELDS),
+    )
     return Extraction(
-        resource=RESOURCE, frame=violations_frame(records), findings=findings,
+        resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems],
         cell_columns=cell_columns, section=table.section,
     )  # fmt: skip
 

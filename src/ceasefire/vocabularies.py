@@ -69,6 +69,27 @@ class Gazetteer:
             alias.casefold(): place["name"] for place in self.places for alias in [place["name"], *place["aliases"]]
         }
 
+    @cached_property
+    def _digits_free(self) -> bool:
+        return not any(ch.isdigit() for place in self.places for alias in [place["name"], *place["aliases"]] for ch in alias)
+
+    def resolve_many(self, texts: list[str]) -> list[list[str]]:
+        """:meth:`resolve` for many texts, each distinct text resolved once.
+
+        When no alias has a digit, every run of digits is read as ``0`` first: a digit run is a
+        word character either way, so word boundaries and matches stay the same, and locations
+        that differ only by a distance ("1.8 km east of ...") share one lookup.
+        """
+        digits = re.compile(r"[0-9]+")
+        resolved: dict[str, list[str]] = {}
+        results = []
+        for text in texts:
+            key = digits.sub("0", text) if self._digits_free else text
+            if key not in resolved:
+                resolved[key] = self.resolve(key)
+            results.append(list(resolved[key]))
+        return results
+
     def resolve(self, text: str) -> list[str]:
         """Canonical names of the places ``text`` mentions, in order of first mention.
 

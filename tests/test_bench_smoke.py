@@ -1,0 +1,70 @@
+"""The benchmark code on a tiny corpus, so it cannot rot: generator, pipeline measurement, report.
+
+No timing is asserted here; speed lives in ``make bench`` (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import doctest
+import hashlib
+import json
+from pathlib import Path
+
+import benchmarks.generate as generate
+from benchmarks.run import check_targets, describe_machine, measure_frictionless, measure_pipeline, write_markdown
+
+
+def test_the_generator_writes_raw_folders_in_the_article_format(tmp_path: Path) -> None:
+    folders = generate.generate_corpus(tmp_path, articles=2, rows_per_article=40)
+    assert [f.name for f in folders] == ["article-00000", "article-00001"]
+    provenance = json.loads((folders[0] / "provenance.json").read_text(encoding="utf-8"))
+    assert [(e["path"], e["role"]) for e in provenance["files"]] == [
+        (generate.ARTICLE, "article"), (generate.CITED, "cited_sentences"),
+    ]  # fmt: skip
+    article = (folders[0] / generate.ARTICLE).read_bytes()
+    assert provenance["files"][0]["sha256"] == hashlib.sha256(article).hexdigest()
+    lines = article.decode("utf-8").split("\n")
+    table = [line for line in lines if line.startswith("| ")]
+    assert table[0] == generate.TABLE_HEADER and len(table) == 41
+    assert "=== 2021 ===" in lines and "== Ceasefire violations ==" in lines
+    assert table[1].startswith("| 10.11.2020 | ") and table[1].count("|") == 6
+    # deterministic: the same call writes the same bytes; another article differs
+    again = generate.generate_corpus(tmp_path / "again", articles=2, rows_per_article=40)
+    assert (again[1] / generate.ARTICLE).read_bytes() == (folders[1] / generate.ARTICLE).read_bytes()
+    assert (folders[1] / generate.ARTICLE).read_bytes() != article
+
+
+def test_generated_rows_have_unique_ids_inside_the_time_span() -> None:
+    rows = generate.generate_rows(3000, 7, ["no casualties"])
+    keys = {(row.split("|")[1].strip(), row.split("|")[3].strip()) for row in rows}
+    assert len(keys) == 3000
+    assert rows[0].startswith("| 10.11.2020 |") and rows[-1].startswith("| 30.04.2024 |")
+    assert [row.split("|")[1] for row in rows] == sorted((row.split("|")[1] for row in rows), key=lambda d: d.split(".")[::-1])
+
+
+def test_the_generator_doctests_hold() -> None:
+    assert doctest.testmod(generate).failed == 0
+
+
+def test_the_benchmark_runs_the_pipeline_and_writes_its_table(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    generate.generate_corpus(raw, articles=2, rows_per_article=30)
+    pipeline = measure_pipeline(raw, tmp_path / "work")
+    assert pipeline["articles"] == 2 and pipeline["violation_rows"] == 60
+    assert pipeline["statuses"] == {"published": 2}
+    assert pipeline["pandera_rows"] == 60 + 2 * 64  # 64 events from the seed's prose in each article
+    assert set(pipeline["seconds"]) == {"read", "extract", "pandera", "validate", "publish", "end_to_end"}
+    frictionless = measure_frictionless(tmp_path / "work" / "dist", sample=5)
+    assert frictionless["valid"] and frictionless["packages"] == 2
+    assert frictionless["rows"] == 2 * 2 * (30 + 64)  # CSV and JSON Lines of both resources
+    results = {"machine": describe_machine(), "finished": "2026-01-01",
+               "sizes": {"2x": {"articles": 2, "pipeline": pipeline, "frictionless": frictionless}}}  # fmt: skip
+    results["targets"] = check_targets(results)
+    docs = tmp_path / "BENCHMARKS.md"
+    docs.write_text("# Benchmarks\n\nbefore\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n", encoding="utf-8")
+    write_markdown(results, docs)
+    text = docs.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nbefore\n<!-- results:start -->\nMeasured 2026-01-01")
+    assert text.endswith("<!-- results:end -->\nafter\n") and "old" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| 2x |"))
+    assert row.startswith("| 2x | 2 | 60 |")
