@@ -21,6 +21,7 @@ import pytest
 
 from ceasefire.package_check import find_package_errors
 from ceasefire.pipeline import build_dataset, publish
+from ceasefire import validation
 from ceasefire.validation import run_frictionless, validate_written_package
 from conftest import SEED_RAW
 
@@ -184,10 +185,31 @@ def _extra_cell(data: bytes) -> bytes:
     return b"\n".join(lines)
 
 
-def test_publishing_reports_frictionless_own_findings_when_the_check_finds_something(seed_package: Path, tmp_path: Path) -> None:
+def test_publishing_reports_frictionless_own_findings_when_the_check_finds_something(
+    seed_package: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(validation, "FULL_FRICTIONLESS_MAX_ROWS", -1)  # take the large-package path
     package = copy_package(seed_package, tmp_path)
     rewrite(package, *CSV_CASES["enum"])
     assert validate_written_package(package, {}) == run_frictionless(package, {})
     assert [(f.resource, f.rule, f.column) for f in validate_written_package(package, {})] == [
         ("violations", "constraint-error", "violator")
     ]
+
+
+def test_a_large_clean_package_skips_the_row_by_row_pass(seed_package: Path, monkeypatch) -> None:
+    monkeypatch.setattr(validation, "FULL_FRICTIONLESS_MAX_ROWS", -1)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("frictionless ran in full on a package the streamed check found clean")
+
+    monkeypatch.setattr(validation, "run_frictionless", must_not_run)
+    assert validate_written_package(seed_package, {}) == []
+
+
+def test_a_small_package_is_validated_by_frictionless_in_full(seed_package: Path, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(validation, "run_frictionless", lambda package, sources: calls.append(package) or [])
+    monkeypatch.setattr("ceasefire.package_check.find_package_errors", lambda package: ["never asked"])
+    assert validate_written_package(seed_package, {}) == []
+    assert calls == [seed_package]
