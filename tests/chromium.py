@@ -61,9 +61,7 @@ def render_page(page: Path, screenshot: Path, *, width: int = 1280, height: int 
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         common = [str(binary), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=timeout)
-        if dom.returncode != 0 or not dom.stdout.strip():
-            raise AssertionError(f"chromium --dump-dom failed ({dom.returncode}):\n{dom.stderr[-2000:]}")
+        assert dom.returncode == 0 and dom.stdout.strip(), f"chromium --dump-dom failed ({dom.returncode}):\n{dom.stderr[-2000:]}"
         shot = subprocess.run([*common, f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=timeout)
-        if shot.returncode != 0 or not screenshot.is_file():
-            raise AssertionError(f"chromium --screenshot failed ({shot.returncode}):\n{shot.stderr[-2000:]}")
+        assert shot.returncode == 0 and screenshot.is_file(), f"chromium --screenshot failed ({shot.returncode}):\n{shot.stderr[-2000:]}"
     return RenderedPage(dom=dom.stdout, screenshot=screenshot)
