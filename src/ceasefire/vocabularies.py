@@ -124,10 +124,10 @@ class Contracts:
     def table_schema(self, resource: str) -> dict:
         """The Frictionless Table Schema of ``resource``, with vocabulary enums filled in."""
         schema = copy.deepcopy(_read_json(self.schemas_dir / f"{resource}.schema.json"))
-        for field in schema["fields"]:
-            vocabulary = field.get("x-vocabulary")
+        for spec in schema["fields"]:
+            vocabulary = spec.get("x-vocabulary")
             if vocabulary:
-                field.setdefault("constraints", {})["enum"] = self.vocabularies[vocabulary].names
+                spec.setdefault("constraints", {})["enum"] = self.vocabularies[vocabulary].names
         return schema
 
 
