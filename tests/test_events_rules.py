@@ -124,3 +124,26 @@ def test_validation_reports_broken_precision_spans_vocabularies_sentences_and_li
         ("sentence-verbatim", "sentence", 2),
         ("vocabulary", "actors", 2),
     ]
+
+
+def test_a_correction_that_moves_a_table_id_relinks_the_events(tmp_path):
+    """Events link to table rows by id; a reviewed correction of the row must not leave them dangling."""
+    import json
+
+    from ceasefire.pipeline import build_dataset
+    from conftest import seed_article, seed_cited, write_raw_dir
+
+    raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
+    corrections = tmp_path / "corrections.json"
+    corrections.write_text(json.dumps({"corrections": [{
+        "resource": "violations", "id": "2020-12-11-territory-of-the-former-hadrut-province", "field": "location",
+        "old_value": "territory of the former Hadrut province", "new_value": "near Hadrut",
+        "reason": "test", "reviewer": "A. Reviewer", "date": "2024-05-02"}]}), encoding="utf-8")  # fmt: skip
+
+    build = build_dataset(raw, corrections_file=corrections)
+
+    assert [f.rule for f in build.findings if f.severity == "error"] == []
+    events = build.extractions["events"].frame
+    linked = events.loc[events["violation_id"].notna(), ["source_line", "violation_id"]].values.tolist()
+    assert [9, "2020-12-11-near-hadrut"] in linked
+    assert "2020-12-11-territory-of-the-former-hadrut-province" not in set(events["violation_id"].dropna())

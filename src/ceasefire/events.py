@@ -7,6 +7,8 @@ citations) and link it to the violations table. docs/EVENTS.md documents every r
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import re
 import unicodedata
@@ -404,6 +406,22 @@ def find_matching_violations(date_start: dt.date, date_end: dt.date, places: lis
 def link_violation(record: dict, violations: pd.DataFrame | ViolationIndex | None, gazetteer: Gazetteer) -> str | None:
     matches = find_matching_violations(record["date_start"], record["date_end"], record["places"], violations, gazetteer)
     return matches[0] if matches else None
+
+
+def relink_events(events: Extraction, violations: pd.DataFrame, gazetteer: Gazetteer) -> Extraction:
+    """``events`` with ``violation_id`` recomputed against ``violations``.
+
+    A reviewed correction can change a table row's dates or location, and with them its id; the
+    links made at extraction would then dangle.
+    """
+    index = index_violations(violations)
+    frame = events.frame.copy()
+    links = [
+        link_violation({"date_start": start, "date_end": end, "places": places}, index, gazetteer)
+        for start, end, places in zip(frame["date_start"], frame["date_end"], frame["places"])
+    ]
+    frame["violation_id"] = pd.array(links, dtype=frame["violation_id"].dtype)
+    return dataclasses.replace(events, frame=frame)
 
 
 def states_russian_confirmation(sentence: str) -> bool:

@@ -55,7 +55,7 @@ from .report import (
 )
 from .report import build_report as build_run_report
 from .serialize import render_csv, render_jsonl
-from .events import extract_events
+from .events import extract_events, relink_events
 from .validation import validate_across, validate_extraction, validate_written_package
 from .version_readme import render_version_readme
 from .violations import Extraction, extract_violations
@@ -127,8 +127,10 @@ def validate(
     findings: list[Finding] = []
     applied: list[AppliedCorrection] = []
     corrected = {}
-    for name, extraction in extractions.items():
+    for name, extraction in extractions.items():  # violations come first: events link to them
         extraction = _schema_fields_only(extraction, contracts)
+        if name == "events" and "violations" in corrected and any(a.correction.resource == "violations" for a in applied):
+            extraction = relink_events(extraction, corrected["violations"].frame, contracts.gazetteer)
         extraction, done, problems = apply_corrections(extraction, corrections or [], contracts)
         corrected[name] = extraction
         applied += done
