@@ -78,11 +78,11 @@ def _peak_rss_mb() -> float:
 
 def measure_pipeline(raw_root: Path, work: Path) -> dict:
     """Run every raw folder under ``raw_root`` through the pipeline without Prefect; time each beat."""
-    from ceasefire.corrections import default_corrections_file, load_corrections
+    from ceasefire.validate.corrections import default_corrections_file, load_corrections
     from ceasefire.pipeline import extract, publish, validate
-    from ceasefire.raw import read_raw_dir
-    from ceasefire.validation import validate_extraction
-    from ceasefire.vocabularies import load_contracts
+    from ceasefire.extract.raw import read_raw_dir
+    from ceasefire.validate.validation import validate_extraction
+    from ceasefire.contracts.vocabularies import load_contracts
 
     folders = sorted(p for p in raw_root.iterdir() if (p / "provenance.json").is_file())
     totals = dict.fromkeys(("read", "extract", "pandera", "validate", "publish", "end_to_end"), 0.0)

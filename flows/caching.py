@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import ceasefire
-from ceasefire.raw import RawCorpus, sha256_file
-from ceasefire.vocabularies import default_schemas_dir
+from ceasefire.extract.raw import RawCorpus, sha256_file
+from ceasefire.contracts.vocabularies import default_schemas_dir
 
 # Libraries whose behaviour decides the extracted and validated values.
 _OUTPUT_LIBRARIES = ("pandas", "pandera", "frictionless", "numpy")

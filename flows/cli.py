@@ -64,7 +64,7 @@ def _diff(args: argparse.Namespace) -> int:
     import json
 
     from ceasefire import PACKAGE_NAME
-    from ceasefire.releases import compare, corrections_added, render_diff_text, snapshot_from_folder
+    from ceasefire.publish.releases import compare, corrections_added, render_diff_text, snapshot_from_folder
 
     package_dir = args.dist / PACKAGE_NAME
     snapshots = []
@@ -87,7 +87,7 @@ def _validate(args: argparse.Namespace) -> int:
     """Extract and validate, write the report; exit 1 on errors, 2 (raised) on unusable input."""
     from ceasefire import pipeline
     from ceasefire.errors import RawInputError
-    from ceasefire.report import report_url, start_run
+    from ceasefire.report.build import report_url, start_run
 
     run = start_run("validate", args.reports, args.acknowledgements)
     try:

@@ -23,13 +23,13 @@ from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from ceasefire import PACKAGE_NAME, pipeline
-from ceasefire.corrections import default_corrections_file, load_corrections
+from ceasefire.validate.corrections import default_corrections_file, load_corrections
 from ceasefire.errors import PublishLockTimeout, RawInputError
-from ceasefire.report import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
+from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
 from ceasefire.findings import Finding
-from ceasefire.publishing import publish_lock
-from ceasefire.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
-from ceasefire.vocabularies import load_contracts
+from ceasefire.publish.publishing import publish_lock
+from ceasefire.extract.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
+from ceasefire.contracts.vocabularies import load_contracts
 from flows.caching import key_build, key_raw_document
 from flows.runners import TaskRunnerName, build_task_runner
 

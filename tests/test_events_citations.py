@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from test_events_dates import corpus_of
 
-from ceasefire.citations import attach_citations, parse_cited_line
-from ceasefire.sentences import article_sentences, split_sentences
+from ceasefire.extract.citations import attach_citations, parse_cited_line
+from ceasefire.extract.sentences import article_sentences, split_sentences
 
 ARTICLE = (
     "= Title =\n"

@@ -7,10 +7,10 @@ import hashlib
 
 import pytest
 
-from ceasefire.events import extract_events
-from ceasefire.prose_dates import find_date_phrases
-from ceasefire.raw import RawCorpus, RawDocument
-from ceasefire.vocabularies import load_contracts
+from ceasefire.extract.events import extract_events
+from ceasefire.extract.prose_dates import find_date_phrases
+from ceasefire.extract.raw import RawCorpus, RawDocument
+from ceasefire.contracts.vocabularies import load_contracts
 
 D = dt.date
 

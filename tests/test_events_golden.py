@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ceasefire import pipeline
-from ceasefire.publishing import FIRST_VERSION, stage_version
-from ceasefire.serialize import render_csv
-from ceasefire.validation import run_frictionless
+from ceasefire.publish.publishing import FIRST_VERSION, stage_version
+from ceasefire.publish.serialize import render_csv
+from ceasefire.validate.validation import run_frictionless
 
 GOLDEN = Path(__file__).parent / "golden" / "events.csv"
 

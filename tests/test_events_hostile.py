@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_events_dates import corpus_of
 
-from ceasefire.events import extract_events
-from ceasefire.validation import build_schemas, check_sentences_verbatim, run_pandera
-from ceasefire.vocabularies import load_contracts
+from ceasefire.extract.events import extract_events
+from ceasefire.validate.validation import build_schemas, check_sentences_verbatim, run_pandera
+from ceasefire.contracts.vocabularies import load_contracts
 
 CONTRACTS = load_contracts()
 SCHEMAS = build_schemas(CONTRACTS, "events")

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from test_events_dates import corpus_of
 
-from ceasefire.events import extract_events, find_actors, share_place
+from ceasefire.extract.events import extract_events, find_actors, share_place
 from ceasefire.pipeline import validate
-from ceasefire.violations import extract_violations
-from ceasefire.vocabularies import load_contracts
+from ceasefire.extract.violations import extract_violations
+from ceasefire.contracts.vocabularies import load_contracts
 
 TABLE = (
     "=== List ===\n"

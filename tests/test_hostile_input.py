@@ -7,13 +7,13 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ceasefire.article import split_pipe_row
-from ceasefire.casualties import parse_casualties
+from ceasefire.extract.article import split_pipe_row
+from ceasefire.extract.casualties import parse_casualties
 from ceasefire.errors import RawInputError
-from ceasefire.raw import RawDocument, decode_raw_bytes
-from ceasefire.validation import validate_extraction
-from ceasefire.violations import DateError, extract_violations, parse_table_date
-from ceasefire.vocabularies import load_contracts
+from ceasefire.extract.raw import RawDocument, decode_raw_bytes
+from ceasefire.validate.validation import validate_extraction
+from ceasefire.extract.violations import DateError, extract_violations, parse_table_date
+from ceasefire.contracts.vocabularies import load_contracts
 
 CONTRACTS = load_contracts()
 HEADER = "| date | number of violations | location | the violator | consequences |"

@@ -17,8 +17,8 @@ from frictionless import Package, validate
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.pipeline import build_dataset, data_files, package_descriptor, publish, run
-from ceasefire.publishing import list_versions
-from ceasefire.releases import compare, snapshot_from_files, snapshot_from_folder
+from ceasefire.publish.publishing import list_versions
+from ceasefire.publish.releases import compare, snapshot_from_files, snapshot_from_folder
 from conftest import REPO, SEED_RAW, tree_snapshot
 
 GOLDEN = Path(__file__).parent / "golden"

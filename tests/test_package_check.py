@@ -19,10 +19,10 @@ from typing import Callable
 
 import pytest
 
-from ceasefire.package_check import find_package_errors
+from ceasefire.publish.package_check import find_package_errors
 from ceasefire.pipeline import build_dataset, publish
-from ceasefire import validation
-from ceasefire.validation import run_frictionless, validate_written_package
+from ceasefire.validate import validation
+from ceasefire.validate.validation import run_frictionless, validate_written_package
 from conftest import SEED_RAW
 
 EXACT_TYPES = {"type-error", "constraint-error", "unique-error", "primary-key", "foreign-key", "hash-count", "byte-count"}
@@ -210,6 +210,6 @@ def test_a_large_clean_package_skips_the_row_by_row_pass(seed_package: Path, mon
 def test_a_small_package_is_validated_by_frictionless_in_full(seed_package: Path, monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(validation, "run_frictionless", lambda package, sources: calls.append(package) or [])
-    monkeypatch.setattr("ceasefire.package_check.find_package_errors", lambda package: ["never asked"])
+    monkeypatch.setattr("ceasefire.publish.package_check.find_package_errors", lambda package: ["never asked"])
     assert validate_written_package(seed_package, {}) == []
     assert calls == [seed_package]

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from ceasefire.article import find_pipe_tables, parse_heading, section_paths, split_pipe_row
-from ceasefire.casualties import Casualties, parse_casualties
+from ceasefire.extract.article import find_pipe_tables, parse_heading, section_paths, split_pipe_row
+from ceasefire.extract.casualties import Casualties, parse_casualties
 from ceasefire.errors import RawInputError
-from ceasefire.raw import RawDocument, decode_raw_bytes
-from ceasefire.violations import DateError, make_violation_id, parse_table_date, slugify
-from ceasefire.vocabularies import load_contracts
+from ceasefire.extract.raw import RawDocument, decode_raw_bytes
+from ceasefire.extract.violations import DateError, make_violation_id, parse_table_date, slugify
+from ceasefire.contracts.vocabularies import load_contracts
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import flows.publish
 from ceasefire import pipeline
 from ceasefire.errors import RawInputError
-from ceasefire.publishing import publish_lock
+from ceasefire.publish.publishing import publish_lock
 from conftest import ARTICLE, CITED, seed_article, seed_cited, write_raw_dir
 
 pytestmark = pytest.mark.prefect

@@ -16,7 +16,7 @@ from chromium import render_page
 from conftest import insert_line, seed_article, seed_cited, write_raw_dir
 
 from ceasefire import PACKAGE_NAME
-from ceasefire.catalog import build_zip
+from ceasefire.publish.catalog import build_zip
 from ceasefire.pipeline import build_dataset, publish
 
 NEW_ROW = "| 30.03.2023 | 2 | near Shusha | Azerbaijan | no casualties |"

@@ -14,7 +14,7 @@ from conftest import insert_line, seed_article, seed_cited, write_raw_dir
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.pipeline import build_dataset, publish
-from ceasefire.serialize import records
+from ceasefire.publish.serialize import records
 
 NEW_ROW = "| 30.03.2023 | 2 | near Shusha | Azerbaijan | 1 worker killed and 3 injured |"
 

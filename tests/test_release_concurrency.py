@@ -20,7 +20,7 @@ from conftest import insert_line, seed_article, seed_cited, tree_snapshot, write
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.pipeline import run
-from ceasefire.publishing import list_versions
+from ceasefire.publish.publishing import list_versions
 
 SCRIPT = """
 import sys

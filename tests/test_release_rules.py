@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceasefire.formulas import FORMULA_PREFIXES, find_formula_cells, is_formula_text
-from ceasefire.releases import ResourceSnapshot, Snapshot, compare, compare_schemas, parse_csv_rows
-from ceasefire.violations import Extraction
+from ceasefire.validate.formulas import FORMULA_PREFIXES, find_formula_cells, is_formula_text
+from ceasefire.publish.releases import ResourceSnapshot, Snapshot, compare, compare_schemas, parse_csv_rows
+from ceasefire.extract.violations import Extraction
 
 BASE = {
     "fields": [

@@ -13,7 +13,7 @@ from conftest import ARTICLE, insert_line, replace_line, seed_article, seed_cite
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.pipeline import build_dataset, publish, run
-from ceasefire.vocabularies import default_schemas_dir
+from ceasefire.contracts.vocabularies import default_schemas_dir
 from flows.cli import main
 
 LAST_TABLE_LINE = 111  # | 25.03.2023 | ... | in the Martuni province, in the vicinity of Shushi | ...

@@ -13,8 +13,8 @@ from conftest import ARTICLE, REPO, insert_line, replace_line, seed_article, see
 
 from ceasefire import pipeline
 from ceasefire.findings import Finding
-from ceasefire.pandera_adapter import BUILTIN_RULES, column_for_field
-from ceasefire.report import (
+from ceasefire.contracts.pandera_adapter import BUILTIN_RULES, column_for_field
+from ceasefire.report.build import (
     REPORT_FORMAT,
     RunInfo,
     fingerprint_findings,
@@ -25,9 +25,9 @@ from ceasefire.report import (
     start_run,
     write_run_report,
 )
-from ceasefire.formulas import RULE as FORMULA_RULE
-from ceasefire.validation import RESOURCE_CHECKS
-from ceasefire.vocabularies import load_contracts
+from ceasefire.validate.formulas import RULE as FORMULA_RULE
+from ceasefire.validate.validation import RESOURCE_CHECKS
+from ceasefire.contracts.vocabularies import load_contracts
 from flows.cli import main
 
 SEED_LINE_15_02 = 86  # | 15.02.2022 | 1 | near the village of Dzhanatag | Azerbaijan | gunfire on … |
@@ -239,7 +239,7 @@ def test_rule_catalogue_explains_every_rule_the_pipeline_can_emit():
         for spec in contracts.table_schema(resource)["fields"]:
             emitted |= {rule.rule for rule in column_for_field(spec)[1]}
     # Findings built directly in code name their rule as a literal.
-    for module in (REPO / "src" / "ceasefire").glob("*.py"):
+    for module in (REPO / "src" / "ceasefire").rglob("*.py"):
         source = module.read_text(encoding="utf-8")
         emitted |= set(re.findall(r'rule="([a-z-]+)"', source))
         emitted |= set(re.findall(r'_date_warning\([^,]+, [^,]+, "([a-z-]+)"', source))

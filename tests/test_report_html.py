@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 from conftest import ARTICLE, replace_line, seed_article, seed_cited, write_raw_dir
 
 from ceasefire import pipeline
-from ceasefire.charts import stacked_bars
-from ceasefire.report import report_files, start_run
+from ceasefire.report.charts import stacked_bars
+from ceasefire.report.build import report_files, start_run
 
 HOSTILE_VIOLATOR = "<script>document.body.setAttribute('data-pwned','1')</script>"
 HOSTILE_LOCATION = "<img src=x onerror=\"document.body.setAttribute('data-pwned','2')\"><b>Hill</b>"

@@ -8,12 +8,12 @@ import re
 import pandas as pd
 import pytest
 
-from ceasefire.pandera_adapter import build_pandera_schema
+from ceasefire.contracts.pandera_adapter import build_pandera_schema
 from ceasefire.pipeline import build_dataset, data_files
-from ceasefire.publishing import Version, stage_version
-from ceasefire.validation import run_frictionless, run_pandera
-from ceasefire.violations import Extraction
-from ceasefire.vocabularies import load_contracts
+from ceasefire.publish.publishing import Version, stage_version
+from ceasefire.validate.validation import run_frictionless, run_pandera
+from ceasefire.extract.violations import Extraction
+from ceasefire.contracts.vocabularies import load_contracts
 from conftest import SEED_RAW
 
 CONSTRAINT_RULES = {"minimum": "minimum", "maximum": "maximum", "enum": "enum", "pattern": "pattern"}

@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.serialize import _csv_cell, records, render_csv, render_jsonl
+from ceasefire.publish.serialize import _csv_cell, records, render_csv, render_jsonl
 
 
 def render_csv_by_row(frame: pd.DataFrame) -> bytes:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from . import PACKAGE_NAME
-from .catalog import refresh_downloads
-from .corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
-from .findings import Finding, count_by_severity, sort_findings
-from .formulas import RULE as FORMULA_RULE
-from .formulas import find_formula_cells
-from .publishing import (
+from ceasefire import PACKAGE_NAME
+from ceasefire.publish.catalog import refresh_downloads
+from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
+from ceasefire.findings import Finding, count_by_severity, sort_findings
+from ceasefire.validate.formulas import RULE as FORMULA_RULE
+from ceasefire.validate.formulas import find_formula_cells
+from ceasefire.publish.publishing import (
     FIRST_VERSION,
     DataFile,
     Version,
@@ -33,8 +33,8 @@ from .publishing import (
     publish_lock,
     stage_version,
 )
-from .raw import RawCorpus, read_raw_dir
-from .releases import (
+from ceasefire.extract.raw import RawCorpus, read_raw_dir
+from ceasefire.publish.releases import (
     CHANGES_FILE,
     changes_record,
     compare,
@@ -43,8 +43,8 @@ from .releases import (
     snapshot_from_files,
     snapshot_from_folder,
 )
-from .errors import RawInputError
-from .report import (
+from ceasefire.errors import RawInputError
+from ceasefire.report.build import (
     DEFAULT_ACKNOWLEDGEMENTS,
     ReportInputs,
     RunInfo,
@@ -53,13 +53,13 @@ from .report import (
     start_run,
     write_run_report,
 )
-from .report import build_report as build_run_report
-from .serialize import render_csv, render_jsonl
-from .events import extract_events, relink_events
-from .validation import validate_across, validate_extraction, validate_written_package
-from .version_readme import render_version_readme
-from .violations import Extraction, extract_violations
-from .vocabularies import Contracts, default_schemas_dir, load_contracts
+from ceasefire.report.build import build_report as build_run_report
+from ceasefire.publish.serialize import render_csv, render_jsonl
+from ceasefire.extract.events import extract_events, relink_events
+from ceasefire.validate.validation import validate_across, validate_extraction, validate_written_package
+from ceasefire.publish.version_readme import render_version_readme
+from ceasefire.extract.violations import Extraction, extract_violations
+from ceasefire.contracts.vocabularies import Contracts, default_schemas_dir, load_contracts
 
 LICENSE = {
     "name": "CC-BY-SA-4.0",

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .casualties import parse_casualties
-from .citations import attach_citations
-from .findings import Finding
-from .prose_dates import DatePhrase, DateRangeError, find_date_phrases, nearest_year, resolve_range
-from .raw import RawCorpus, RawDocument
-from .sentences import Sentence, article_sentences
-from .violations import Extraction, slugify
-from .vocabularies import Contracts, Gazetteer, Vocabulary
+from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.citations import attach_citations
+from ceasefire.findings import Finding
+from ceasefire.extract.prose_dates import DatePhrase, DateRangeError, find_date_phrases, nearest_year, resolve_range
+from ceasefire.extract.raw import RawCorpus, RawDocument
+from ceasefire.extract.sentences import Sentence, article_sentences
+from ceasefire.extract.violations import Extraction, slugify
+from ceasefire.contracts.vocabularies import Contracts, Gazetteer, Vocabulary
 
 RESOURCE = "events"
 FIELDS = (
@@ -258,7 +258,7 @@ def classify_event(text: str, event_types: Vocabulary) -> str:
     """The first event type (in vocabulary order) with a cue in ``text``, else ``other``.
 
     Example:
-        >>> from ceasefire.vocabularies import load_contracts
+        >>> from ceasefire.contracts.vocabularies import load_contracts
         >>> classify_event("the RTJMC was opened", load_contracts().vocabularies["event_types"])
         'facility'
     """
@@ -287,7 +287,7 @@ def find_actors(text: str, actors: Vocabulary) -> list[str]:
     place, not an actor.
 
     Example:
-        >>> from ceasefire.vocabularies import load_contracts
+        >>> from ceasefire.contracts.vocabularies import load_contracts
         >>> find_actors("Turkey sent 35 officers to Azerbaijan", load_contracts().vocabularies["actors"])
         ['Turkey']
     """
@@ -321,7 +321,7 @@ def share_place(places: list[str], other: list[str], gazetteer: Gazetteer) -> bo
     """True when a place of one list is, or lies within, a place of the other (countries aside).
 
     Example:
-        >>> from ceasefire.vocabularies import load_contracts
+        >>> from ceasefire.contracts.vocabularies import load_contracts
         >>> share_place(["Hin Tagher"], ["Hadrut Province"], load_contracts().gazetteer)
         True
     """

@@ -16,12 +16,12 @@ from typing import Callable
 
 import pandas as pd
 
-from .article import PipeTable, find_pipe_tables, split_pipe_row
-from .casualties import parse_casualties
-from .errors import RawInputError
-from .findings import Finding
-from .raw import RawDocument
-from .vocabularies import Contracts
+from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row
+from ceasefire.extract.casualties import parse_casualties
+from ceasefire.errors import RawInputError
+from ceasefire.findings import Finding
+from ceasefire.extract.raw import RawDocument
+from ceasefire.contracts.vocabularies import Contracts
 
 RESOURCE = "violations"
 
@@ -208,7 +208,7 @@ def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object
 def split_table_lines(lines: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     """The cells of pipe-table lines, column-wise, and the number of cells of each line.
 
-    The same cells as :func:`ceasefire.article.split_pipe_row`, whitespace-stripped.
+    The same cells as :func:`ceasefire.extract.article.split_pipe_row`, whitespace-stripped.
     """
     inner = lines.str.rstrip().str.lstrip().str.slice(1)
     inner = inner.where(~inner.str.endswith("|"), inner.str.slice(0, -1))

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from . import PACKAGE_NAME
-from .charts import casualties_per_month, events_per_month, violations_per_month
-from .findings import SEVERITY_ORDER, Finding, count_by_severity
-from .publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
-from .errors import RawInputError
-from .raw import RawCorpus
+from ceasefire import PACKAGE_NAME
+from ceasefire.report.charts import casualties_per_month, events_per_month, violations_per_month
+from ceasefire.findings import SEVERITY_ORDER, Finding, count_by_severity
+from ceasefire.publish.publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
+from ceasefire.errors import RawInputError
+from ceasefire.extract.raw import RawCorpus
 
 REPORT_FORMAT = "2.0"
 RULES_FILE = "rules.json"
@@ -396,7 +396,7 @@ def _groups(entries: list[dict]) -> list[dict]:
 
 def report_files(report: dict) -> dict[str, bytes]:
     """``report.json`` and ``report.html`` of a report."""
-    from .report_html import render_report_html
+    from ceasefire.report.html import render_report_html
 
     return {
         "report.json": (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),

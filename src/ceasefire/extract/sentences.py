@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .article import parse_heading, section_paths
-from .raw import RawDocument
+from ceasefire.extract.article import parse_heading, section_paths
+from ceasefire.extract.raw import RawDocument
 
 _BOUNDARY = re.compile(
     r"(?<=[.!?])[\"”’]?(?=\s+[\"“‘(\[]?[A-Z0-9])"  # stop, optional closing quote, space, next sentence

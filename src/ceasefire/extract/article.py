@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .raw import RawDocument
+from ceasefire.extract.raw import RawDocument
 
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*(=+)\s*$")
 

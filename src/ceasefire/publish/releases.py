@@ -22,7 +22,7 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .publishing import DataFile, Version, list_versions
+from ceasefire.publish.publishing import DataFile, Version, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
 CHANGES_FILE = "changes.json"

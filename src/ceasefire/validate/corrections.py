@@ -20,11 +20,11 @@ from typing import Callable
 
 import pandas as pd
 
-from .casualties import parse_casualties
-from .errors import RawInputError
-from .findings import Finding
-from .violations import DateError, Extraction, make_violation_id, parse_table_date
-from .vocabularies import Contracts
+from ceasefire.extract.casualties import parse_casualties
+from ceasefire.errors import RawInputError
+from ceasefire.findings import Finding
+from ceasefire.extract.violations import DateError, Extraction, make_violation_id, parse_table_date
+from ceasefire.contracts.vocabularies import Contracts
 
 CORRECTIONS_FILE = Path("reviews") / "corrections.json"
 REQUIRED_KEYS = ("resource", "id", "field", "old_value", "new_value", "reason", "reviewer", "date")

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RawInputError
+from ceasefire.errors import RawInputError
 
 PROVENANCE_FILE = "provenance.json"
 ROLES = ("article", "cited_sentences")

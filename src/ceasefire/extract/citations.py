@@ -18,9 +18,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from .findings import Finding
-from .raw import RawDocument
-from .sentences import Sentence
+from ceasefire.findings import Finding
+from ceasefire.extract.raw import RawDocument
+from ceasefire.extract.sentences import Sentence
 
 SIMILARITY_THRESHOLD = 0.85
 _LEADING = re.compile(r"^\s*[\"”’]?\s*((?:\[\d+\]\s*)+)")

@@ -32,7 +32,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import pandas as pd
 
-from .serialize import render_jsonl
+from ceasefire.publish.serialize import render_jsonl
 
 CHUNK_ROWS = 100_000
 _DATE_PATTERN = "%Y-%m-%d"  # frictionless' DEFAULT_DATE_PATTERN

@@ -13,7 +13,7 @@ from pathlib import Path
 
 def default_schemas_dir() -> Path:
     """The repository's ``schemas/`` folder (the package is installed from ``src/``)."""
-    return Path(__file__).resolve().parents[2] / "schemas"
+    return Path(__file__).resolve().parents[3] / "schemas"
 
 
 def _read_json(path: Path) -> dict:

@@ -10,14 +10,14 @@ from typing import Any
 
 import jinja2
 
-from .charts import stacked_bars
+from ceasefire.report.charts import stacked_bars
 
 SAMPLES_SHOWN = 5
 
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("ceasefire", "templates"),
+        loader=jinja2.PackageLoader("ceasefire.report", "templates"),
         autoescape=True,  # not select_autoescape: the template's .j2 suffix would turn it off
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

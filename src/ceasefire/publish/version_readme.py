@@ -5,7 +5,7 @@ The data dictionary comes from each resource's Table Schema, so it cannot drift 
 
 from __future__ import annotations
 
-from .formulas import RULE as FORMULA_RULE
+from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
 def _cell(text: object) -> str:

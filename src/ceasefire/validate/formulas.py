@@ -11,8 +11,8 @@ Only text cells are checked (``string`` fields and the items of ``list`` fields)
 
 from __future__ import annotations
 
-from .findings import Finding
-from .violations import Extraction
+from ceasefire.findings import Finding
+from ceasefire.extract.violations import Extraction
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import PublishLockTimeout
+from ceasefire.errors import PublishLockTimeout
 
 LOCK_FILE = ".publish.lock"
 TEMP_PREFIX = ".tmp-"

@@ -13,12 +13,12 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from .events import CONFIRMABLE_TYPES, find_matching_violations, index_violations, states_russian_confirmation
-from .findings import Finding, Severity
-from .pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
-from .raw import RawCorpus
-from .violations import DERIVED_FROM, Extraction
-from .vocabularies import Contracts
+from ceasefire.extract.events import CONFIRMABLE_TYPES, find_matching_violations, index_violations, states_russian_confirmation
+from ceasefire.findings import Finding, Severity
+from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
+from ceasefire.extract.raw import RawCorpus
+from ceasefire.extract.violations import DERIVED_FROM, Extraction
+from ceasefire.contracts.vocabularies import Contracts
 
 
 def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -311,12 +311,12 @@ def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]
     """The frictionless findings of a written package.
 
     A package of at most :data:`FULL_FRICTIONLESS_MAX_ROWS` rows is validated by frictionless in
-    full. A larger one first goes through :func:`ceasefire.package_check.find_package_errors`,
+    full. A larger one first goes through :func:`ceasefire.publish.package_check.find_package_errors`,
     which finds column-wise what frictionless would (``tests/test_package_check.py`` proves it on
     bad packages); only when it finds something does frictionless run in full, so a bad package is
     still reported in frictionless' own words.
     """
-    from .package_check import find_package_errors
+    from ceasefire.publish.package_check import find_package_errors
 
     if sum(len(frame) for frame in sources.values()) <= FULL_FRICTIONLESS_MAX_ROWS:
         return run_frictionless(package_dir, sources)

@@ -17,8 +17,8 @@ import os
 import zipfile
 from pathlib import Path
 
-from .publishing import TEMP_PREFIX, Version, list_versions, replace_durably, write_durably
-from .releases import CHANGES_FILE, render_changelog
+from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably, write_durably
+from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 
 CATALOG_FORMAT = "1.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip

@@ -1,0 +1,1 @@
+"""The contracts: Table Schemas, vocabularies and the pandera schemas derived from them."""

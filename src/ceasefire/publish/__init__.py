@@ -1,0 +1,1 @@
+"""Publishing: serialisation, atomic releases, version diffs, the catalog and version READMEs."""

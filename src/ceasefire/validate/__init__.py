@@ -1,0 +1,1 @@
+"""Validation: both engines, reviewed corrections and the publishing rules for cell content."""
