@@ -90,6 +90,18 @@ class Gazetteer:
             results.append(list(resolved[key]))
         return results
 
+    def kind(self, name: str) -> str | None:
+        """The gazetteer kind (village, district, country …) of a canonical place name."""
+        return self._kinds.get(name)
+
+    @cached_property
+    def _kinds(self) -> dict[str, str | None]:
+        return {place["name"]: place.get("kind") for place in self.places}
+
+    def mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """Every place mention in ``text`` as (start, end, canonical name), in reading order."""
+        return [(m.start(1), m.end(1), self._lookup[m.group(1).casefold()]) for m in self._pattern.finditer(text)]
+
     def resolve(self, text: str) -> list[str]:
         """Canonical names of the places ``text`` mentions, in order of first mention.
 
@@ -131,7 +143,7 @@ class Contracts:
         return schema
 
 
-VOCABULARIES = ("violators", "event_types", "actors")
+VOCABULARIES = ("violators", "event_types", "actors", "reporters", "claim_statuses", "location_precisions", "acled_event_types")
 
 
 def load_contracts(schemas_dir: Path | None = None) -> Contracts:

@@ -12,6 +12,11 @@ Rules, in order (documented in the README):
    three").
 4. Counts of several clauses are summed per kind.
 5. A kind that the text never mentions stays None, so "two wounded" gives killed None.
+6. Across clauses: a clause that starts with a singular passive ("was killed", "has been
+   wounded") and counts nobody itself counts 1 when the clause before it names one person: a
+   proper name ("Seyran Sargsyan", "55-year-old Aram Tepnants") or a singular "a"/"an" phrase ("a
+   resident of Chartar village"). "were killed" with no number stays None: the grammar says
+   one person only in the singular.
 """
 
 from __future__ import annotations
@@ -85,6 +90,23 @@ def _count_clause(clause: str) -> tuple[str, int] | None:
     return None
 
 
+_SINGULAR_PASSIVE = re.compile(
+    rf"^\s*(?:was|has been|had been)\s+(?:\w+ly\s+)?(?:(?P<killed>killed|shot dead)|(?P<wounded>wounded|injured))\b", re.IGNORECASE
+)
+# One named person ("Seyran Sargsyan", "55-year-old Aram Tepnants", "local Armenian Norayr Mirzoyan")
+# or a singular indefinite phrase ("a resident of Chartar village", "an Artsakh civilian").
+_ONE_PERSON = re.compile(
+    r"^\s*(?:(?:\d{1,3}-year-old\s+)?(?:[a-z]+\s+){0,2}[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}|an?\s+\w[\w\s'’-]*)\s*$"
+)
+
+
+def _count_singular_subject(clause: str, previous: str) -> tuple[str, int] | None:
+    passive = _SINGULAR_PASSIVE.match(clause)
+    if not passive or not _ONE_PERSON.match(previous):
+        return None
+    return ("killed" if passive.group("killed") else "wounded"), 1
+
+
 def parse_casualties(text: str | None) -> Casualties:
     """Count the killed and wounded that ``text`` reports.
 
@@ -97,12 +119,13 @@ def parse_casualties(text: str | None) -> Casualties:
     if not text:
         return Casualties()
     totals: dict[str, int | None] = {"killed": None, "wounded": None}
-    for clause in split_clauses(text):
+    clauses = split_clauses(text)
+    for position, clause in enumerate(clauses):
         if _NEGATION.search(clause):
             for kind in totals:
                 totals[kind] = totals[kind] or 0
             continue
-        counted = _count_clause(clause)
+        counted = _count_clause(clause) or _count_singular_subject(clause, clauses[position - 1] if position else "")
         if counted:
             kind, number = counted
             totals[kind] = (totals[kind] or 0) + number

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ceasefire.extract.attribution import Mention, acled_types, attribute, find_mentions, find_roles
 from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.locations import location_precision
 from ceasefire.extract.citations import attach_citations
 from ceasefire.findings import Finding
 from ceasefire.extract.prose_dates import DatePhrase, DateRangeError, find_date_phrases, nearest_year, resolve_range
@@ -30,6 +32,8 @@ RESOURCE = "events"
 FIELDS = (
     "event_id", "date_start", "date_end", "date_text", "date_precision", "date_basis", "section", "sentence",
     "source_file", "source_line", "event_type", "actors", "places", "killed", "wounded", "citations", "violation_id",
+    "reported_by", "claim_status", "perpetrator", "target", "acled_event_type", "acled_sub_event_type",
+    "incident_sentences", "incident_places", "location_precision",
 )  # fmt: skip
 SECTION_SEPARATOR = " / "
 FALLBACK_EVENT_TYPE = "other"
@@ -43,6 +47,9 @@ _RUSSIAN_CONFIRMATION = re.compile(
     rf"(?:confirmed by|according to|reported by) the {_RUSSIAN_SIDE}|the {_RUSSIAN_SIDE} (?:also )?(?:confirmed|reported|said|announced|stated)"
 )
 CONFIRMABLE_TYPES = ("ceasefire_violation", "armed_clash")
+# Types of incident that the mission's table would list: reconciliation looks for them in the table,
+# and such an incident that names no linkable place may link to the table by its date alone.
+VIOLATION_LIKE_TYPES = ("ceasefire_violation", "armed_clash", "casualty")
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,10 @@ def extract_events(corpus: RawCorpus, contracts: Contracts, violations: pd.DataF
     findings.extend(date_findings)
     records, cell_columns = [], []
     index = index_violations(violations)
+    continuations = find_continuations(sentences)
     for statement in statements:
-        record = describe_statement(statement, article, contracts, citations.get(statement.sentence_index, []))
+        record = describe_statement(statement, article, contracts, citations.get(statement.sentence_index, []),
+                                    continuations.get(statement.sentence_index, []))  # fmt: skip
         record["violation_id"] = link_violation(record, index, contracts.gazetteer)
         records.append(record)
         date_column = statement.sentence.column + statement.phrase.start
@@ -156,7 +165,56 @@ def resolve_statements(document: RawDocument, sentences: list[Sentence], contrac
             )  # fmt: skip
             continue
         resolved.append(_Statement(**{**statement.__dict__, "date": date}))
+    counted, counted_findings = resolve_counted_days(document, sentences, resolved)
+    findings.extend(counted_findings)
+    resolved = sorted([*resolved, *counted], key=lambda s: (s.sentence_index, s.phrase.start))
     return resolved, findings
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+             "ninth": 9, "tenth": 10}  # fmt: skip
+_COUNTED_DAY = re.compile(
+    r"\b[Oo]n the (?P<n>" + "|".join(_ORDINALS) + r"|\d{1,2}(?:st|nd|rd|th)) day (?P<rel>after|of) (?:the |a |an )?(?P<what>[A-Za-z-]+)"
+)
+
+
+def resolve_counted_days(document: RawDocument, sentences: list[Sentence],
+                         resolved: list[_Statement]) -> tuple[list[_Statement], list[Finding]]:
+    """Statements dated by counting days from an event the sentence names: "on the second day of
+    the offensive" is the offensive's first day + 1; "on the second day after the surrender" is the
+    surrender's last day + 2.
+
+    The named event is the nearest earlier day-precise statement of the same paragraph whose clause
+    has the noun (compared on its first five letters, so "surrender" finds "surrendered"). Without
+    one, the phrase is a ``date-unresolved`` warning, not a guess.
+    """
+    statements, findings = [], []
+    for index, sentence in enumerate(sentences):
+        for match in _COUNTED_DAY.finditer(sentence.text):
+            number = _ORDINALS.get(match["n"].lower()) or int(re.sub(r"\D", "", match["n"]))
+            stem = match["what"].lower()[:5]
+            named = [
+                earlier for earlier in resolved
+                if earlier.sentence.line == sentence.line and earlier.sentence_index <= index
+                and earlier.date is not None and earlier.date.precision == "day"
+                and stem in sentence_clause(earlier).lower()
+            ]  # fmt: skip
+            phrase = DatePhrase(text=match.group(0), start=match.start(), end=match.end(), form="counted", precision="day",
+                                year=None, offset=number)  # fmt: skip
+            if not named:
+                findings.append(_date_warning(
+                    document, _Statement(sentence, index, phrase, 0, len(sentence.text)), "date-unresolved",
+                    f"counts days from '{match['what']}', which no dated statement before it in the paragraph names; "
+                    "the statement is left out"))  # fmt: skip
+                continue
+            base = named[-1].date
+            day = base.start + dt.timedelta(days=number - 1) if match["rel"] == "of" else base.end + dt.timedelta(days=number)
+            statements.append(_Statement(sentence, index, phrase, 0, len(sentence.text), ResolvedDate(day, day, "day", "relative")))
+    return statements, findings
+
+
+def sentence_clause(statement: _Statement) -> str:
+    return statement.sentence.text[statement.segment_start : statement.segment_end]
 
 
 def _resolve_date(statement: _Statement, resolver: _Resolver, previous: _Statement | None) -> ResolvedDate | None:
@@ -198,13 +256,50 @@ def _segments(text: str, phrases: list[DatePhrase]) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(len(phrases))]
 
 
-def describe_statement(statement: _Statement, document: RawDocument, contracts: Contracts, citations: list[str]) -> dict:
-    """The row of one statement (all fields but ``event_id`` and ``violation_id``)."""
+def find_continuations(sentences: list[Sentence]) -> dict[int, list[Sentence]]:
+    """Sentence index -> the sentences that continue it: the ones after it in the same paragraph
+    (raw line) up to the next sentence with a date phrase that is a statement.
+
+    "Between 24–25 March 2022, … set up an observation post." is continued by "According to the
+    Russian defence ministry, four strikes … near the settlement of Parukh …".
+    """
+    dated = [any(not p.reference for p in find_date_phrases(s.text)) for s in sentences]
+    continuations: dict[int, list[Sentence]] = {}
+    for index, sentence in enumerate(sentences):
+        if not dated[index]:
+            continue
+        following = []
+        for later in range(index + 1, len(sentences)):
+            if sentences[later].line != sentence.line or dated[later]:
+                break
+            following.append(sentences[later])
+        continuations[index] = following
+    return continuations
+
+
+def describe_statement(statement: _Statement, document: RawDocument, contracts: Contracts, citations: list[str],
+                       continuation: list[Sentence] = ()) -> dict:
+    """The row of one statement (all fields but ``event_id`` and ``violation_id``).
+
+    Only the last statement of a sentence is continued by the sentences after it.
+    """
     sentence = statement.sentence
     clause = sentence.text[statement.segment_start : statement.segment_end]
     masked = _mask_dates(clause)
     casualties = parse_casualties(masked)
     date = statement.date
+    vocabularies = contracts.vocabularies
+    event_type, cue_start = find_event_type(masked, vocabularies["event_types"])
+    actor_mentions = find_actor_mentions(masked, vocabularies["actors"])
+    attribution = attribute(masked, _mask_dates(sentence.text[: statement.segment_start]),
+                            lambda text: find_actor_mentions(text, vocabularies["actors"]),
+                            vocabularies["reporters"], cue_start)  # fmt: skip
+    perpetrator, target = find_roles(masked, event_type, actor_mentions)
+    acled_event_type, acled_sub_event_type = acled_types(event_type, masked, vocabularies["acled_event_types"])
+    if statement.segment_end < len(sentence.text):
+        continuation = []
+    incident = " ".join([clause, *(later.text for later in continuation)])
+    places = contracts.gazetteer.resolve(clause)
     return {
         "event_id": None,
         "date_start": date.start,
@@ -216,13 +311,23 @@ def describe_statement(statement: _Statement, document: RawDocument, contracts: 
         "sentence": sentence.text,
         "source_file": document.name,
         "source_line": sentence.line,
-        "event_type": classify_event(masked, contracts.vocabularies["event_types"]),
+        "event_type": event_type,
         "actors": find_actors(masked, contracts.vocabularies["actors"]),
-        "places": contracts.gazetteer.resolve(clause),
+        "places": places,
         "killed": casualties.killed,
         "wounded": casualties.wounded,
         "citations": list(citations),
         "violation_id": None,
+        "reported_by": attribution.reported_by,
+        "claim_status": attribution.claim_status,
+        "perpetrator": perpetrator,
+        "target": target,
+        "acled_event_type": acled_event_type,
+        "acled_sub_event_type": acled_sub_event_type,
+        "incident_sentences": 1 + len(continuation),
+        "incident_places": contracts.gazetteer.resolve(incident),
+        "location_precision": location_precision(clause if _linkable(places, contracts.gazetteer) else incident,
+                                                 contracts.gazetteer, vocabularies["location_precisions"]),
         "_id_text": clause.replace(statement.phrase.text, " ", 1),
     }
 
@@ -262,10 +367,16 @@ def classify_event(text: str, event_types: Vocabulary) -> str:
         >>> classify_event("the RTJMC was opened", load_contracts().vocabularies["event_types"])
         'facility'
     """
+    return find_event_type(text, event_types)[0]
+
+
+def find_event_type(text: str, event_types: Vocabulary) -> tuple[str, int | None]:
+    """:func:`classify_event` plus where its deciding cue starts (None for ``other``)."""
     for name, pattern in _compiled("types", event_types, _type_rules):
-        if pattern.search(text):
-            return name
-    return FALLBACK_EVENT_TYPE
+        match = pattern.search(text)
+        if match:
+            return name, match.start()
+    return FALLBACK_EVENT_TYPE, None
 
 
 def _actor_patterns(vocabulary: Vocabulary) -> list[tuple[str, re.Pattern]]:
@@ -291,18 +402,24 @@ def find_actors(text: str, actors: Vocabulary) -> list[str]:
         >>> find_actors("Turkey sent 35 officers to Azerbaijan", load_contracts().vocabularies["actors"])
         ['Turkey']
     """
+    found: dict[str, int] = {}
+    for mention in find_actor_mentions(text, actors):
+        found.setdefault(mention.name, mention.start)
+    return sorted(found, key=lambda name: (found[name], name))
+
+
+def find_actor_mentions(text: str, actors: Vocabulary) -> list[Mention]:
+    """Every actor mention in ``text`` (start, end, canonical name), in reading order, places skipped
+    as in :func:`find_actors`."""
     locatives = "|".join(map(re.escape, actors.extra.get("locative_prepositions", ()))) or "in"
     place_before = re.compile(
         rf"\b(?:{locatives})\s+(?:the\s+)?(?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*,\s*)?$", re.IGNORECASE
     )
-    found: list[tuple[int, str]] = []
-    for name, pattern in _compiled("actors", actors, _actor_patterns):
-        for match in pattern.finditer(text):
-            if " " not in match.group(0) and "-" not in match.group(0) and place_before.search(text[: match.start()]):
-                continue
-            found.append((match.start(), name))
-            break
-    return [name for _, name in sorted(found)]
+
+    def is_place(source: str, match: re.Match) -> bool:
+        return " " not in match.group(0) and "-" not in match.group(0) and bool(place_before.search(source[: match.start()]))
+
+    return find_mentions(text, _compiled("actors", actors, _actor_patterns), skip=is_place)
 
 
 def _ancestors(place: str, gazetteer: Gazetteer) -> set[str]:
@@ -366,6 +483,9 @@ class ViolationIndex:
         keep = self._ends[:prefix] >= first
         return self._positions[:prefix][keep], self._starts[:prefix][keep]
 
+    def ids(self, positions: np.ndarray) -> list[str]:
+        return [str(self._ids[position]) for position in positions.tolist()]
+
     def match(self, date_start: dt.date, date_end: dt.date, places: list[str], gazetteer: Gazetteer) -> list[str]:
         if not len(self) or not places:
             return []
@@ -403,8 +523,33 @@ def find_matching_violations(date_start: dt.date, date_end: dt.date, places: lis
     return index.match(date_start, date_end, places, gazetteer)
 
 
+def match_incident(record: dict, violations: pd.DataFrame | ViolationIndex | None, gazetteer: Gazetteer) -> list[str]:
+    """Table rows that report the same incident as an event, nearest start first.
+
+    A shared place (:func:`find_matching_violations` on ``incident_places``) links. An incident of a
+    violation-like type that names no linkable place (none, or only countries and the region)
+    links by date alone, but only when exactly one table row overlaps its dates.
+    """
+    if violations is None:
+        return []
+    index = violations if isinstance(violations, ViolationIndex) else ViolationIndex(violations)
+    places = list(record.get("incident_places") or record.get("places") or [])
+    matches = index.match(record["date_start"], record["date_end"], places, gazetteer)
+    if matches or record.get("event_type") not in VIOLATION_LIKE_TYPES or _linkable(places, gazetteer):
+        return matches
+    positions, _ = index.overlapping(record["date_start"], record["date_end"])
+    return index.ids(positions) if len(positions) == 1 else []
+
+
+_REGION_KINDS = {"country", "region", "zone"}
+
+
+def _linkable(places: list[str], gazetteer: Gazetteer) -> bool:
+    return any(gazetteer.kind(place) not in _REGION_KINDS for place in places)
+
+
 def link_violation(record: dict, violations: pd.DataFrame | ViolationIndex | None, gazetteer: Gazetteer) -> str | None:
-    matches = find_matching_violations(record["date_start"], record["date_end"], record["places"], violations, gazetteer)
+    matches = match_incident(record, violations, gazetteer)
     return matches[0] if matches else None
 
 
@@ -416,10 +561,8 @@ def relink_events(events: Extraction, violations: pd.DataFrame, gazetteer: Gazet
     """
     index = index_violations(violations)
     frame = events.frame.copy()
-    links = [
-        link_violation({"date_start": start, "date_end": end, "places": places}, index, gazetteer)
-        for start, end, places in zip(frame["date_start"], frame["date_end"], frame["places"])
-    ]
+    columns = ["date_start", "date_end", "places", "incident_places", "event_type"]
+    links = [link_violation(dict(zip(columns, values)), index, gazetteer) for values in zip(*(frame[c] for c in columns))]
     frame["violation_id"] = pd.array(links, dtype=frame["violation_id"].dtype)
     return dataclasses.replace(events, frame=frame)
 
@@ -469,11 +612,12 @@ def _date_warning(document: RawDocument, statement: _Statement, rule: str, messa
 def events_frame(records: list[dict]) -> pd.DataFrame:
     """Records to a frame with the published dtypes."""
     frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
-    for name in ("killed", "wounded", "source_line"):
+    for name in ("killed", "wounded", "source_line", "incident_sentences"):
         frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
     for name in ("event_id", "date_text", "date_precision", "date_basis", "section", "sentence", "source_file",
-                 "event_type", "violation_id"):  # fmt: skip
+                 "event_type", "violation_id", "reported_by", "claim_status", "perpetrator", "target",
+                 "acled_event_type", "acled_sub_event_type", "location_precision"):  # fmt: skip
         frame[name] = pd.array(frame[name].tolist(), dtype="string")
-    for name in ("date_start", "date_end", "actors", "places", "citations"):
+    for name in ("date_start", "date_end", "actors", "places", "citations", "incident_places"):
         frame[name] = pd.Series(frame[name].tolist(), dtype="object")
     return frame

@@ -8,6 +8,7 @@ finding blocks publishing.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row
 from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.locations import find_unresolved_places, location_precision
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
@@ -38,12 +40,12 @@ REQUIRED_HEADERS = {"date_text", "violation_count", "location", "violator", "con
 
 FIELDS = (
     "violation_id", "date_start", "date_end", "date_text", "violation_count", "location", "places",
-    "violator", "consequences", "killed", "wounded", "source_file", "source_line",
+    "violator", "consequences", "killed", "wounded", "source_file", "source_line", "location_precision",
 )  # fmt: skip
 
 # Typed fields derived from a raw cell: a finding on the cell covers them.
 DERIVED_FROM = {"date_start": "date_text", "date_end": "date_text", "places": "location",
-                "killed": "consequences", "wounded": "consequences"}  # fmt: skip
+                "killed": "consequences", "wounded": "consequences", "location_precision": "location"}  # fmt: skip
 
 _TABLE_DATE = re.compile(
     r"^(?P<d1>\d{1,2})(?:\.(?P<m1>\d{1,2}))?(?:\s*[-–]\s*(?P<d2>\d{1,2}))?\.(?P<m2>\d{1,2})\.(?P<y>\d{4})$"
@@ -189,7 +191,8 @@ class TableCellColumns(Sequence):
         columns = {name: cells[index].column for name, index in self._positions.items()}
         columns.update(
             {"date_start": columns["date_text"], "date_end": columns["date_text"], "places": columns["location"],
-             "killed": columns["consequences"], "wounded": columns["consequences"], "violation_id": 1}
+             "killed": columns["consequences"], "wounded": columns["consequences"], "violation_id": 1,
+             "location_precision": columns["location"]}
         )  # fmt: skip
         return columns
 
@@ -289,6 +292,18 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             row_id=violation_ids.iat[position], column="violation_count", value=text,
             expected="an integer of at least 1", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
+    gazetteer = contracts.gazetteer
+    unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
+    for position in [i for i, names in enumerate(unresolved) if names]:
+        text = location.iat[position]
+        problems.append((position, 3, dataclasses.replace(_finding(
+            document, int(numbers.iat[position]), "place-unresolved",
+            f"the location names {', '.join(map(repr, unresolved[position]))}, which schemas/gazetteer.json does not know; "
+            "the row keeps only the places it does know",
+            row_id=violation_ids.iat[position], column="location", value=text,
+            expected="every named village, settlement or height in schemas/gazetteer.json",
+            source_column=cell_columns[position]["location"],
+        ), severity="warning")))  # fmt: skip
     problems.sort(key=lambda problem: problem[:2])
     frame = pd.DataFrame(
         {
@@ -305,6 +320,9 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             "wounded": pd.array([c.wounded for c in casualties], dtype="Int64"),
             "source_file": pd.array([document.name] * len(numbers), dtype="string"),
             "source_line": pd.array(numbers.tolist(), dtype="Int64"),
+            "location_precision": pd.array(
+                map_unique(location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
+                dtype="string"),
         },
         columns=list(FIELDS),
     )
@@ -319,7 +337,7 @@ def violations_frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
     for name in ("violation_count", "killed", "wounded", "source_line"):
         frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
-    for name in ("violation_id", "date_text", "location", "violator", "consequences", "source_file"):
+    for name in ("violation_id", "date_text", "location", "violator", "consequences", "source_file", "location_precision"):
         frame[name] = pd.array(frame[name].tolist(), dtype="string")
     for name in ("date_start", "date_end", "places"):
         frame[name] = pd.Series(frame[name].tolist(), dtype="object")

@@ -13,7 +13,13 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from ceasefire.extract.events import CONFIRMABLE_TYPES, find_matching_violations, index_violations, states_russian_confirmation
+from ceasefire.extract.events import (
+    CONFIRMABLE_TYPES,
+    VIOLATION_LIKE_TYPES,
+    index_violations,
+    match_incident,
+    states_russian_confirmation,
+)
 from ceasefire.findings import Finding, Severity
 from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
@@ -116,8 +122,28 @@ def event_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], lis
             pa.Check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations")),
             Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number"),
         ),
+        (
+            pa.Check(lambda f: _acled_pairs_fit(f, contracts)),
+            Rule("acled-mapping", "the ACLED event and sub-event type that schemas/acled_event_types.json gives the event type",
+                 "acled_sub_event_type", "the ACLED types do not belong to the event type"),
+        ),
     ]  # fmt: skip
     return errors, []
+
+
+def _acled_pairs_fit(frame: pd.DataFrame, contracts: Contracts) -> pd.Series:
+    """Each row's (event_type, acled_event_type, acled_sub_event_type) is one the mapping allows."""
+    allowed = set()
+    for term in contracts.vocabularies["acled_event_types"].terms:
+        options = [term, *term.get("refine", [])]
+        allowed.update((term["name"], o.get("acled_event_type"), o.get("acled_sub_event_type")) for o in options)
+    def clean(value):
+        return None if pd.isna(value) else str(value)
+    return pd.Series(
+        [(clean(t), clean(a), clean(b)) in allowed
+         for t, a, b in zip(frame["event_type"], frame["acled_event_type"], frame["acled_sub_event_type"])],
+        index=frame.index,
+    )
 
 
 # Resource -> its cross-column rules. A new resource registers its checks here.
@@ -254,22 +280,39 @@ def check_violation_links(events: Extraction, violations: Extraction) -> list[Fi
 def reconcile_events(events: Extraction, violations: Extraction, contracts: Contracts) -> list[Finding]:
     """Warnings where the prose and the table disagree.
 
-    One warning lists the table rows that no prose event matches (overlapping dates, shared place);
-    one warning per prose event that the Russian side confirmed as a violation but has no table row.
+    One warning lists the table rows that no prose incident matches (see
+    :func:`ceasefire.extract.events.match_incident`); one warning per prose incident that the
+    Russian side confirmed as a violation but has no table row; one per other incident of a
+    violation-like type, dated within the table's span, that has no table row.
     """
     matched: set[str] = set()
     findings = []
     index = index_violations(violations.frame)
-    for record in events.frame.itertuples(index=False):
-        ids = find_matching_violations(record.date_start, record.date_end, list(record.places or []),
-                                       index, contracts.gazetteer)  # fmt: skip
+    table_dates = violations.frame[["date_start", "date_end"]].dropna()
+    first_day = table_dates["date_start"].min() if len(table_dates) else None
+    last_day = table_dates["date_end"].max() if len(table_dates) else None
+    for record in events.frame.to_dict("records"):
+        ids = match_incident(record, index, contracts.gazetteer)
         matched.update(ids)
-        if not ids and record.event_type in CONFIRMABLE_TYPES and states_russian_confirmation(str(record.sentence)):
+        record = pd.Series(record)
+        if ids:
+            continue
+        if record.event_type in CONFIRMABLE_TYPES and states_russian_confirmation(str(record.sentence)):
             findings.append(
                 Finding(severity="warning", rule="confirmed-without-table-row", engine="reconciliation",
                         resource=events.resource,
                         message="the prose says the Russian side confirmed this violation, but no table row has an "
                                 "overlapping date and a shared place",
+                        row_id=str(record.event_id), column="violation_id", value=str(record.date_text),
+                        expected="a violations row for the same incident", source_file=str(record.source_file),
+                        source_line=int(record.source_line))
+            )  # fmt: skip
+        elif record.event_type in VIOLATION_LIKE_TYPES and first_day is not None and first_day <= record.date_start <= last_day:
+            findings.append(
+                Finding(severity="warning", rule="prose-incident-without-table-row", engine="reconciliation",
+                        resource=events.resource,
+                        message=f"the prose narrates a {record.event_type.replace('_', ' ')} within the table's dates "
+                                f"({first_day}..{last_day}), but no table row has an overlapping date and a shared place",
                         row_id=str(record.event_id), column="violation_id", value=str(record.date_text),
                         expected="a violations row for the same incident", source_file=str(record.source_file),
                         source_line=int(record.source_line))
