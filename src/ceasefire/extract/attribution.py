@@ -18,7 +18,7 @@ from ceasefire.contracts.vocabularies import Vocabulary
 REPORTING_VERBS = (
     r"stated|states|said|says|reported|reports|announced|claimed|claims|confirmed|tweeted|noted|notified|refuted|"
     r"denied|accused|blamed|reiterated|acknowledged|called on|called for|demanded|criticised|criticized|condemned|"
-    r"summoned|pointed to|expressed|released|shared|identified"
+    r"summoned|pointed to|expressed|released|shared|identified|denounced|threatened|warned"
 )
 # Between a source and its verb: a few words (a name, a title), no sentence break.
 # Words that start a new clause or a passive end the gap: "servicemen were stationed, and threw …"
@@ -29,7 +29,7 @@ VIOLENT_TYPES = ("ceasefire_violation", "offensive", "territorial_control", "arm
 _VIOLENT_VERBS = (
     r"attacked|attacking|attacks|fired|firing|shelled|shelling|seized|seizing|captured|capturing|launched|launching|"
     r"initiated|violated|violating|crossed|entered|killed|took control|taking control|advanced|threw|inflicted|"
-    r"occupied|struck|shot"
+    r"occupied|struck|shot|advance|advancing"
 )
 _TARGET_HEAD = r"(?:the\s+)?(?:(?:positions?|units?|posts?|troops|servicemen|soldiers)\s+of\s+(?:the\s+)?)?"
 
@@ -74,7 +74,7 @@ class Attribution:
 
 
 def attribute(clause: str, before: str, mention_actors: Callable[[str], list[Mention]], reporters: Vocabulary,
-              cue_start: int | None) -> Attribution:
+              cue_start: int | None, confirmed_later: bool = False) -> Attribution:
     """The reporter of a statement and how the article presents it.
 
     The reporter is the source of an attribution in the clause: "according to X", "confirmed by X",
@@ -82,15 +82,22 @@ def attribute(clause: str, before: str, mention_actors: Callable[[str], list[Men
     starts before the words that gave the event its type (so "…, although the Russian officials
     stated …" after a signing does not make the signing Russia's claim). A clause without one
     inherits the last attribution of its sentence before it ("Azerbaijani media reported that …,
-    and on 11 December, that …"). Russia as reporter makes the event ``confirmed``; any other
-    reporter, ``claim``; none, ``article``.
+    and on 11 December, that …"). The Russian peacekeepers or defence ministry as reporter make the
+    event ``confirmed``, and so does ``confirmed_later`` (a continuation sentence in which they
+    confirm it); any other reporter gives ``claim``; none, ``article``.
     """
     found = _attribution_source(clause, _sources(clause, mention_actors, reporters), limit=cue_start)
     if found is None and before:
         found = _attribution_source(before, _sources(before, mention_actors, reporters), limit=None, last=True)
     if found is None:
-        return Attribution(None, "article")
-    return Attribution(found, "confirmed" if found == "Russia" else "claim")
+        return Attribution(None, "confirmed" if confirmed_later else "article")
+    source, text = found
+    russian_mission = source == "Russia" and _RUSSIAN_MISSION.search(text)
+    return Attribution(source, "confirmed" if russian_mission or confirmed_later else "claim")
+
+
+# The Russian side that monitors the ceasefire: its peacekeepers and its defence ministry.
+_RUSSIAN_MISSION = re.compile(r"peacekeep|defen[cs]e|military", re.IGNORECASE)
 
 
 def _sources(text: str, mention_actors: Callable[[str], list[Mention]], reporters: Vocabulary) -> list[Mention]:
@@ -117,21 +124,36 @@ _ACCORDING = re.compile(r"\b(?:according to|confirmed by|reported by|claimed by)
 _VERB_AFTER = re.compile(rf"^{_GAP}(?:has\s+|have\s+|had\s+)?(?:{REPORTING_VERBS})\b", re.IGNORECASE)
 
 
-def _attribution_source(text: str, mentions: list[Mention], limit: int | None, last: bool = False) -> str | None:
+def _attribution_source(text: str, mentions: list[Mention], limit: int | None, last: bool = False) -> tuple[str, str] | None:
+    """(reporter, the words that name it) of the first attribution (the last when ``last``)."""
     found = []
     for position, mention in enumerate(mentions):
-        if limit is not None and mention.start > limit:
-            break
         window = text[max(0, mention.start - 40) : mention.start]
-        if _ACCORDING.search(window) or _VERB_AFTER.match(_until_next(text, mentions, position, 80)):
-            found.append(mention.name)
+        if _ACCORDING.search(window):  # "according to X" attributes the whole clause, wherever it stands
+            found.append((mention.name, text[mention.start : mention.end]))
+            if not last:
+                break
+            continue
+        if limit is not None and mention.start > limit:
+            continue
+        if _VERB_AFTER.match(_until_next(text, mentions, position, 80)):
+            found.append((mention.name, text[mention.start : mention.end]))
             if not last:
                 break
     return found[-1] if found else None
 
 
+_VIOLENT_NOUNS = r"capture|seizure|attacks?|assault|shelling|offensive|strikes?"
 _PASSIVE_AGENT = re.compile(
-    rf"\b(?:(?:{_VIOLENT_VERBS})\s+(?:upon\s+|on\s+)?by|came under (?:the\s+)?control of)\s+(?:the\s+)?$", re.IGNORECASE
+    rf"\b(?:(?:{_VIOLENT_VERBS}|{_VIOLENT_NOUNS})\b[^,;.:]{{0,80}}?\bby|came under (?:the\s+)?control of)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+# "Azerbaijan's blitzkrieg", "came under Azerbaijan's control"
+_POSSESSIVE_ACT = re.compile(rf"^['’]s\s+(?:\w+\s+)?(?:{_VIOLENT_NOUNS}|blitzkrieg|control|advance)\b", re.IGNORECASE)
+# "an Azerbaijani soldier was killed", "three Azerbaijani servicemen were killed"
+_VICTIM = re.compile(
+    r"^(?:\s+\w+)?\s+(?:was|were|had been|have been|has been)\s+(?:\w+ly\s+)?(?:killed|wounded|injured|shot|attacked|captured)\b",
+    re.IGNORECASE,
 )
 _SOURCE_OF_FIRE = re.compile(r"\b(?:shelling|fire|gunfire|attacks?|strikes?)\s+(?:from|by)\s+(?:the\s+)?$", re.IGNORECASE)
 _ACTIVE_VERB = re.compile(rf"^{_GAP}(?:had\s+|have\s+|has\s+|then\s+)?(?:{_VIOLENT_VERBS})\b", re.IGNORECASE)
@@ -144,18 +166,21 @@ def find_roles(clause: str, event_type: str, actor_mentions: list[Mention]) -> t
     Perpetrator (ACLED actor1): the agent of a passive ("killed by the Azerbaijani armed forces",
     "came under the control of the Russian peacekeeping contingent"), the source of fire ("shelling
     from the Azerbaijani side"), or an actor right before a violent verb ("the Azerbaijani forces
-    seized", "the armed forces of Azerbaijan, violating …"). Target (ACLED actor2): an actor right
-    after a violent verb or against/towards/on/at, optionally as "the positions/units of" it.
+    seized", "the armed forces of Azerbaijan, violating …"), or its possessive ("Azerbaijan's
+    blitzkrieg", "came under Azerbaijan's control"). Target (ACLED actor2): an actor right after a
+    violent verb or against/towards/on/at, optionally as "the positions/units of" it, or the victims
+    of a passive ("an Azerbaijani soldier was killed").
     """
     if event_type not in VIOLENT_TYPES:
         return None, None
     perpetrator = target = None
     for position, mention in enumerate(actor_mentions):
-        before = clause[max(0, mention.start - 60) : mention.start]
+        before = clause[max(0, mention.start - 100) : mention.start]
         after = _until_next(clause, actor_mentions, position, 60)
-        if perpetrator is None and (_PASSIVE_AGENT.search(before) or _SOURCE_OF_FIRE.search(before)):
+        if perpetrator is None and (_PASSIVE_AGENT.search(before) or _SOURCE_OF_FIRE.search(before)
+                                    or _POSSESSIVE_ACT.match(after)):
             perpetrator = mention.name
-        elif target is None and _TARGET_BEFORE.search(before):
+        elif target is None and (_TARGET_BEFORE.search(before) or _VICTIM.match(after)):
             target = mention.name
         elif perpetrator is None and _ACTIVE_VERB.match(after):
             perpetrator = mention.name

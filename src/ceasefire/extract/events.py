@@ -44,8 +44,11 @@ _YEAR_HEADING = re.compile(r"^\d{4}$")
 _SEPARATORS = [re.compile(r";\s+"), re.compile(r",\s+and\s+"), re.compile(r",\s+"), re.compile(r"\s+and\s+")]
 _RUSSIAN_SIDE = r"Russian (?:peacekeep\w*(?: forces| contingent| mission| command)?|Ministry of Defen[cs]e|[Dd]efen[cs]e [Mm]inistry|side|military)"
 _RUSSIAN_CONFIRMATION = re.compile(
-    rf"(?:confirmed by|according to|reported by) the {_RUSSIAN_SIDE}|the {_RUSSIAN_SIDE} (?:also )?(?:confirmed|reported|said|announced|stated)"
+    rf"(?:confirmed by|according to|reported by) the {_RUSSIAN_SIDE}|[Tt]he {_RUSSIAN_SIDE} (?:also )?(?:confirmed|reported|said|announced|stated)"
 )
+# A continuation sentence confirms an incident only with the word itself: announcing an
+# investigation is not confirming the incident.
+_RUSSIAN_CONFIRMS = re.compile(rf"confirmed by the {_RUSSIAN_SIDE}|[Tt]he {_RUSSIAN_SIDE} (?:also )?confirmed")
 CONFIRMABLE_TYPES = ("ceasefire_violation", "armed_clash")
 # Types of incident that the mission's table would list: reconciliation looks for them in the table,
 # and such an incident that names no linkable place may link to the table by its date alone.
@@ -289,15 +292,16 @@ def describe_statement(statement: _Statement, document: RawDocument, contracts: 
     casualties = parse_casualties(masked)
     date = statement.date
     vocabularies = contracts.vocabularies
+    if statement.segment_end < len(sentence.text):
+        continuation = []
     event_type, cue_start = find_event_type(masked, vocabularies["event_types"])
     actor_mentions = find_actor_mentions(masked, vocabularies["actors"])
     attribution = attribute(masked, _mask_dates(sentence.text[: statement.segment_start]),
                             lambda text: find_actor_mentions(text, vocabularies["actors"]),
-                            vocabularies["reporters"], cue_start)  # fmt: skip
+                            vocabularies["reporters"], cue_start,
+                            confirmed_later=any(_RUSSIAN_CONFIRMS.search(later.text) for later in continuation))  # fmt: skip
     perpetrator, target = find_roles(masked, event_type, actor_mentions)
     acled_event_type, acled_sub_event_type = acled_types(event_type, masked, vocabularies["acled_event_types"])
-    if statement.segment_end < len(sentence.text):
-        continuation = []
     incident = " ".join([clause, *(later.text for later in continuation)])
     places = contracts.gazetteer.resolve(clause)
     return {
@@ -326,10 +330,23 @@ def describe_statement(statement: _Statement, document: RawDocument, contracts: 
         "acled_sub_event_type": acled_sub_event_type,
         "incident_sentences": 1 + len(continuation),
         "incident_places": contracts.gazetteer.resolve(incident),
-        "location_precision": location_precision(clause if _linkable(places, contracts.gazetteer) else incident,
-                                                 contracts.gazetteer, vocabularies["location_precisions"]),
+        "location_precision": location_precision(
+            _mask_countries_as_actors(masked if _linkable(places, contracts.gazetteer) else _mask_dates(incident),
+                                      contracts),
+            contracts.gazetteer, vocabularies["location_precisions"]),
         "_id_text": clause.replace(statement.phrase.text, " ", 1),
     }
+
+
+def _mask_countries_as_actors(text: str, contracts: Contracts) -> str:
+    """The text with every country name that is (part of) an actor blanked: "Azerbaijan launched",
+    "the Ministry of Defense of Azerbaijan" name no place; "sent … to Azerbaijan" still does."""
+    actors = find_actor_mentions(text, contracts.vocabularies["actors"])
+    gazetteer = contracts.gazetteer
+    for start, end, name in reversed(gazetteer.mentions(text)):
+        if gazetteer.kind(name) == "country" and any(a.start <= start and end <= a.end for a in actors):
+            text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def _mask_dates(text: str) -> str:

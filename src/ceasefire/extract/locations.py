@@ -31,8 +31,8 @@ _NOT_NAMES = {"Nagorno-Karabakh", "The", "Of", "Republic", "Artsakh", "Azerbaija
 def location_precision(text: str | None, gazetteer: Gazetteer, precisions: Vocabulary) -> str | None:
     """The precision level of a location text, or None when it names no gazetteer place.
 
-    The finest place sets the level by its kind; a near-qualifier in the same comma-separated part
-    as that place makes a place level ``near_place``.
+    The finest place sets the level by its kind. At the place level, the text is ``near_place`` when
+    every place it names has a near-qualifier in its comma-separated part, else ``place``.
 
     Example:
         >>> from ceasefire.contracts.vocabularies import load_contracts
@@ -52,11 +52,9 @@ def location_precision(text: str | None, gazetteer: Gazetteer, precisions: Vocab
     if level != "place":
         return level
     near = _near_pattern(tuple(precisions.extra.get("near_qualifiers", ())))
-    for start, end, name in mentions:
-        if level_of_kind.get(gazetteer.kind(name) or "", _DEFAULT_LEVEL) != "place":
-            continue
-        if near.search(_part_around(text, start, end)):
-            return "near_place"
+    places = [(start, end) for start, end, name in mentions if level_of_kind.get(gazetteer.kind(name) or "", _DEFAULT_LEVEL) == "place"]
+    if all(near.search(_part_around(text, start, end)) for start, end in places):
+        return "near_place"
     return "place"
 
 

@@ -311,7 +311,7 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
             findings.append(
                 Finding(severity="warning", rule="prose-incident-without-table-row", engine="reconciliation",
                         resource=events.resource,
-                        message=f"the prose narrates a {record.event_type.replace('_', ' ')} within the table's dates "
+                        message=f"the prose narrates an incident of type {record.event_type} within the table's dates "
                                 f"({first_day}..{last_day}), but no table row has an overlapping date and a shared place",
                         row_id=str(record.event_id), column="violation_id", value=str(record.date_text),
                         expected="a violations row for the same incident", source_file=str(record.source_file),
