@@ -41,17 +41,31 @@ def test_seed_events_cover_every_dated_statement_by_type_and_basis(seed_build):
     assert len(frame) == 64
     assert frame["date_basis"].value_counts().to_dict() == {"explicit": 27, "context": 19, "heading": 10, "relative": 8}
     assert frame["date_precision"].value_counts().to_dict() == {"day": 56, "month": 8}
-    assert frame["violation_id"].dropna().tolist() == [
+    linked = frame["violation_id"].dropna()
+    assert linked.tolist() == [
         "2020-12-11-territory-of-the-former-hadrut-province",
+        "2020-12-11-territory-of-the-former-hadrut-province",  # mid-December, by date alone
+        "2020-12-11-territory-of-the-former-hadrut-province",  # 11 December, by date alone
         "2021-10-13-madagiz-getavan-vank-road",
+        "2021-11-08-near-shusha",  # the worker killed on 8 November, by date alone
+        "2022-03-05-near-the-villages-of-muganly-and-janyatag",  # shooting since 5 March, by date alone
+        "2022-03-24-25-farukh-village",  # Parukh is named in the continuation sentence
+        "2023-03-25-in-the-martuni-province-in-the-vicinity-of-shushi",  # Shusha district, in the continuation
         "2020-12-11-territory-of-the-former-hadrut-province",
         "2022-03-24-25-farukh-village",
     ]
+    assert linked.nunique() == 6  # the table rows the prose narrates; 3 before incidents were linked
 
 
 def test_seed_still_publishes_with_few_meaningful_warnings(seed_build):
     assert seed_build.status == "passed with warnings"
     assert [(f.rule, f.source_line) for f in seed_build.findings] == [
+        ("prose-incident-without-table-row", 52),  # an Azerbaijani soldier killed, 28 December 2020
+        ("prose-incident-without-table-row", 55),  # Aram Tepnants, 9 October 2021
+        ("prose-incident-without-table-row", 59),  # Nor Shen, 14 October 2021
+        ("prose-incident-without-table-row", 61),  # the grenade near Shusha, 13 November 2021
+        ("prose-incident-without-table-row", 63),  # Seyran Sargsyan in Chartar, 3 December 2021
+        ("date-unresolved", 73),  # "on the second day after the surrender": no dated surrender before it
         ("table-rows-without-prose-event", 80),
         ("chronological-order", 83),
         ("date-unresolved", 140),

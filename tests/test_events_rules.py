@@ -115,9 +115,10 @@ def test_validation_reports_broken_precision_spans_vocabularies_sentences_and_li
     frame.at[0, "actors"] = ["Martians"]
     frame.loc[0, "sentence"] = "A sentence the article never had."
     frame.loc[0, "violation_id"] = "2020-12-12-nowhere"
-    frame.loc[0, "event_type"] = "party"
+    frame.loc[0, "event_type"] = "party"  # and its ACLED types no longer belong to it
     errors = [f for f in validate(corpus, contracts, {"violations": violations, "events": events}).findings if f.severity == "error"]
     assert sorted((f.rule, f.column, f.source_line) for f in errors) == [
+        ("acled-mapping", "acled_sub_event_type", 2),
         ("date-precision", "date_precision", 2),
         ("enum", "event_type", 2),
         ("foreign-key", "violation_id", 2),

@@ -64,7 +64,7 @@ def test_cli_exit_codes(flow_module, tmp_path, seed_raw_dir, capsys):
     assert f"error: unusable input: {ARTICLE}:1: the file is empty" in capsys.readouterr().err
 
     assert main(["validate", "--raw", str(seed_raw_dir), *reports]) == 0
-    assert "validation passed with warnings: 0 errors, 3 warnings" in capsys.readouterr().out
+    assert "validation passed with warnings: 0 errors, 9 warnings" in capsys.readouterr().out
     assert tree_snapshot(dist) == before
 
 
@@ -83,5 +83,5 @@ def test_a_flow_failure_state_names_the_error_count(flow_module, tmp_path):
         raw_dir=str(bad), dist_dir=str(tmp_path / "dist"), reports_dir=str(tmp_path / "reports"), return_state=True
     )
     assert state.is_failed()
-    assert "ValidationFailed: 1 validation errors, 3 warnings; nothing published" in state.message
+    assert "ValidationFailed: 1 validation errors, 9 warnings; nothing published" in state.message
     assert not (tmp_path / "dist").exists()

@@ -23,7 +23,7 @@ def test_failed_flow_run_reports_its_errors_in_state_report_and_artifacts(tmp_pa
                             acknowledgements=str(tmp_path / "none.json"), return_state=True)  # fmt: skip
 
     assert state.is_failed()
-    assert "1 validation errors, 3 warnings; nothing published" in state.message
+    assert "1 validation errors, 9 warnings; nothing published" in state.message
     assert tree_snapshot(dist_dir) == {}
     report = json.loads((reports / "latest" / "report.json").read_text(encoding="utf-8"))
     assert (report["status"], report["run"]["command"], report["run"]["outcome"]) == ("failed", "publish", "failed")
