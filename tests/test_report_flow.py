@@ -36,10 +36,12 @@ def test_failed_flow_run_reports_its_errors_in_state_report_and_artifacts(tmp_pa
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert [(row["severity"], row["rule"], row["where"]) for row in rows] == [
         ("error", "minimum", f"{ARTICLE}:86:16"),
+        *[("warning", "prose-incident-without-table-row", f"{ARTICLE}:{line}") for line in (52, 55, 59, 61, 63)],
+        ("warning", "date-unresolved", f"{ARTICLE}:73:180"),
         ("warning", "table-rows-without-prose-event", f"{ARTICLE}:80"),
         ("warning", "chronological-order", f"{ARTICLE}:83:3"),
         ("warning", "date-unresolved", f"{ARTICLE}:140:298"),
     ]
-    assert [rows[0]["value"], rows[2]["value"]] == ["0", "11.08.2021"]
+    assert [rows[0]["value"], rows[8]["value"]] == ["0", "11.08.2021"]
     assert (run_dir / "report.html").resolve().as_uri() in link.data
-    assert "Ceasefire dataset run: failed" in summary.data and "4 new, 0 resolved, 0 acknowledged" in summary.data  # no earlier run: all new
+    assert "Ceasefire dataset run: failed" in summary.data and "10 new, 0 resolved, 0 acknowledged" in summary.data  # no earlier run: all new
