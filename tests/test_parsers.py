@@ -85,6 +85,14 @@ def test_parse_table_date_rejects_with_reason(text, reason):
         ("aggravation of the situation", None, None),
         ("", None, None),
         (None, None, None),
+        # Across clauses: a singular passive after one named person or one "a/an" phrase counts 1.
+        ("a resident of Chartar village, Seyran Sargsyan, was killed by the Azerbaijani armed forces", 1, None),
+        ("an Artsakh civilian, 55-year-old Aram Tepnants, was killed during agricultural work", 1, None),
+        ("Aram Tepnants, was killed", 1, None),
+        ("a local resident, was slightly injured", None, 1),
+        ("the residents of the village, were killed", None, None),  # no one person before it
+        ("several servicemen, all of them, were killed", None, None),  # plural: no number, none invented
+        ("was killed", None, None),  # nobody named before it
     ],
 )
 def test_parse_casualties(text, killed, wounded):
