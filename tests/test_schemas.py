@@ -94,3 +94,45 @@ def test_pandera_and_frictionless_reject_the_same_cells(contracts, tmp_path):
         (85, "violation_id", "unique"),
         (86, "violation_id", "unique"),
     }
+
+
+def test_new_event_fields_take_their_enums_from_the_vocabulary_files(contracts):
+    fields = {f["name"]: f for f in contracts.table_schema("events")["fields"]}
+    for name, vocabulary in (("reported_by", "reporters"), ("claim_status", "claim_statuses"), ("perpetrator", "actors"),
+                             ("target", "actors"), ("location_precision", "location_precisions")):  # fmt: skip
+        terms = json.loads((contracts.schemas_dir / f"{vocabulary}.json").read_text())["terms"]
+        assert fields[name]["constraints"]["enum"] == [term["name"] for term in terms], name
+    violations = {f["name"]: f for f in contracts.table_schema("violations")["fields"]}
+    assert violations["location_precision"]["constraints"]["enum"] == ["place", "near_place", "district", "region", "country"]
+
+
+def test_pandera_and_frictionless_reject_the_same_new_event_cells(contracts, tmp_path):
+    build = build_dataset(SEED_RAW)
+    events = build.extractions["events"]
+    frame = events.frame.copy()
+    frame.loc[1, "reported_by"] = "Martians"
+    frame.loc[2, "claim_status"] = "rumour"
+    frame.loc[3, "perpetrator"] = "Martians"
+    frame.loc[4, "location_precision"] = "everywhere"
+    frame.loc[5, "incident_sentences"] = 0
+    frame.loc[6, "claim_status"] = pd.NA
+    bad = Extraction("events", frame, [], events.cell_columns)
+    ruled = build_pandera_schema(contracts.table_schema("events"), "events")
+    pandera_cells = {(f.row_id, f.column, _normalise(f.rule, f.expected)) for f in run_pandera(bad, {"error": ruled})}
+    build.extractions["events"] = bad
+    files = data_files(build)
+    descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
+    stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
+        "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip
+    frictionless_cells = {
+        (f.row_id, f.column, _normalise(f.rule, f.expected))
+        for f in run_frictionless(stage, {"events": frame, "events-json": frame})
+        if f.rule not in ("hash-count", "byte-count")
+    }
+    ids = frame["event_id"].tolist()
+    expected = {
+        (ids[1], "reported_by", "enum"), (ids[2], "claim_status", "enum"), (ids[3], "perpetrator", "enum"),
+        (ids[4], "location_precision", "enum"), (ids[5], "incident_sentences", "minimum"), (ids[6], "claim_status", "required"),
+    }  # fmt: skip
+    assert pandera_cells == expected
+    assert frictionless_cells == expected
