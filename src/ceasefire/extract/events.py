@@ -8,10 +8,10 @@ citations) and link it to the violations table. docs/EVENTS.md documents every r
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -266,7 +266,7 @@ def find_continuations(sentences: list[Sentence]) -> dict[int, list[Sentence]]:
     "Between 24–25 March 2022, … set up an observation post." is continued by "According to the
     Russian defence ministry, four strikes … near the settlement of Parukh …".
     """
-    dated = [any(not p.reference for p in find_date_phrases(s.text)) for s in sentences]
+    dated = [any(not p.reference for p in find_date_phrases(s.text)) or bool(_COUNTED_DAY.search(s.text)) for s in sentences]
     continuations: dict[int, list[Sentence]] = {}
     for index, sentence in enumerate(sentences):
         if not dated[index]:
@@ -281,7 +281,7 @@ def find_continuations(sentences: list[Sentence]) -> dict[int, list[Sentence]]:
 
 
 def describe_statement(statement: _Statement, document: RawDocument, contracts: Contracts, citations: list[str],
-                       continuation: list[Sentence] = ()) -> dict:
+                       continuation: Sequence[Sentence] = ()) -> dict:
     """The row of one statement (all fields but ``event_id`` and ``violation_id``).
 
     Only the last statement of a sentence is continued by the sentences after it.
