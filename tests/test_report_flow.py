@@ -37,7 +37,7 @@ def test_failed_flow_run_reports_its_errors_in_state_report_and_artifacts(tmp_pa
     assert [(row["severity"], row["rule"], row["where"]) for row in rows] == [
         ("error", "minimum", f"{ARTICLE}:86:16"),
         *[("warning", "prose-incident-without-table-row", f"{ARTICLE}:{line}") for line in (52, 55, 59, 61, 63)],
-        ("warning", "date-unresolved", f"{ARTICLE}:73:180"),
+        ("warning", "date-unresolved", f"{ARTICLE}:73:420"),
         ("warning", "table-rows-without-prose-event", f"{ARTICLE}:80"),
         ("warning", "chronological-order", f"{ARTICLE}:83:3"),
         ("warning", "date-unresolved", f"{ARTICLE}:140:298"),
