@@ -215,8 +215,7 @@ def _publish(args: argparse.Namespace, publish_dataset, ValidationFailed) -> int
     report = read_latest_report(args.reports)
     if report:
         console.findings(report)
-    console.summary(f"{outcome.status} {outcome.version}" if outcome.version else outcome.status, report,
-                    stream=sys.stdout, tail=outcome.message)  # fmt: skip
+    console.summary(outcome.message, report, stream=sys.stdout)
     print(f"report: {(args.reports / 'latest' / 'report.html').resolve().as_uri()}", flush=True)
     return EXIT_OK
 

@@ -89,9 +89,11 @@ class Console:
         self._stop = threading.Event()
 
     def print(self, line: str = "") -> None:
+        # Written, not print()ed: inside a flow with log_prints, Prefect turns print() into log records.
         with self._lock:
             self._clear_progress()
-            print(cut(line, self.width) if line else line, file=self.stream, flush=True)
+            self.stream.write((cut(line, self.width) if line else line) + "\n")
+            self.stream.flush()
 
     # --- steps -----------------------------------------------------------------------------------
 
@@ -179,7 +181,8 @@ class Console:
             line += f": {plural(severity['error'], 'error')}, {plural(severity['warning'], 'warning')} ({', '.join(states)})"
         line += (f" · {tail}" if tail else "") + f" · {format_duration(self.clock() - self.started)}"
         with self._lock:
-            print(line, file=stream or self.stream, flush=True)
+            (stream or self.stream).write(line + "\n")
+            (stream or self.stream).flush()
         return line
 
 

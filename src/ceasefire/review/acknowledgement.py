@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ceasefire.report.build import parse_acknowledgements
-from ceasefire.review.files import ReviewError, read_reviewed_json, require_text, write_reviewed_json
+from ceasefire.review.files import REVIEWER_NEEDED, ReviewError, read_reviewed_json, require_text, write_reviewed_json
 from ceasefire.review.last_run import find_finding, load_last_report
 
 DESCRIPTION = (
@@ -24,7 +24,7 @@ def record_acknowledgement(
     is refused rather than recorded as an entry that matches nothing.
     """
     reason = require_text(reason, "--reason", "every acknowledgement says why the finding is accepted")
-    who = require_text(who, "--reviewer", "every acknowledgement names who reviewed it")
+    who = require_text(who, "--reviewer", REVIEWER_NEEDED)
     finding = find_finding(load_last_report(reports_dir), fingerprint)
     data = read_reviewed_json(acknowledgements_file, "acknowledgements", DESCRIPTION)
     existing, problems = parse_acknowledgements(data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from frictionless import Field
 
 from ceasefire import pipeline
-from ceasefire.review.files import ReviewError, read_reviewed_json, require_text, write_reviewed_json
+from ceasefire.review.files import REVIEWER_NEEDED, ReviewError, read_reviewed_json, require_text, write_reviewed_json
 from ceasefire.validate.corrections import RESOURCE_RULES, AppliedCorrection, Correction, _cell_text, apply_corrections
 
 DESCRIPTION = (
@@ -35,7 +35,8 @@ def parse_field_value(spec: dict, value: str) -> list[str]:
     problems = []
     for name, note in (notes or {}).items():
         if name == "type":
-            problems.append(f"{spec['name']}: {value!r} is not a {spec['type']}" +
+            article = "an" if spec["type"][0] in "aeiou" else "a"
+            problems.append(f"{spec['name']}: {value!r} is not {article} {spec['type']}" +
                             (f" ({spec['format']})" if spec.get("format") else ""))  # fmt: skip
         elif name == "minimum":
             problems.append(f"{spec['name']}: {value} is below the minimum {spec['constraints']['minimum']}")
@@ -53,7 +54,7 @@ def record_correction(
 ) -> AppliedCorrection:
     """Check the correction against the current data, then append it to ``corrections_file``."""
     reason = require_text(reason, "--reason", "every correction says why, for the reviewer and the changelog")
-    reviewer = require_text(reviewer, "--reviewer", "every correction names who reviewed it")
+    reviewer = require_text(reviewer, "--reviewer", REVIEWER_NEEDED)
     build = pipeline.build_dataset(raw_dir, schemas_dir, corrections_file)
     name, record = _find_record(build, row_id, resource)
     schema = build.contracts.table_schema(name)

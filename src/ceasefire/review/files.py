@@ -8,6 +8,9 @@ from pathlib import Path
 from ceasefire.publish.publishing import replace_durably
 
 
+REVIEWER_NEEDED = "every decision names who reviewed it: pass --reviewer NAME, or set CEASEFIRE_REVIEWER or git config user.name"
+
+
 class ReviewError(Exception):
     """A decision that cannot be recorded as given (exit code 2); nothing was written."""
 
