@@ -360,9 +360,9 @@ def fill_in_commands(fix: str, fingerprint: str, finding: Finding) -> str:
     """The rule's fix with this finding's fingerprint, row id and field put into its commands.
 
     Example:
-        >>> fill_in_commands("Run `ceasefire ack FINGERPRINT --reason \"…\"` (FIELD x).", "rule-1a2b",
+        >>> fill_in_commands("Run `ceasefire ack FINGERPRINT --reason R` (FIELD x).", "rule-1a2b",
         ...                  Finding("warning", "rule", "pandera", "violations", "m", row_id="r1", column="x"))
-        'Run `ceasefire ack rule-1a2b --reason "…"` (FIELD x).'
+        'Run `ceasefire ack rule-1a2b --reason R` (FIELD x).'
     """
     values = {"FINGERPRINT": fingerprint, "ROW_ID": finding.row_id, "FIELD": finding.column}
 
