@@ -143,7 +143,7 @@ def _validate(args: argparse.Namespace) -> int:
                                message="validate only: nothing published")  # fmt: skip
     with console.step("report") as note:
         folder = pipeline.write_report(build, outcome, run, args.reports, args.dist)
-        note.append(f"run {run.run_id}")
+        note.append("report.json, report.html")
     report = _read_report(folder)
     console.findings(report)
     console.summary(f"validation {build.status}", report, stream=sys.stdout, tail="nothing published")

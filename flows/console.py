@@ -13,8 +13,8 @@ the flow's log records into the same step lines.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import shutil
 import sys
 import threading
 import time
@@ -30,19 +30,24 @@ DETAIL_WIDTH = 48
 PROGRESS_INTERVAL = 0.25
 
 
-def terminal_width() -> int:
-    """The width to cut lines at: ``COLUMNS``, else the terminal's, else 100."""
-    return max(40, shutil.get_terminal_size((100, 24)).columns)
+def terminal_width(stream: TextIO) -> int | None:
+    """The width to cut lines at: ``COLUMNS``, else the terminal's; None (no cut) into a pipe or file."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return max(40, int(os.environ["COLUMNS"]))
+    try:
+        return max(40, os.get_terminal_size(stream.fileno()).columns) if stream.isatty() else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
-def cut(line: str, width: int) -> str:
+def cut(line: str, width: int | None) -> str:
     """``line`` cut to ``width`` characters, ending in "…" when something was cut.
 
     Example:
-        >>> cut("abcdefgh", 5), cut("abc", 5)
-        ('abcd…', 'abc')
+        >>> cut("abcdefgh", 5), cut("abc", 5), cut("abc", None)
+        ('abcd…', 'abc', 'abc')
     """
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
 def format_duration(seconds: float) -> str:
@@ -79,7 +84,7 @@ class Console:
     def __init__(self, stream: TextIO | None = None, *, width: int | None = None, live: bool | None = None,
                  clock: Callable[[], float] = time.monotonic):  # fmt: skip
         self.stream = stream or sys.stderr
-        self.width = width or terminal_width()
+        self.width = width or terminal_width(self.stream)
         self.live = self.stream.isatty() if live is None else live
         self.clock = clock
         self.started = clock()
@@ -110,7 +115,7 @@ class Console:
         elapsed = self.clock() - started if started is not None else 0.0
         mark = "✗" if failed else "✓"
         duration = format_duration(elapsed)
-        room = min(self.width, DETAIL_WIDTH + STEP_WIDTH + 3) - len(duration) - 1
+        room = min(self.width or DETAIL_WIDTH + STEP_WIDTH + 3, DETAIL_WIDTH + STEP_WIDTH + 3) - len(duration) - 1
         self.print(f"{cut(f'{mark} {step:<{STEP_WIDTH}} {detail}', room):<{room}} {duration}")
         if not self._running:
             self._stop_ticker()
