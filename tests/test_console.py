@@ -20,6 +20,7 @@ from conftest import ARTICLE, REPO, SEED_RAW, replace_line, seed_article, write_
 CEASEFIRE = Path(sys.executable).parent / "ceasefire"
 GOLDEN = Path(__file__).parent / "golden" / "console"
 WIDTH = 120
+DURATION = r"(\d+\.\d s|\d+ min \d\d s)"
 
 
 def ceasefire(cwd: Path, *args: str, columns: int | None = WIDTH) -> subprocess.CompletedProcess:
@@ -112,11 +113,11 @@ def test_publish_shows_its_steps_and_each_finding_once_without_prefect_chatter(p
     lines = first.stdout.splitlines()
     steps = [line.split()[1] for line in lines if line.startswith("✓ ")]
     assert [step for step in steps if step != "server"] == ["read", "extract", "validate", "publish", "report"]
-    assert re.search(r"^✓ publish +published 1\.0\.0 \(initial\) +\d+\.\d s$", first.stdout, re.M)
+    assert re.search(rf"^✓ publish +published 1\.0\.0 \(initial\) +{DURATION}$", first.stdout, re.M)
     assert " | INFO " not in first.stdout and "Finished in state" not in first.stdout
     assert sum(f"{ARTICLE}:83:3: warning chronological-order:" in line for line in lines) == 1
     assert "… and 25 more warnings: ceasefire findings --rule table-rows-without-prose-event" in lines
-    assert re.search(r"^published 1\.0\.0 \(initial\): 0 errors, 32 warnings \(32 new\) · \d+\.\d s$", first.stdout, re.M)
+    assert re.search(rf"^published 1\.0\.0 \(initial\): 0 errors, 32 warnings \(32 new\) · {DURATION}$", first.stdout, re.M)
 
     verbose = ceasefire(project, "publish", "--verbose")
     assert verbose.returncode == 0
@@ -134,6 +135,6 @@ def test_failed_publish_prints_each_finding_once_and_a_failed_summary(project):
 
     assert result.returncode == 1
     assert result.stdout.count(f"{ARTICLE}:86:16: error minimum:") == 1
-    assert re.search(r"^FAILED: 1 error, 32 warnings \(33 new\) · nothing published; dist is unchanged · \d+\.\d s$",
+    assert re.search(rf"^FAILED: 1 error, 32 warnings \(33 new\) · nothing published; dist is unchanged · {DURATION}$",
                      result.stdout, re.M)  # fmt: skip
     assert "Traceback" not in result.stdout and " | ERROR " not in result.stdout

@@ -43,4 +43,4 @@ def test_failed_flow_run_reports_its_errors_in_state_report_and_artifacts(tmp_pa
     assert listed[1] == ("warning", "table-rows-without-prose-event", f"{ARTICLE}:80")
     assert [rows[0]["value"], next(r["value"] for r in rows if r["rule"] == "chronological-order")] == ["0", "11.08.2021"]
     assert (run_dir / "report.html").resolve().as_uri() in link.data
-    assert "Ceasefire dataset run: failed" in summary.data and "32 new, 0 resolved, 0 acknowledged" in summary.data  # no earlier run: all new
+    assert "Ceasefire dataset run: failed" in summary.data and "33 new, 0 resolved, 0 acknowledged" in summary.data  # no earlier run: all new
