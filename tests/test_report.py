@@ -256,6 +256,25 @@ def test_rule_catalogue_explains_every_rule_the_pipeline_can_emit():
     assert all(entry["title"] and entry["explanation"] for entry in catalogue.values())
 
 
+def test_every_fix_names_the_command_that_applies_and_never_an_edit_of_raw():
+    catalogue = load_rule_catalogue(REPO / "schemas")
+
+    for rule, entry in catalogue.items():
+        assert "`ceasefire " in entry["fix"], rule
+        assert not re.search(r"raw/|\b(in|of) the raw (line|value|cell)|\b(correct|fill|remove|edit)\w* the raw", entry["fix"], re.I), rule
+
+
+def test_each_finding_carries_its_fix_with_its_own_fingerprint_and_row(seed_raw_dir):
+    report = _report(seed_raw_dir)
+    unmatched = [f for f in report["findings"] if f["rule"] == "table-rows-without-prose-event"]
+
+    for finding in unmatched:
+        assert f"`ceasefire ack {finding['fingerprint']} --reason" in finding["fix"]
+    assert len({f["fingerprint"] for f in unmatched}) == len(unmatched) == 30
+    chronological = next(f for f in report["findings"] if f["rule"] == "chronological-order")
+    assert "`ceasefire correct 2021-08-11-2-km-northwest-of-yeghtsaog date_start VALUE" in chronological["fix"]
+
+
 def test_run_folder_and_latest_hold_complete_reports_of_the_newest_run(tmp_path):
     reports = tmp_path / "reports"
     def files(run_id: str, started: str, html: bytes) -> dict[str, bytes]:
