@@ -143,7 +143,7 @@ class Console:
                 self.stream.flush()
 
     def _clear_progress(self) -> None:
-        if self.live and self._running:
+        if self.live and self._ticker is not None:
             self.stream.write("\r\x1b[K")
 
     def _stop_ticker(self) -> None:

@@ -138,3 +138,21 @@ def test_failed_publish_prints_each_finding_once_and_a_failed_summary(project):
     assert re.search(rf"^FAILED: 1 error, 32 warnings \(33 new\) · nothing published; dist is unchanged · {DURATION}$",
                      result.stdout, re.M)  # fmt: skip
     assert "Traceback" not in result.stdout and " | ERROR " not in result.stdout
+
+
+def test_a_running_step_shows_a_live_timer_on_a_terminal():
+    import io
+    import time
+
+    from flows.console import Console
+
+    screen = io.StringIO()
+    console = Console(screen, width=80, live=True)
+    with console.step("extract") as note:
+        time.sleep(0.8)  # long enough for the timer to redraw a few times
+        note.append("33 violations")
+
+    written = screen.getvalue()
+    assert re.search(r"\r… extract +0\.\d s\x1b\[K", written)  # redrawn in place, then cleared
+    assert re.search(r"\r\x1b\[K✓ extract   33 violations +0\.\d s\n$", written)
+    assert console._ticker is None  # the timer stops with the step

@@ -109,6 +109,7 @@ def test_raw_add_refuses_unusable_files_and_writes_nothing(project, tmp_path, co
 
 
 def test_correct_records_the_current_value_and_the_next_run_applies_it(project):
+    assert ceasefire(project, "validate").returncode == 0
     result = ceasefire(project, "correct", YEGHTSAOG_ID, "date_text", "08.11.2021",
                        "--reason", "the cited report is dated 8 November 2021")  # fmt: skip
 
@@ -122,6 +123,12 @@ def test_correct_records_the_current_value_and_the_next_run_applies_it(project):
     report = latest_report(project)
     assert [c["new_id"] for c in report["corrections_applied"]] == ["2021-11-08-2-km-northwest-of-yeghtsaog"]
     assert "chronological-order" not in report["counts"]["by_rule"]
+    # Only the corrected row's findings move: its ordering warning and its unmatched-row warning
+    # resolve, the same row under its new id is new; the other 29 unmatched rows keep their fingerprints.
+    resolved = [(f["rule"], f["row_id"]) for f in report["comparison"]["resolved"]]
+    assert sorted(resolved) == [("chronological-order", YEGHTSAOG_ID), ("table-rows-without-prose-event", YEGHTSAOG_ID)]
+    new = [(f["rule"], f["row_id"]) for f in report["findings"] if f["new"]]
+    assert new == [("table-rows-without-prose-event", "2021-11-08-2-km-northwest-of-yeghtsaog")]
 
 
 @pytest.mark.parametrize(
