@@ -185,12 +185,13 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _publish(args: argparse.Namespace, publish_dataset, ValidationFailed) -> int:
+def _publish(args: argparse.Namespace) -> int:
     """Run the flow with step lines and findings on the console; Prefect's own lines only if --verbose."""
     from ceasefire.errors import RawInputError
     from ceasefire.extract.raw import load_provenance
     from ceasefire.report.build import read_latest_report
     from flows.console import Console, prefect_steps
+    from flows.publish import ValidationFailed, publish_dataset
 
     console = Console()
     try:
@@ -241,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
 
-        from flows.publish import ValidationFailed, publish_dataset
-
-        return _publish(args, publish_dataset, ValidationFailed)
+        return _publish(args)
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -152,6 +152,9 @@ class Console:
             self._ticker.join()
             self._ticker = None
 
+    def is_running(self, step: str) -> bool:
+        return step in self._running
+
     def forget_running(self) -> None:
         """Drop steps that never reported their end (a task on a Dask worker logs elsewhere)."""
         self._running.clear()
@@ -241,7 +244,7 @@ class PrefectSteps(logging.Handler):
             self.console.begin("server")
             return
         if record.name == "prefect.flow_runs" and message.startswith("Beginning flow run"):
-            if "server" in self.console._running:
+            if self.console.is_running("server"):
                 self.console.end("server", "Prefect's temporary server started")
             self.console.begin(TASK_STEPS["read-raw-document"])
             return

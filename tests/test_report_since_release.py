@@ -70,7 +70,8 @@ def test_report_page_shows_what_changed_beside_the_findings_in_chromium(validate
     assert f"− {REMOVED}" in text
     assert f"~ {COUNT_CHANGED}: violation_count 1 → 2" in text
     new_count = len(report["since_release"]["new_findings"])
-    assert f"{new_count} findings that 1.0.0 did not have:" in text
+    assert f"{new_count} findings that 1.0.0 did not have: rule new first of them" in text
+    assert "place-unresolved 1 " in text  # new findings grouped by rule, with a count
     assert text.index("What changed since the last published version") < text.index("Findings by rule")
     assert 'href="#finding-' in page.dom and "<script" not in page.dom
 
