@@ -118,7 +118,7 @@ def _validate(args: argparse.Namespace) -> int:
     from ceasefire.plurals import plural
     from ceasefire.report.build import report_url, start_run
     from ceasefire.validate.corrections import default_corrections_file, load_corrections
-    from flows.console import Console
+    from flows.console import Console, describe_release_changes
 
     console = Console()
     run = start_run("validate", args.reports, args.acknowledgements)
@@ -146,7 +146,9 @@ def _validate(args: argparse.Namespace) -> int:
         note.append("report.json, report.html")
     report = _read_report(folder)
     console.findings(report)
-    console.summary(f"validation {build.status}", report, stream=sys.stdout, tail="nothing published")
+    since = describe_release_changes(report.get("since_release"))
+    console.summary(f"validation {build.status}", report, stream=sys.stdout,
+                    tail="nothing published" + (f"; {since}" if since else ""))  # fmt: skip
     print(f"report: {report_url(folder / 'report.html')}", flush=True)
     return EXIT_INVALID if build.counts["error"] else EXIT_OK
 

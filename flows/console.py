@@ -194,6 +194,31 @@ class Console:
         return line
 
 
+def describe_release_changes(since: dict | None) -> str:
+    """The report's ``since_release`` in a few words, for the summary line ("" when nothing is published).
+
+    Example:
+        >>> describe_release_changes({"version": "1.1.0", "changes": {"bump": "patch", "resources": {
+        ...     "violations": {"rows_added": [], "rows_removed": ["a"], "rows_changed": ["b", "c"]}}}})
+        'since 1.1.0 (patch): violations 1 row removed, 2 rows changed'
+    """
+    if not since:
+        return ""
+    version, changes = since["version"], since["changes"]
+    if changes is None:
+        return f"data not compared with {version}: the run has errors"
+    if changes["bump"] == "none":
+        return f"data unchanged since {version}"
+    parts = []
+    for name, resource in changes["resources"].items():
+        counts = [f"{plural(len(resource[key]), 'row')} {verb}"
+                  for key, verb in (("rows_added", "added"), ("rows_removed", "removed"), ("rows_changed", "changed"))
+                  if resource[key]]  # fmt: skip
+        if counts:
+            parts.append(f"{name} {', '.join(counts)}")
+    return f"since {version} ({changes['bump']}): {'; '.join(parts) or 'schema or metadata changed'}"
+
+
 # --- Prefect ---------------------------------------------------------------------------------------
 
 # Task name -> the step it is. Log records of a task carry its name (``record.task_name``).

@@ -39,6 +39,7 @@ def validated_after_a_release(tmp_path: Path) -> Path:
                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env={k: v for k, v in os.environ.items() if k != "COLUMNS"})  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "nothing published; since 1.0.0 (patch): violations 1 row removed, " in result.stdout
     return reports / "latest"
 
 
