@@ -17,6 +17,7 @@ export PREFECT_UI_ENABLED := false
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@echo "Setting up $(VENV) with the pinned dependencies of requirements.lock (a few minutes, once)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -1,10 +1,12 @@
-"""``ceasefire`` command line.
+"""ceasefire: extract, validate and publish the Nagorno-Karabakh ceasefire dataset; record reviews.
 
 Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
 arguments; 3 another run held the publish lock past the timeout. ``publish`` and ``validate`` write
 the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
-``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect.
+``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect; neither do the
+review commands (``raw add``, ``correct``, ``ack``, ``findings``: src/ceasefire/review/), which
+validate a decision and write the reviewed file atomically.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from flows.review_commands import REVIEW_COMMANDS, add_review_commands, run_review_command
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -26,6 +30,7 @@ def _configure_prefect() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ceasefire", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version_text())
     commands = parser.add_subparsers(dest="command", required=True)
     publish = commands.add_parser("publish", help="extract, validate and publish a new version (Prefect flow)")
     publish.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
@@ -47,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the later version, e.g. 1.1.0")
     diff.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
     diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    add_review_commands(commands)
+    validate.add_argument("--dist", type=Path, default=Path("dist"),
+                          help="publication folder the report compares with (default: dist)")  # fmt: skip
     for command in (publish, validate):
+        command.add_argument("--verbose", action="store_true", help="show Prefect's own log lines too")
         command.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
         command.add_argument("--reports", type=Path, default=Path("reports"), help="report folder (default: reports)")
         command.add_argument(
@@ -58,6 +67,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _CORRECTIONS_HELP = "reviewed corrections file (default: reviews/corrections.json beside the raw folder)"
+
+
+def _version_text() -> str:
+    from importlib import metadata
+
+    try:
+        return f"ceasefire {metadata.version('nagorno-karabakh-ceasefire')}"
+    except metadata.PackageNotFoundError:
+        return "ceasefire (not installed)"
+
+
+def published_versions_text(package_dir: Path) -> str:
+    """Which versions exist, for a message about one that does not."""
+    from ceasefire.publish.publishing import list_versions
+
+    versions = list_versions(package_dir)
+    return f"published versions: {', '.join(map(str, versions))}" if versions else f"nothing is published in {package_dir}"
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -71,7 +97,7 @@ def _diff(args: argparse.Namespace) -> int:
     for version in (args.old, args.new):
         folder = package_dir / version
         if not (folder / "datapackage.json").is_file():
-            print(f"error: {folder} is not a published version", file=sys.stderr)
+            print(f"error: {folder} is not a published version; {published_versions_text(package_dir)}", file=sys.stderr)
             return EXIT_UNUSABLE
         snapshots.append(snapshot_from_folder(folder))
     old, new = snapshots
@@ -86,24 +112,51 @@ def _diff(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """Extract and validate, write the report; exit 1 on errors, 2 (raised) on unusable input."""
     from ceasefire import pipeline
+    from ceasefire.contracts.vocabularies import load_contracts
     from ceasefire.errors import RawInputError
+    from ceasefire.extract.raw import read_raw_dir
+    from ceasefire.plurals import plural
     from ceasefire.report.build import report_url, start_run
+    from ceasefire.validate.corrections import default_corrections_file, load_corrections
+    from flows.console import Console, describe_release_changes
 
+    console = Console()
     run = start_run("validate", args.reports, args.acknowledgements)
     try:
-        build = pipeline.build_dataset(args.raw, corrections_file=args.corrections)
+        with console.step("read") as note:
+            corpus = read_raw_dir(args.raw)
+            note.append(f"{plural(len(corpus.documents), 'raw file')}, {plural(sum(len(d.lines) for d in corpus.documents), 'line')}")
+        with console.step("extract") as note:
+            contracts = load_contracts()
+            extractions = pipeline.extract(corpus, contracts)
+            note.append(", ".join(plural(len(e.frame), name.removesuffix("s"), name) for name, e in extractions.items()))
+        with console.step("validate") as note:
+            corrections = load_corrections(args.corrections or default_corrections_file(args.raw))
+            build = pipeline.validate(corpus, contracts, extractions, corrections)
+            note.append(f"{plural(build.counts['error'], 'error')}, {plural(build.counts['warning'], 'warning')}")
     except RawInputError as error:
         folder = pipeline.write_input_error_report(error, run, args.reports)
         print(f"report: {report_url(folder / 'report.html')}", file=sys.stderr)
         raise
     outcome = pipeline.Outcome("failed" if build.counts["error"] else "validated", None, build.findings,
-                               {name: len(e.frame) for name, e in build.extractions.items()},
+                               {name: len(e.frame) for name, e in extractions.items()},
                                message="validate only: nothing published")  # fmt: skip
-    folder = pipeline.write_report(build, outcome, run, args.reports)
-    _print_findings(build.findings, sys.stderr)
-    print(f"validation {build.status}: {build.counts['error']} errors, {build.counts['warning']} warnings")
-    print(f"report: {report_url(folder / 'report.html')}")
+    with console.step("report") as note:
+        folder = pipeline.write_report(build, outcome, run, args.reports, args.dist)
+        note.append("report.json, report.html")
+    report = _read_report(folder)
+    console.findings(report)
+    since = describe_release_changes(report.get("since_release"))
+    console.summary(f"validation {build.status}", report, stream=sys.stdout,
+                    tail="nothing published" + (f"; {since}" if since else ""))  # fmt: skip
+    print(f"report: {report_url(folder / 'report.html')}", flush=True)
     return EXIT_INVALID if build.counts["error"] else EXIT_OK
+
+
+def _read_report(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / "report.json").read_text(encoding="utf-8"))
 
 
 def _add_task_runner_arguments(command: argparse.ArgumentParser) -> None:
@@ -134,9 +187,40 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_findings(findings, stream) -> None:
-    for finding in findings:
-        print(finding.format(), file=stream)
+def _publish(args: argparse.Namespace) -> int:
+    """Run the flow with step lines and findings on the console; Prefect's own lines only if --verbose."""
+    from ceasefire.errors import RawInputError
+    from ceasefire.extract.raw import load_provenance
+    from ceasefire.report.build import read_latest_report
+    from flows.console import Console, prefect_steps
+    from flows.publish import ValidationFailed, publish_dataset
+
+    console = Console()
+    try:
+        expected = {"read": len(load_provenance(args.raw)["files"])}
+    except RawInputError:  # the flow itself reports unusable input, with its report
+        expected = {}
+    try:
+        with prefect_steps(console, expected, verbose=args.verbose):
+            outcome = publish_dataset(
+                raw_dir=str(args.raw), dist_dir=str(args.dist), reports_dir=str(args.reports),
+                acknowledgements=str(args.acknowledgements),
+                corrections_file=str(args.corrections) if args.corrections else None,
+                **_task_runner_parameters(args),
+            )  # fmt: skip
+    except ValidationFailed:
+        report = read_latest_report(args.reports)
+        if report:
+            console.findings(report)
+        console.summary("FAILED", report, tail=f"nothing published; {args.dist} is unchanged")
+        print(f"report: {(args.reports / 'latest' / 'report.html').resolve().as_uri()}", file=sys.stderr, flush=True)
+        return EXIT_INVALID
+    report = read_latest_report(args.reports)
+    if report:
+        console.findings(report)
+    console.summary(outcome.message, report, stream=sys.stdout)
+    print(f"report: {(args.reports / 'latest' / 'report.html').resolve().as_uri()}", flush=True)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--dask-workers must be at least 1")
     if args.command == "diff":
         return _diff(args)
+    if args.command in REVIEW_COMMANDS:
+        return run_review_command(args)
     _configure_prefect()
     from ceasefire.errors import PublishLockTimeout, RawInputError
 
@@ -158,23 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
 
-        from flows.publish import ValidationFailed, publish_dataset
-
-        try:
-            outcome = publish_dataset(
-                raw_dir=str(args.raw), dist_dir=str(args.dist), reports_dir=str(args.reports),
-                acknowledgements=str(args.acknowledgements),
-                corrections_file=str(args.corrections) if args.corrections else None,
-                **_task_runner_parameters(args),
-            )  # fmt: skip
-        except ValidationFailed as failure:
-            _print_findings(failure.outcome.findings, sys.stderr)
-            print(f"FAILED: {failure}; {args.dist} is unchanged", file=sys.stderr)
-            return EXIT_INVALID
-        _print_findings(outcome.findings, sys.stderr)
-        print(f"{outcome.status}: {outcome.message} ({outcome.counts['warning']} warnings)")
-        print(f"report: {(args.reports / 'latest' / 'report.html').resolve().as_uri()}")
-        return EXIT_OK
+        return _publish(args)
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE

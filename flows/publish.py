@@ -23,6 +23,7 @@ from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from ceasefire import PACKAGE_NAME, pipeline
+from ceasefire.plurals import plural
 from ceasefire.validate.corrections import default_corrections_file, load_corrections
 from ceasefire.errors import PublishLockTimeout, RawInputError
 from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
@@ -51,7 +52,7 @@ class ValidationFailed(Exception):
         self.outcome = outcome
         self.report = report
         counts = outcome.counts
-        message = f"{counts['error']} validation errors, {counts['warning']} warnings; nothing published"
+        message = f"{plural(counts['error'], 'validation error')}, {plural(counts['warning'], 'warning')}; nothing published"
         super().__init__(message + (f"; report: {report}" if report else ""))
 
 
@@ -155,8 +156,10 @@ def _emit_published_event(outcome: pipeline.Outcome) -> None:
 
 
 @task(name="write-report", cache_policy=NO_CACHE)
-def write_report_task(build: pipeline.Build, outcome: pipeline.Outcome, run: RunInfo, reports_dir: Path) -> Path:
-    folder = pipeline.write_report(build, outcome, run, reports_dir)
+def write_report_task(
+    build: pipeline.Build, outcome: pipeline.Outcome, run: RunInfo, reports_dir: Path, dist_dir: Path | None = None
+) -> Path:
+    folder = pipeline.write_report(build, outcome, run, reports_dir, dist_dir)
     get_run_logger().info("report: %s", report_url(folder / "report.html"))
     return folder
 
@@ -185,7 +188,7 @@ def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, repo
         "",
         f"- **Version:** {outcome.version or 'none published'}" + (f" ({outcome.bump})" if outcome.bump else ""),
         f"- **Message:** {outcome.message}",
-        f"- **Findings:** {outcome.counts['error']} errors, {outcome.counts['warning']} warnings",
+        f"- **Findings:** {plural(outcome.counts['error'], 'error')}, {plural(outcome.counts['warning'], 'warning')}",
     ]
     if report is not None:
         counts = report["counts"]
@@ -245,7 +248,7 @@ def publish_dataset(
         publish_report_artifacts(pipeline.write_input_error_report(error, run, Path(reports_dir), schemas))
         raise
     outcome = publish_task(build, Path(dist_dir), run)
-    folder = write_report_task(build, outcome, run, Path(reports_dir))
+    folder = write_report_task(build, outcome, run, Path(reports_dir), Path(dist_dir))
     report = publish_report_artifacts(folder)
     link = report_url(folder / "report.html")
     create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome, report, link), description="Run summary")

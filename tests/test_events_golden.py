@@ -59,17 +59,21 @@ def test_seed_events_cover_every_dated_statement_by_type_and_basis(seed_build):
 
 def test_seed_still_publishes_with_few_meaningful_warnings(seed_build):
     assert seed_build.status == "passed with warnings"
-    assert [(f.rule, f.source_line) for f in seed_build.findings] == [
+    unmatched = [f for f in seed_build.findings if f.rule == "table-rows-without-prose-event"]
+    assert [(f.rule, f.source_line) for f in seed_build.findings if f not in unmatched] == [
         ("prose-incident-without-table-row", 52),  # an Azerbaijani soldier killed, 28 December 2020
         ("prose-incident-without-table-row", 55),  # Aram Tepnants, 9 October 2021
         ("prose-incident-without-table-row", 59),  # Nor Shen, 14 October 2021
         ("prose-incident-without-table-row", 61),  # the grenade near Shusha, 13 November 2021
         ("prose-incident-without-table-row", 63),  # Seyran Sargsyan in Chartar, 3 December 2021
         ("date-unresolved", 73),  # "on the second day after the surrender": no dated surrender before it
-        ("table-rows-without-prose-event", 80),
         ("chronological-order", 83),
         ("date-unresolved", 140),
     ]
+    # One warning per table row the prose never mentions (33 rows, 6 linked), each on its own raw
+    # line and row id.
+    assert len(unmatched) == 27 and len({f.row_id for f in unmatched}) == 27
+    assert unmatched[0].source_line == 80 and all(79 <= f.source_line <= 111 for f in unmatched)
     assert len(seed_build.extractions["violations"].frame) == 33
     assert int(seed_build.extractions["violations"].frame["violation_count"].sum()) == 60
 

@@ -98,7 +98,7 @@ def test_reconciliation_warns_about_unmatched_rows_and_confirmed_violations_with
     )
     build_result = build(article, contracts)
     reconciliation = [f for f in build_result.findings if f.engine == "reconciliation"]
-    assert [(f.rule, f.severity, f.source_line, f.value) for f in reconciliation] == [
+    assert [(f.rule, f.severity, f.source_line, f.value or f.row_id) for f in reconciliation] == [
         ("confirmed-without-table-row", "warning", 2, "On 5 May 2022"),
         ("table-rows-without-prose-event", "warning", 6, "2022-03-24-25-farukh-village"),
     ]

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ceasefire import PACKAGE_NAME
+from ceasefire.plurals import plural
 from ceasefire.publish.catalog import refresh_downloads
 from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
 from ceasefire.findings import Finding, count_by_severity, sort_findings
@@ -36,6 +37,7 @@ from ceasefire.publish.publishing import (
 from ceasefire.extract.raw import RawCorpus, read_raw_dir
 from ceasefire.publish.releases import (
     CHANGES_FILE,
+    Changes,
     changes_record,
     compare,
     corrections_added,
@@ -238,16 +240,19 @@ def build_report(
     outcome: str = "validated",
     message: str = "",
     findings: list[Finding] | None = None,
+    release: dict | None = None,
 ) -> dict:
     """The report of a run over ``build`` (format in docs/REPORTS.md).
 
-    ``findings`` replaces the build's own when publishing added frictionless findings.
+    ``findings`` replaces the build's own when publishing added frictionless findings; ``release``
+    is :func:`release_comparison` with the last published version.
     """
     inputs = ReportInputs(
         findings=build.findings if findings is None else findings,
         schemas_dir=build.contracts.schemas_dir,
         corpus=build.corpus,
         extractions=build.extractions,
+        release=release,
     )
     run = run or start_run("library")
     report = build_run_report(inputs, run, outcome=outcome, version=version, message=message)
@@ -255,15 +260,53 @@ def build_report(
     return report
 
 
-def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path) -> Path:
+def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path, dist_dir: Path | None = None) -> Path:
     """Write the run's report into ``reports_dir`` (a run folder plus ``latest/``); return the folder.
 
-    A published run reuses the report inside its version folder, byte for byte.
+    A published run reuses the report inside its version folder, byte for byte. Otherwise the
+    report compares the build with the latest version in ``dist_dir``, when there is one.
     """
     report = outcome.report or build_report(
-        build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings
+        build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings,
+        release=compare_with_release(build, dist_dir),
     )
     return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
+
+
+def release_comparison(version: str, changes: Changes | None, version_dir: Path) -> dict:
+    """What changed since published ``version``: its data diff (None when not compared) and the
+    fingerprints of the findings its report recorded."""
+    try:
+        recorded = json.loads((version_dir / "report.json").read_text(encoding="utf-8")).get("findings") or []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        recorded = []  # a version published before reports were kept
+    return {
+        "version": version,
+        "changes": changes.to_dict() if changes is not None else None,
+        "findings": [entry["fingerprint"] for entry in recorded if isinstance(entry, dict) and "fingerprint" in entry],
+    }
+
+
+def compare_with_release(build: Build, dist_dir: Path | None) -> dict | None:
+    """The build against the latest version in ``dist_dir``; None when nothing is published there.
+
+    A build with errors cannot become a package, so only its findings are compared.
+    """
+    package_dir = dist_dir / PACKAGE_NAME if dist_dir is not None else None
+    versions = list_versions(package_dir) if package_dir is not None else []
+    if not versions:
+        return None
+    version_dir = package_dir / str(versions[-1])
+    changes = None
+    if not build.counts["error"]:
+        files = data_files(build)
+        candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", _UNDATED), files)
+        changes = compare(snapshot_from_folder(version_dir), candidate)
+    return release_comparison(str(versions[-1]), changes, version_dir)
+
+
+# The creation time of a package that is only compared, never written.
+_UNDATED = "1970-01-01T00:00:00Z"
 
 
 def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
@@ -331,7 +374,7 @@ def publish(
     """
     rows = {name: len(e.frame) for name, e in build.extractions.items()}
     if build.counts["error"]:
-        return Outcome("failed", None, build.findings, rows, message=f"{build.counts['error']} validation errors")
+        return Outcome("failed", None, build.findings, rows, message=plural(build.counts["error"], "validation error"))
     files = data_files(build)
     package_dir = dist_dir / PACKAGE_NAME
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -356,7 +399,8 @@ def publish(
             corrections = candidate.metadata.get("corrections") or []
         descriptor = package_descriptor(build, files, version, created)
         message = f"published {version} ({kind})"
-        report = build_report(build, str(version), run=run, outcome="published", message=message)
+        release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None
+        report = build_report(build, str(version), run=run, outcome="published", message=message, release=release)
         record = changes_record(changes, version, latest, kind, created, corrections)
         contents = {file.path: file.content for file in files}
         contents["datapackage.json"] = _json_bytes(descriptor)
@@ -370,7 +414,7 @@ def publish(
         if package_findings:
             shutil.rmtree(stage)
             findings = sort_findings(build.findings + package_findings)
-            return Outcome("failed", None, findings, rows, message=f"{len(package_findings)} frictionless errors")
+            return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
         target = package_dir / str(version)
         promote(stage, target)
         pause_point("promoted")
@@ -393,5 +437,5 @@ def run(
         return publish(build, dist_dir, lock_timeout=lock_timeout)
     info = start_run("publish", reports_dir, DEFAULT_ACKNOWLEDGEMENTS)
     outcome = publish(build, dist_dir, lock_timeout=lock_timeout, run=info)
-    write_report(build, outcome, info, reports_dir)
+    write_report(build, outcome, info, reports_dir, dist_dir)
     return outcome

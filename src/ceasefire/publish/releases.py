@@ -22,6 +22,7 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ceasefire.plurals import plural
 from ceasefire.publish.publishing import DataFile, Version, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -211,11 +212,11 @@ class Changes:
         for name, resource in self.resources.items():
             reasons += [(c.bump, f"{name}: {c.detail}") for c in resource.schema]
             if resource.added:
-                reasons.append(("minor", f"{name}: {len(resource.added)} rows added"))
+                reasons.append(("minor", f"{name}: {plural(len(resource.added), 'row')} added"))
             if resource.removed:
-                reasons.append(("patch", f"{name}: {len(resource.removed)} rows removed"))
+                reasons.append(("patch", f"{name}: {plural(len(resource.removed), 'row')} removed"))
             if resource.changed:
-                reasons.append(("patch", f"{name}: {len(resource.changed)} rows changed"))
+                reasons.append(("patch", f"{name}: {plural(len(resource.changed), 'row')} changed"))
             reasons += [("patch", f"{name}: {m}") for m in resource.metadata]
         reasons += [("patch", m) for m in self.metadata]
         return sorted(reasons, key=lambda reason: -BUMP_ORDER[reason[0]])

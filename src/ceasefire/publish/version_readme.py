@@ -5,6 +5,7 @@ The data dictionary comes from each resource's Table Schema, so it cannot drift 
 
 from __future__ import annotations
 
+from ceasefire.plurals import plural
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -54,7 +55,7 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         "",
         f"- **Package:** `{descriptor['name']}` {version}, created {descriptor['created']}",
         f"- **Release:** {changes['bump']}" + (f" after {changes['previous_version']}" if changes.get("previous_version") else ""),
-        f"- **Validation:** {report['status']} ({report['counts']['by_severity']['error']} errors, {report['counts']['by_severity']['warning']} warnings)",
+        f"- **Validation:** {report['status']} ({plural(report['counts']['by_severity']['error'], 'error')}, {plural(report['counts']['by_severity']['warning'], 'warning')})",
         "",
         "## Files",
         "",

@@ -13,6 +13,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import re
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from ceasefire.publish.publishing import TEMP_PREFIX, _fsync_path, clear_leftove
 from ceasefire.errors import RawInputError
 from ceasefire.extract.raw import RawCorpus
 
-REPORT_FORMAT = "2.0"
+REPORT_FORMAT = "2.1"
 RULES_FILE = "rules.json"
 DEFAULT_ACKNOWLEDGEMENTS = Path("reviews") / "acknowledgements.json"
 SAMPLES_PER_RULE = 5
@@ -270,6 +271,7 @@ class ReportInputs:
     schemas_dir: Path
     corpus: RawCorpus | None = None
     extractions: Mapping[str, Any] = field(default_factory=dict)
+    release: dict | None = None  # ceasefire.pipeline.release_comparison with the last published version
 
 
 def build_report(
@@ -304,6 +306,7 @@ def build_report(
                 "highlight": _highlight(raw, finding),
                 "new": acknowledgement is None and fingerprint not in previous_fingerprints,
                 "acknowledged": acknowledgement,
+                "fix": fill_in_commands(describe_rule(catalogue, finding.rule)["fix"], fingerprint, finding),
             }
         )  # fmt: skip
     current = set(fingerprints)
@@ -331,6 +334,7 @@ def build_report(
         "rules": {rule: describe_rule(catalogue, rule) for rule in rules},
         "groups": _groups(entries),
         "findings": entries,
+        "since_release": _since_release(inputs.release, entries),
         "comparison": {
             "previous_run": previous["run"]["id"] if previous else None,
             "previous_status": previous["status"] if previous else None,
@@ -349,6 +353,34 @@ def build_report(
             "events_per_month": events_per_month(events.frame) if events is not None else None,
             "casualties_per_month": casualties_per_month(frame.frame) if frame is not None else None,
         },
+    }
+
+
+def fill_in_commands(fix: str, fingerprint: str, finding: Finding) -> str:
+    """The rule's fix with this finding's fingerprint, row id and field put into its commands.
+
+    Example:
+        >>> fill_in_commands("Run `ceasefire ack FINGERPRINT --reason R` (FIELD x).", "rule-1a2b",
+        ...                  Finding("warning", "rule", "pandera", "violations", "m", row_id="r1", column="x"))
+        'Run `ceasefire ack rule-1a2b --reason R` (FIELD x).'
+    """
+    values = {"FINGERPRINT": fingerprint, "ROW_ID": finding.row_id, "FIELD": finding.column}
+
+    def fill(command: re.Match) -> str:
+        return re.sub(r"\b(FINGERPRINT|ROW_ID|FIELD)\b", lambda m: values[m.group(1)] or m.group(1), command.group(0))
+
+    return re.sub(r"`ceasefire [^`]*`", fill, fix)
+
+
+def _since_release(release: dict | None, entries: list[dict]) -> dict | None:
+    """The data diff since the last published version and the findings that version did not have."""
+    if release is None:
+        return None
+    recorded = set(release["findings"])
+    return {
+        "version": release["version"],
+        "changes": release["changes"],
+        "new_findings": [e["fingerprint"] for e in entries if e["fingerprint"] not in recorded and not e["acknowledged"]],
     }
 
 

@@ -36,5 +36,10 @@ def render_report_html(report: dict[str, Any]) -> str:
     charts = {
         name: stacked_bars(data) if data else None for name, data in report["charts"].items()
     }
+    new_since_release: dict[str, list[dict]] = {}
+    for fingerprint in (report.get("since_release") or {}).get("new_findings", []):
+        entry = by_fingerprint[fingerprint]
+        new_since_release.setdefault(entry["rule"], []).append(entry)
     template = _environment().get_template("report.html.j2")
-    return template.render(report=report, groups=groups, charts=charts, by_fingerprint=by_fingerprint)
+    return template.render(report=report, groups=groups, charts=charts, by_fingerprint=by_fingerprint,
+                           new_since_release=new_since_release)  # fmt: skip

@@ -280,10 +280,11 @@ def check_violation_links(events: Extraction, violations: Extraction) -> list[Fi
 def reconcile_events(events: Extraction, violations: Extraction, contracts: Contracts) -> list[Finding]:
     """Warnings where the prose and the table disagree.
 
-    One warning lists the table rows that no prose incident matches (see
-    :func:`ceasefire.extract.events.match_incident`); one warning per prose incident that the
-    Russian side confirmed as a violation but has no table row; one per other incident of a
-    violation-like type, dated within the table's span, that has no table row.
+    One warning per table row that no prose incident matches (see
+    :func:`ceasefire.extract.events.match_incident`), so each row has its own fingerprint; one
+    warning per prose incident that the Russian side confirmed as a violation but has no table
+    row; one per other incident of a violation-like type, dated within the table's span, that has
+    no table row.
     """
     matched: set[str] = set()
     findings = []
@@ -319,16 +320,16 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
             )  # fmt: skip
     table = violations.frame
     unmatched = table[~table["violation_id"].astype(str).isin(matched)]
-    if len(unmatched):
-        first = unmatched.iloc[0]
+    # One finding per row, so each row has its own fingerprint: acknowledging or fixing one row
+    # leaves the others' fingerprints untouched.
+    for record in unmatched.itertuples(index=False):
         findings.append(
             Finding(severity="warning", rule="table-rows-without-prose-event", engine="reconciliation",
                     resource=violations.resource,
-                    message=f"{len(unmatched)} of {len(table)} table rows have no prose event with an overlapping date "
-                            "and a shared place",
-                    column="violation_id", value="; ".join(map(str, unmatched["violation_id"])),
+                    message="no prose event has an overlapping date and a shared place",
+                    row_id=_describe(record.violation_id),
                     expected="a dated statement in the prose for each reported violation",
-                    source_file=_describe(first["source_file"]), source_line=int(first["source_line"]))
+                    source_file=_describe(record.source_file), source_line=int(record.source_line))
         )  # fmt: skip
     return findings
 
