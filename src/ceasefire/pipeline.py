@@ -22,6 +22,7 @@ from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_
 from ceasefire.findings import Finding, count_by_severity, sort_findings
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 from ceasefire.validate.formulas import find_formula_cells
+from ceasefire.validate.characters import find_control_cells
 from ceasefire.publish.publishing import (
     FIRST_VERSION,
     DataFile,
@@ -137,6 +138,7 @@ def validate(
         findings += problems
         findings += validate_extraction(extraction, contracts)
         findings += find_formula_cells(extraction, contracts.table_schema(name))
+        findings += find_control_cells(extraction, contracts.table_schema(name))
     known = set(extractions)
     for correction in corrections or []:
         if correction.resource not in known:

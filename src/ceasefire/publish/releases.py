@@ -31,6 +31,10 @@ CHANGES_FORMAT = "1.0"
 # raw checksums) and the run's date are not content: they change no published value.
 METADATA_KEYS = ("name", "title", "description", "keywords", "licenses", "sources", "contributors", "corrections")
 RESOURCE_METADATA_KEYS = ("title", "description")
+# A published cell is as long as the raw cell it comes from; the csv module's default limit
+# (128 KiB) would make the diff fail on a long cell that validation had passed.
+CSV_FIELD_LIMIT = 2**31 - 1
+csv.field_size_limit(CSV_FIELD_LIMIT)
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
 
