@@ -1,7 +1,10 @@
 """``ceasefire`` command line.
 
-Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
-arguments; 3 another run held the publish lock past the timeout. ``publish`` and ``validate`` write
+Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input,
+arguments or output location (one line naming the path); 3 another run held the publish lock past
+the timeout; 70 (EX_SOFTWARE) a bug in our code, with the traceback saved in the report folder. A
+run that promoted a version always exits 0, even if refreshing the downloads failed (the next run
+repairs them; the message says so). ``publish`` and ``validate`` write
 the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
 ``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect.
@@ -14,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED, EXIT_SOFTWARE = 0, 1, 2, 3, 70
 
 
 def _configure_prefect() -> None:
@@ -89,6 +92,7 @@ def _validate(args: argparse.Namespace) -> int:
     from ceasefire.errors import RawInputError
     from ceasefire.report.build import report_url, start_run
 
+    pipeline.check_output_location(args.reports)
     run = start_run("validate", args.reports, args.acknowledgements)
     try:
         build = pipeline.build_dataset(args.raw, corrections_file=args.corrections)
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diff":
         return _diff(args)
     _configure_prefect()
-    from ceasefire.errors import PublishLockTimeout, RawInputError
+    from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 
     try:
         if args.command == "validate":
@@ -178,9 +182,32 @@ def main(argv: list[str] | None = None) -> int:
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OutputLocationError as error:
+        print(f"error: output location: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except PublishLockTimeout as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_LOCKED
+    except InternalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOFTWARE
+    except Exception as error:  # a bug outside the flow: save the traceback, print one line
+        return _report_bug(error, getattr(args, "reports", Path("reports")))
+
+
+def _report_bug(error: Exception, reports_dir: Path) -> int:
+    """Exit 70 with one line; the traceback goes to ``runs/<id>/traceback.txt`` under the reports folder."""
+    import datetime as dt
+    import traceback
+
+    from ceasefire.errors import InternalError
+    from ceasefire.pipeline import write_traceback
+    from ceasefire.report.build import make_run_id
+
+    saved = write_traceback(reports_dir, make_run_id(dt.datetime.now(dt.timezone.utc)), traceback.format_exc())
+    summary = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    print(f"error: {InternalError(summary, str(saved) if saved else None)}", file=sys.stderr)
+    return EXIT_SOFTWARE
 
 
 if __name__ == "__main__":

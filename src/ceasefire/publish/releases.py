@@ -6,8 +6,9 @@ follows the Data Package Version recipe, as refined in RELEASING.md:
 
 - MAJOR: a resource removed; a field removed, renamed, retyped or moved; a field inserted before
   existing fields; a constraint made stricter; the primary key or foreign keys changed.
+  Rows removed: an id that users join on disappears (publishing needs a reviewed removal first).
 - MINOR: a resource added; a field added after the existing ones; a constraint loosened; rows added.
-- PATCH: values corrected, rows removed as errors, or descriptive metadata corrected.
+- PATCH: values corrected, or descriptive metadata corrected.
 
 Identical content gives no change at all, so no new version.
 """
@@ -217,7 +218,7 @@ class Changes:
             if resource.added:
                 reasons.append(("minor", f"{name}: {len(resource.added)} rows added"))
             if resource.removed:
-                reasons.append(("patch", f"{name}: {len(resource.removed)} rows removed"))
+                reasons.append(("major", f"{name}: {len(resource.removed)} rows removed"))
             if resource.changed:
                 reasons.append(("patch", f"{name}: {len(resource.changed)} rows changed"))
             reasons += [("patch", f"{name}: {m}") for m in resource.metadata]
