@@ -30,6 +30,7 @@ from ceasefire.validate.removals import Removal, default_removals_file, load_rem
 from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
 from ceasefire.findings import Finding
+from ceasefire.publish.markdown import markdown_text
 from ceasefire.publish.publishing import publish_lock
 from ceasefire.extract.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.contracts.vocabularies import load_contracts
@@ -190,7 +191,7 @@ def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, repo
         f"# Ceasefire dataset run: {outcome.status}",
         "",
         f"- **Version:** {outcome.version or 'none published'}" + (f" ({outcome.bump})" if outcome.bump else ""),
-        f"- **Message:** {outcome.message}",
+        f"- **Message:** {markdown_text(outcome.message)}",
         f"- **Findings:** {outcome.counts['error']} errors, {outcome.counts['warning']} warnings",
     ]
     if report is not None:
@@ -215,7 +216,7 @@ def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, repo
 
 def _finding_row(finding: Finding) -> str:
     cells = [finding.severity, finding.rule, finding.location, finding.row_id or "", finding.column or "", finding.value or ""]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return "| " + " | ".join(markdown_text(cell) for cell in cells) + " |"
 
 
 # Failures a user can fix: the flow ends Failed with their one-line message, no traceback.

@@ -23,6 +23,7 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.publish.publishing import DataFile, Version, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -421,7 +422,7 @@ def changes_record(changes: Changes, version: Version, previous: Version | None,
 
 
 def _value(value: object) -> str:
-    return "(empty)" if value in (None, "") else f"`{value}`"
+    return "(empty)" if value in (None, "") else markdown_code(value)
 
 
 def render_changes_markdown(record: dict, heading: str = "##", title: str | None = None) -> str:
@@ -435,21 +436,21 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
         lines.append("First release.")
     lines.append("")
     for reason in record.get("reasons", []) if previous else []:
-        lines.append(f"- **{reason['bump'].upper()}**: {reason['change']}")
+        lines.append(f"- **{reason['bump'].upper()}**: {markdown_text(reason['change'])}")
     for name, resource in record.get("resources", {}).items():
         parts = []
         if resource["rows_added"] and previous:
-            parts += ["Rows added:", *[f"- `{key}`" for key in resource["rows_added"]]]
+            parts += ["Rows added:", *[f"- {markdown_code(key)}" for key in resource["rows_added"]]]
         elif resource["rows_added"]:
             parts.append(f"{len(resource['rows_added'])} rows.")
         if resource["rows_removed"]:
-            parts += ["Rows removed:", *[f"- `{key}`" for key in resource["rows_removed"]]]
+            parts += ["Rows removed:", *[f"- {markdown_code(key)}" for key in resource["rows_removed"]]]
         if resource["rows_changed"]:
             parts.append("Rows changed (old → new):")
             for row in resource["rows_changed"]:
-                moved = f" (was `{row['previous_id']}`)" if row["previous_id"] != row["id"] else ""
+                moved = f" (was {markdown_code(row['previous_id'])})" if row["previous_id"] != row["id"] else ""
                 details = "; ".join(f"{name_}: {_value(v['old'])} → {_value(v['new'])}" for name_, v in row["fields"].items())
-                parts.append(f"- `{row['id']}`{moved}: {details}")
+                parts.append(f"- {markdown_code(row['id'])}{moved}: {details}")
         if resource["schema_changes"]:
             parts += ["Schema changes:", *[f"- {c['bump'].upper()}: {c['detail']}" for c in resource["schema_changes"]]]
         if parts:
@@ -459,8 +460,9 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
         lines += ["", f"{heading}# Corrections applied", ""]
         for c in corrections:
             lines.append(
-                f"- {c['resource']} `{c['id']}` {c['field']}: {_value(c['old_value'])} → {_value(c['new_value'])}. "
-                f"{c['reason']} (reviewed by {c['reviewer']}, {c['date']})"
+                f"- {markdown_text(c['resource'])} {markdown_code(c['id'])} {c['field']}: "
+                f"{_value(c['old_value'])} → {_value(c['new_value'])}. "
+                f"{markdown_text(c['reason'])} (reviewed by {markdown_text(c['reviewer'])}, {markdown_text(c['date'])})"
             )
     return "\n".join(lines) + "\n"
 
