@@ -162,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
 
+        from ceasefire.pipeline import check_output_location
         from flows.publish import ValidationFailed, publish_dataset
+
+        for folder in (args.dist, args.reports):  # before Prefect starts: exit 2 at once
+            check_output_location(folder)
 
         try:
             outcome = publish_dataset(
