@@ -151,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "dask_workers", 1) < 1:
         parser.error("--dask-workers must be at least 1")
     if args.command == "diff":
-        return _diff(args)
+        try:
+            return _diff(args)
+        except Exception as error:  # a bug, or a version folder damaged by hand: one line, exit 70
+            return _report_bug(error, Path("reports"))
     _configure_prefect()
     from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 

