@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     except InternalError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_SOFTWARE
+    except OSError as error:  # the disk, not our code: a report or lock that could not be written
+        print(f"error: output location: {error.filename or args.reports}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except Exception as error:  # a bug outside the flow: save the traceback, print one line
         return _report_bug(error, getattr(args, "reports", Path("reports")))
 

@@ -323,6 +323,18 @@ def test_failure_after_the_version_is_promoted_is_not_a_failure_and_the_next_run
     assert (dist_dir / PACKAGE_NAME / "1.0.0.zip").is_file()
 
 
+def test_full_disk_while_writing_the_report_is_exit_2_with_one_line(seed_raw_dir, tmp_path, capsys, monkeypatch):
+    reports = tmp_path / "reports"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(reports / "runs"))
+
+    monkeypatch.setattr(pipeline, "write_report", disk_full)
+    code = main(["validate", "--raw", str(seed_raw_dir), "--reports", str(reports)])
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: output location: {reports / 'runs'}: No space left on device"]
+
+
 def test_unexpected_exception_is_exit_70_with_the_traceback_saved(seed_raw_dir, tmp_path, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
