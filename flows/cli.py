@@ -1,7 +1,10 @@
 """ceasefire: extract, validate and publish the Nagorno-Karabakh ceasefire dataset; record reviews.
 
-Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input or
-arguments; 3 another run held the publish lock past the timeout. ``publish`` and ``validate`` write
+Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 unusable input,
+arguments or output location (one line naming the path); 3 another run held the publish lock past
+the timeout; 70 (EX_SOFTWARE) a bug in our code, with the traceback saved in the report folder. A
+run that promoted a version always exits 0, even if refreshing the downloads failed (the next run
+repairs them; the message says so). ``publish`` and ``validate`` write
 the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
 ``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect; neither do the
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from flows.review_commands import REVIEW_COMMANDS, add_review_commands, run_review_command
 
-EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED, EXIT_SOFTWARE = 0, 1, 2, 3, 70
 
 
 def _configure_prefect() -> None:
@@ -120,6 +123,7 @@ def _validate(args: argparse.Namespace) -> int:
     from ceasefire.validate.corrections import default_corrections_file, load_corrections
     from flows.console import Console, describe_release_changes
 
+    pipeline.check_output_location(args.reports)
     console = Console()
     run = start_run("validate", args.reports, args.acknowledgements)
     try:
@@ -193,8 +197,11 @@ def _publish(args: argparse.Namespace) -> int:
     from ceasefire.extract.raw import load_provenance
     from ceasefire.report.build import read_latest_report
     from flows.console import Console, prefect_steps
+    from ceasefire.pipeline import check_output_location
     from flows.publish import ValidationFailed, publish_dataset
 
+    for folder in (args.dist, args.reports):  # before Prefect starts: exit 2 at once
+        check_output_location(folder)
     console = Console()
     try:
         expected = {"read": len(load_provenance(args.raw)["files"])}
@@ -231,11 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "dask_workers", 1) < 1:
         parser.error("--dask-workers must be at least 1")
     if args.command == "diff":
-        return _diff(args)
+        try:
+            return _diff(args)
+        except Exception as error:  # a bug, or a version folder damaged by hand: one line, exit 70
+            return _report_bug(error, Path("reports"))
     if args.command in REVIEW_COMMANDS:
         return run_review_command(args)
     _configure_prefect()
-    from ceasefire.errors import PublishLockTimeout, RawInputError
+    from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 
     try:
         if args.command == "validate":
@@ -248,9 +258,35 @@ def main(argv: list[str] | None = None) -> int:
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OutputLocationError as error:
+        print(f"error: output location: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except PublishLockTimeout as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_LOCKED
+    except InternalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SOFTWARE
+    except OSError as error:  # the disk, not our code: a report or lock that could not be written
+        print(f"error: output location: {error.filename or args.reports}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as error:  # a bug outside the flow: save the traceback, print one line
+        return _report_bug(error, getattr(args, "reports", Path("reports")))
+
+
+def _report_bug(error: Exception, reports_dir: Path) -> int:
+    """Exit 70 with one line; the traceback goes to ``runs/<id>/traceback.txt`` under the reports folder."""
+    import datetime as dt
+    import traceback
+
+    from ceasefire.errors import InternalError
+    from ceasefire.pipeline import write_traceback
+    from ceasefire.report.build import make_run_id
+
+    saved = write_traceback(reports_dir, make_run_id(dt.datetime.now(dt.timezone.utc)), traceback.format_exc())
+    summary = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    print(f"error: {InternalError(summary, str(saved) if saved else None)}", file=sys.stderr)
+    return EXIT_SOFTWARE
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ stable keys: the run summary, the table of findings and a link to report.html.
 from __future__ import annotations
 
 import json
+import traceback
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
@@ -21,13 +22,16 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
+from prefect.states import Failed, State
 
 from ceasefire import PACKAGE_NAME, pipeline
 from ceasefire.plurals import plural
 from ceasefire.validate.corrections import default_corrections_file, load_corrections
-from ceasefire.errors import PublishLockTimeout, RawInputError
+from ceasefire.validate.removals import Removal, default_removals_file, load_removals
+from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_table, report_url, start_run
 from ceasefire.findings import Finding
+from ceasefire.publish.markdown import markdown_text
 from ceasefire.publish.publishing import publish_lock
 from ceasefire.extract.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
 from ceasefire.contracts.vocabularies import load_contracts
@@ -54,6 +58,9 @@ class ValidationFailed(Exception):
         counts = outcome.counts
         message = f"{plural(counts['error'], 'validation error')}, {plural(counts['warning'], 'warning')}; nothing published"
         super().__init__(message + (f"; report: {report}" if report else ""))
+
+    def __reduce__(self):
+        return ValidationFailed, (self.outcome, self.report)
 
 
 def _retry_on_filesystem_error(task, task_run, state) -> bool:
@@ -97,9 +104,9 @@ def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline
     build = pipeline.validate(extracted.corpus, extracted.contracts, extracted.extractions, corrections)
     for applied in build.corrections:
         logger.info("applied correction to %s %s.%s", applied.correction.resource, applied.correction.id, applied.correction.field)
+    # One line, not one per finding: the command line prints each finding once, and the findings
+    # artifact and report.html list them all.
     logger.info("validation %s: %d errors, %d warnings", build.status, build.counts["error"], build.counts["warning"])
-    for finding in build.findings:
-        (logger.error if finding.severity == "error" else logger.warning)(finding.format())
     return build
 
 
@@ -115,7 +122,7 @@ def _publish_lock_is_held(dist_dir: Path) -> bool:
     name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_on_filesystem_error,
     cache_policy=NO_CACHE, persist_result=False,
 )  # fmt: skip
-def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo) -> pipeline.Outcome:
+def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo, removals: list[Removal] | None = None) -> pipeline.Outcome:
     logger = get_run_logger()
     # A build with errors never touches dist/, not even to look at the lock.
     waited = not build.counts["error"] and _publish_lock_is_held(dist_dir)
@@ -124,7 +131,7 @@ def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo) -> pipelin
             "another run is publishing into %s; waiting up to %.0f s for it to finish, then comparing with what it published",
             dist_dir, PUBLISH_LOCK_TIMEOUT_SECONDS,
         )  # fmt: skip
-    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS, run=run)
+    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS, run=run, removals=removals)
     if waited and outcome.status == "unchanged":
         logger.info("the other run already published these inputs as %s; this run publishes nothing", outcome.version)
     logger.info(outcome.message)
@@ -187,7 +194,7 @@ def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, repo
         f"# Ceasefire dataset run: {outcome.status}",
         "",
         f"- **Version:** {outcome.version or 'none published'}" + (f" ({outcome.bump})" if outcome.bump else ""),
-        f"- **Message:** {outcome.message}",
+        f"- **Message:** {markdown_text(outcome.message)}",
         f"- **Findings:** {plural(outcome.counts['error'], 'error')}, {plural(outcome.counts['warning'], 'warning')}",
     ]
     if report is not None:
@@ -212,7 +219,11 @@ def summary_markdown(outcome: pipeline.Outcome, report: dict | None = None, repo
 
 def _finding_row(finding: Finding) -> str:
     cells = [finding.severity, finding.rule, finding.location, finding.row_id or "", finding.column or "", finding.value or ""]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return "| " + " | ".join(markdown_text(cell) for cell in cells) + " |"
+
+
+# Failures a user can fix: the flow ends Failed with their one-line message, no traceback.
+EXPECTED_FAILURES = (RawInputError, OutputLocationError, PublishLockTimeout)
 
 
 @flow(name="publish-dataset", log_prints=True)
@@ -232,26 +243,68 @@ def publish_dataset(
     ``task_runner`` runs reading, extraction and validation in a thread pool (``threads``) or on
     Dask (``dask``: a LocalCluster of ``dask_workers`` processes, or the scheduler at
     ``dask_address``). Publishing runs in the flow's own process, next to ``dist_dir``.
+
+    An expected failure (validation errors, unusable input, an unwritable output folder, a held
+    lock) ends the run Failed with a one-line message and no traceback; the exception it carries
+    (:class:`ValidationFailed`, :class:`RawInputError`, ...) is raised to a caller that asks for the
+    result. Any other exception is a bug: its traceback goes to ``traceback.txt`` in the run's
+    report folder, and the run fails with :class:`InternalError`.
     """
-    run = start_run("publish", Path(reports_dir), Path(acknowledgements))
+    reports = Path(reports_dir)
+    try:
+        for folder in (Path(dist_dir), reports):
+            pipeline.check_output_location(folder)
+        run = start_run("publish", reports, Path(acknowledgements))
+    except EXPECTED_FAILURES as error:
+        return _failed(error, str(error))
+    try:
+        return _publish_dataset(run, Path(raw_dir), Path(dist_dir), schemas_dir, reports, corrections_file,
+                                task_runner, dask_address, dask_workers)  # fmt: skip
+    except EXPECTED_FAILURES as error:
+        return _failed(error, str(error))
+    except Exception as error:  # a bug in our code, not in the input
+        saved = pipeline.write_traceback(reports, run.run_id, traceback.format_exc())
+        failure = InternalError(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                                str(saved) if saved else None)  # fmt: skip
+        return _failed(failure, str(failure))
+
+
+def _failed(error: Exception, message: str) -> State:
+    """The run's Failed state: its one-line message, and the exception for a caller that asks."""
+    return Failed(message=message.splitlines()[0] if message else type(error).__name__, data=error)
+
+
+def _publish_dataset(
+    run: RunInfo, raw_dir: Path, dist_dir: Path, schemas_dir: str | None, reports_dir: Path,
+    corrections_file: str | None, task_runner: TaskRunnerName, dask_address: str | None, dask_workers: int,
+) -> pipeline.Outcome | State:
     schemas = Path(schemas_dir) if schemas_dir else None
-    corrections = Path(corrections_file) if corrections_file else default_corrections_file(Path(raw_dir))
+    corrections = Path(corrections_file) if corrections_file else default_corrections_file(raw_dir)
     api_url = FlowRunContext.get().client.api_url
     try:
-        provenance = load_provenance(Path(raw_dir))
+        provenance = load_provenance(raw_dir)
+        removals = load_removals(default_removals_file(raw_dir))
         with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
-            documents = runner.map(read_document_task, {"raw_dir": unmapped(Path(raw_dir)), "entry": provenance["files"]}).result()
+            documents = runner.map(read_document_task, {"raw_dir": unmapped(raw_dir), "entry": provenance["files"]}).result()
             corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
             extracted = runner.submit(extract_task, {"corpus": corpus, "schemas_dir": schemas}).result()
             build = runner.submit(validate_task, {"extracted": extracted, "corrections_file": corrections}).result()
     except RawInputError as error:
-        publish_report_artifacts(pipeline.write_input_error_report(error, run, Path(reports_dir), schemas))
-        raise
-    outcome = publish_task(build, Path(dist_dir), run)
-    folder = write_report_task(build, outcome, run, Path(reports_dir), Path(dist_dir))
+        publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
+        return _failed(error, f"unusable input: {error}")
+    outcome = publish_task(build, dist_dir, run, removals)
+    try:
+        folder = write_report_task(build, outcome, run, reports_dir, dist_dir)
+    except OSError as error:
+        if outcome.status != "published":
+            raise OutputLocationError(str(error.filename or reports_dir), f"cannot be written: {error.strerror or error}") from None
+        # The version is in place: say what is missing rather than fail a run that published.
+        get_run_logger().warning("the run's report could not be written (%s); the version's own report.json has it", error)
+        return outcome
     report = publish_report_artifacts(folder)
     link = report_url(folder / "report.html")
     create_markdown_artifact(key=SUMMARY_ARTIFACT_KEY, markdown=summary_markdown(outcome, report, link), description="Run summary")
     if outcome.status == "failed":
-        raise ValidationFailed(outcome, link)
+        failure = ValidationFailed(outcome, link)
+        return _failed(failure, str(failure))
     return outcome

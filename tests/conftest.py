@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -53,6 +56,26 @@ def insert_line(text: str, after: int, new_line: str) -> str:
     lines = text.split("\n")
     lines.insert(after, new_line)
     return "\n".join(lines)
+
+
+@contextmanager
+def prefect_log_lines() -> Iterator[list[str]]:
+    """Every line that Prefect logs while the block runs, tracebacks included.
+
+    Prefect's console handler writes to the stream it found when Prefect was first imported, not to
+    a test's ``capfd``; this handler sees the same records. Import Prefect at module level in a test
+    that uses it, so that stream is pytest's session-long one.
+    """
+    lines: list[str] = []
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.extend(formatter.format(record).splitlines())  # type: ignore[method-assign]
+    logger = logging.getLogger("prefect")
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture(autouse=True)

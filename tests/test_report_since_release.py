@@ -39,7 +39,7 @@ def validated_after_a_release(tmp_path: Path) -> Path:
                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env={k: v for k, v in os.environ.items() if k != "COLUMNS"})  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "nothing published; since 1.0.0 (patch): violations 1 row removed, " in result.stdout
+    assert "nothing published; since 1.0.0 (major): violations 1 row removed, " in result.stdout
     return reports / "latest"
 
 
@@ -80,10 +80,14 @@ def test_report_page_shows_what_changed_beside_the_findings_in_chromium(validate
 def test_a_published_version_reports_what_changed_since_the_one_before(tmp_path: Path):
     dist = tmp_path / "dist"
     pipeline.run(write_raw_dir(tmp_path / "seed", seed_article(), seed_cited()), dist)
+    # The changed article drops a row: publishing it needs a reviewed approval, and makes a MAJOR release.
+    (tmp_path / "reviews").mkdir()
+    (tmp_path / "reviews" / "removals.json").write_text(json.dumps({"removals": [
+        {"resource": "violations", "id": REMOVED, "reason": "the row was a duplicate", "reviewer": "test", "date": "2024-05-01"}]}))
     outcome = pipeline.run(write_raw_dir(tmp_path / "raw", _changed_article(), seed_cited()), dist)
 
     report = json.loads((outcome.path / "report.json").read_text(encoding="utf-8"))
-    assert (outcome.version, report["since_release"]["version"]) == ("1.0.1", "1.0.0")
+    assert (outcome.version, report["since_release"]["version"]) == ("2.0.0", "1.0.0")
     assert report["since_release"]["changes"]["resources"]["violations"]["rows_removed"] == [REMOVED]
     first = json.loads((dist / "nagorno-karabakh-ceasefire" / "1.0.0" / "report.json").read_text(encoding="utf-8"))
     assert first["since_release"] is None  # nothing was published before 1.0.0

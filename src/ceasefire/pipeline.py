@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_
 from ceasefire.findings import Finding, count_by_severity, sort_findings
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 from ceasefire.validate.formulas import find_formula_cells
+from ceasefire.validate.characters import find_control_cells
 from ceasefire.publish.publishing import (
     FIRST_VERSION,
     DataFile,
@@ -45,7 +47,8 @@ from ceasefire.publish.releases import (
     snapshot_from_files,
     snapshot_from_folder,
 )
-from ceasefire.errors import RawInputError
+from ceasefire.errors import OutputLocationError, RawInputError
+from ceasefire.validate.removals import Removal, check_removals, default_removals_file, load_removals
 from ceasefire.report.build import (
     DEFAULT_ACKNOWLEDGEMENTS,
     ReportInputs,
@@ -139,6 +142,7 @@ def validate(
         findings += problems
         findings += validate_extraction(extraction, contracts)
         findings += find_formula_cells(extraction, contracts.table_schema(name))
+        findings += find_control_cells(extraction, contracts.table_schema(name))
     known = set(extractions)
     for correction in corrections or []:
         if correction.resource not in known:
@@ -357,6 +361,23 @@ def package_descriptor(build: Build, files: list[DataFile], version: Version | s
     }
 
 
+def check_output_location(path: Path) -> None:
+    """Refuse an output folder that cannot be written before any work is done.
+
+    Raises :class:`OutputLocationError` when ``path`` exists but is not a folder, or when the
+    nearest existing folder on its path cannot be written.
+    """
+    if path.exists() and not path.is_dir():
+        raise OutputLocationError(str(path), "exists and is not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputLocationError(str(path), f"cannot be created: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputLocationError(str(path), f"cannot be written: no write permission on {existing}")
+
+
 def publish(
     build: Build,
     dist_dir: Path,
@@ -364,17 +385,35 @@ def publish(
     lock_timeout: float = 900.0,
     now: dt.datetime | None = None,
     run: RunInfo | None = None,
+    removals: list[Removal] | None = None,
 ) -> Outcome:
     """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
 
     Under the publish lock: clear what a killed run left, compare with the latest version, stage
     the new version in a hidden folder, validate it, rename it into place, then refresh the
     downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
-    folder carries the report of ``run`` (report.json and report.html).
+    folder carries the report of ``run`` (report.json and report.html). A row of the latest version
+    that the build lacks blocks publishing unless ``removals`` approves it.
+
+    Raises :class:`OutputLocationError` when ``dist_dir`` cannot be written before the version is
+    in place. Once it is, a failure to refresh the downloads is reported in the outcome's message
+    and repaired by the next run: a published version is never followed by a failure.
     """
     rows = {name: len(e.frame) for name, e in build.extractions.items()}
     if build.counts["error"]:
         return Outcome("failed", None, build.findings, rows, message=plural(build.counts["error"], "validation error"))
+    check_output_location(dist_dir)
+    try:
+        return _publish_locked(build, dist_dir, lock_timeout, now, run, removals or [], rows)
+    except OSError as error:
+        where = error.filename or dist_dir
+        raise OutputLocationError(str(where), f"cannot be written: {error.strerror or error}; nothing published") from None
+
+
+def _publish_locked(
+    build: Build, dist_dir: Path, lock_timeout: float, now: dt.datetime | None, run: RunInfo | None,
+    removals: list[Removal], rows: dict[str, int],
+) -> Outcome:
     files = data_files(build)
     package_dir = dist_dir / PACKAGE_NAME
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -384,14 +423,19 @@ def publish(
         clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
         clear_leftovers(package_dir)
         versions = list_versions(package_dir)
+        approved: list[Removal] = []
         if versions:
             latest = versions[-1]
             previous = snapshot_from_folder(package_dir / str(latest))
             changes = compare(previous, candidate)
             if changes.empty:
-                refresh_downloads(dist_dir)
+                note = _refresh_finishing_touches(dist_dir)
                 return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
-                               message=f"content unchanged since {latest}; nothing published")  # fmt: skip
+                               message=f"content unchanged since {latest}; nothing published{note}")  # fmt: skip
+            removed, approved = check_removals(changes, previous, str(latest), removals)
+            if removed:
+                findings = sort_findings(build.findings + removed)
+                return Outcome("failed", None, findings, rows, message=f"{len(removed)} published rows removed without review")
             kind, version = changes.bump, latest.bump(changes.bump)
             corrections = corrections_added(previous, candidate)
         else:
@@ -402,6 +446,8 @@ def publish(
         release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None
         report = build_report(build, str(version), run=run, outcome="published", message=message, release=release)
         record = changes_record(changes, version, latest, kind, created, corrections)
+        if approved:
+            record["removals_approved"] = [removal.to_dict() for removal in approved]
         contents = {file.path: file.content for file in files}
         contents["datapackage.json"] = _json_bytes(descriptor)
         contents.update(report_files(report))
@@ -418,9 +464,19 @@ def publish(
         target = package_dir / str(version)
         promote(stage, target)
         pause_point("promoted")
-        refresh_downloads(dist_dir)
+        message += _refresh_finishing_touches(dist_dir)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
                    message=message, report=report)  # fmt: skip
+
+
+def _refresh_finishing_touches(dist_dir: Path) -> str:
+    """Refresh the downloads; on a filesystem error say so instead of failing (the next run repairs them)."""
+    try:
+        refresh_downloads(dist_dir)
+    except OSError as error:
+        return (f"; the downloads (zip, latest.json, CHANGELOG.md, catalog) could not be refreshed "
+                f"({error.filename or dist_dir}: {error.strerror or error}): the next run completes them")  # fmt: skip
+    return ""
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -429,13 +485,28 @@ def _json_bytes(data: dict) -> bytes:
 
 def run(
     raw_dir: Path, dist_dir: Path, schemas_dir: Path | None = None, reports_dir: Path | None = None, *,
-    corrections_file: Path | None = None, lock_timeout: float = 900.0,
+    corrections_file: Path | None = None, removals_file: Path | None = None, lock_timeout: float = 900.0,
 ) -> Outcome:
     """Extract, validate and publish without any orchestrator; write the run's report if asked."""
+    for folder in (dist_dir, reports_dir):
+        if folder is not None:
+            check_output_location(folder)
+    removals = load_removals(removals_file or default_removals_file(raw_dir))
     build = build_dataset(raw_dir, schemas_dir, corrections_file)
     if reports_dir is None:
-        return publish(build, dist_dir, lock_timeout=lock_timeout)
+        return publish(build, dist_dir, lock_timeout=lock_timeout, removals=removals)
     info = start_run("publish", reports_dir, DEFAULT_ACKNOWLEDGEMENTS)
-    outcome = publish(build, dist_dir, lock_timeout=lock_timeout, run=info)
+    outcome = publish(build, dist_dir, lock_timeout=lock_timeout, run=info, removals=removals)
     write_report(build, outcome, info, reports_dir, dist_dir)
     return outcome
+
+
+def write_traceback(reports_dir: Path, run_id: str, text: str) -> Path | None:
+    """Save the traceback of a bug into the run's report folder; None when even that fails."""
+    path = reports_dir / "runs" / run_id / "traceback.txt"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return None
+    return path

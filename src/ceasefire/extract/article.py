@@ -24,12 +24,17 @@ class TableRow:
 
 @dataclass(frozen=True)
 class PipeTable:
-    """A block of consecutive lines that start with ``|``; the first row is the header."""
+    """A table block: its header row (the first line that starts with ``|``) down to the last
+    pipe-like line of its section.
+
+    Every line of the block is either a row or a :func:`table_line_problem`, so no line between
+    the header and the table's end can be dropped without a finding.
+    """
 
     section: tuple[str, ...]
     header: TableRow
     rows: tuple[TableRow, ...]
-    last_line: int = 0  # 1-based line of the table's last row (the header's line when it has none)
+    last_line: int = 0  # 1-based line of the block's last line (the header's line when it has none)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -83,11 +88,40 @@ def split_pipe_row(line: str) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[PipeTable]:
-    """Every pipe table in the document, with the heading path it sits under.
+def is_pipe_like(line: str) -> bool:
+    """A line that looks like part of a table: it holds a ``|`` or a tab (pipes typed as tabs)."""
+    return "|" in line or "\t" in line
 
-    With ``split_rows=False`` only the header row is split and ``rows`` stays empty; the body is
-    lines ``header.line + 1`` to ``last_line``, for callers that parse it column-wise.
+
+def table_line_problem(line: str) -> tuple[str, str] | None:
+    """Why a line inside a table block is not a row, or None when it is one.
+
+    Example:
+        >>> table_line_problem("| 08.11.2021 | 1 |") is None
+        True
+        >>> table_line_problem("")[0]
+        'table-line'
+    """
+    stripped = line.strip()
+    if stripped.startswith("|"):
+        return None
+    if not stripped:
+        return "table-line", "blank line inside the table: the table goes on below it; remove the blank line"
+    if "|" in stripped:
+        return "table-line", "row does not start with '|': add the leading '|'"
+    if "\t" in stripped:
+        return "table-line", "cells separated by tabs, not '|': write the row as | cell | cell |"
+    return "table-line", "a line that is not a table row sits inside the table: move it out or make it a row"
+
+
+def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[PipeTable]:
+    """Every table block in the document, with the heading path it sits under.
+
+    A block starts at a line that starts with ``|`` (its header) and runs to the last pipe-like
+    line (:func:`is_pipe_like`) before the next heading. With ``split_rows=False`` only the header
+    row is split and ``rows`` stays empty; the body is lines ``header.line + 1`` to ``last_line``,
+    for callers that parse it column-wise. With ``split_rows=True``, ``rows`` holds the body lines
+    that are rows; the others are :func:`table_line_problem` lines.
     """
     paths = section_paths(document)
     tables: list[PipeTable] = []
@@ -97,10 +131,18 @@ def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[Pip
         if not lines[number].lstrip().startswith("|"):
             number += 1
             continue
-        first = number
-        while number < total and lines[number].lstrip().startswith("|"):
+        first = last = number
+        number += 1
+        while number < total and not (lines[number].startswith("=") and parse_heading(lines[number])):
+            if is_pipe_like(lines[number]):
+                last = number
             number += 1
+        number = last + 1
         header = TableRow(line=first + 1, cells=split_pipe_row(lines[first]))
-        rows = tuple(TableRow(line=n + 1, cells=split_pipe_row(lines[n])) for n in range(first + 1, number)) if split_rows else ()
+        rows = (
+            tuple(TableRow(line=n + 1, cells=split_pipe_row(lines[n])) for n in range(first + 1, number)
+                  if table_line_problem(lines[n]) is None)
+            if split_rows else ()
+        )  # fmt: skip
         tables.append(PipeTable(section=paths[first], header=header, rows=rows, last_line=number))
     return tables

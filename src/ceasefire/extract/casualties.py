@@ -24,6 +24,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# The largest count a cell or a sentence can report. A larger number is a typo or hostile input, and
+# it would not fit the published integer columns (int64): extraction reports it (rule count-bound in
+# schemas/rules.json) instead of publishing or crashing on it.
+COUNT_LIMIT = 1_000_000
+
 NUMBER_WORDS = {
     "a": 1, "an": 1, "he": 1, "she": 1, "another": 1, "one": 1, "single": 1,
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -65,7 +70,9 @@ class Casualties:
 
 def _quantity_value(match: re.Match) -> int:
     if match.group("digits"):
-        return int(match.group("digits"))
+        digits = match.group("digits")
+        # Past the limit the exact value does not matter, and int() refuses over 4,300 digits.
+        return int(digits) if len(digits) <= len(str(COUNT_LIMIT)) else COUNT_LIMIT + 1
     return NUMBER_WORDS[match.group("word").lower()]
 
 

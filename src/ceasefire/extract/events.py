@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ceasefire.extract.attribution import Mention, acled_types, attribute, find_mentions, find_roles
-from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.locations import location_precision
 from ceasefire.extract.citations import attach_citations
 from ceasefire.findings import Finding
@@ -116,6 +116,7 @@ def extract_events(corpus: RawCorpus, contracts: Contracts, violations: pd.DataF
         record = describe_statement(statement, article, contracts, citations.get(statement.sentence_index, []),
                                     continuations.get(statement.sentence_index, []))  # fmt: skip
         record["violation_id"] = link_violation(record, index, contracts.gazetteer)
+        findings += _count_bound_findings(record, statement)
         records.append(record)
         date_column = statement.sentence.column + statement.phrase.start
         cell_columns.append(
@@ -616,6 +617,21 @@ def _disambiguate(records: list[dict], suffix) -> None:
             continue
         for number, record in enumerate(group, start=1):
             record["event_id"] += f"-{suffix(record)}" if suffix else ("" if number == 1 else f"-{number}")
+
+
+def _count_bound_findings(record: dict, statement: _Statement) -> list[Finding]:
+    """An error for a casualty count beyond :data:`COUNT_LIMIT`, whose value is left empty."""
+    findings = []
+    for kind in ("killed", "wounded"):
+        if record[kind] is not None and record[kind] > COUNT_LIMIT:
+            record[kind] = None
+            findings.append(Finding(
+                severity="error", rule="count-bound", engine="extraction", resource=RESOURCE,
+                message=f"{kind} count is beyond {COUNT_LIMIT:,}: a typo, not a report", column=kind,
+                value=statement.sentence.text[:200], expected=f"at most {COUNT_LIMIT:,}",
+                source_file=record["source_file"], source_line=record["source_line"], source_column=statement.sentence.column,
+            ))  # fmt: skip
+    return findings
 
 
 def _date_warning(document: RawDocument, statement: _Statement, rule: str, message: str) -> Finding:

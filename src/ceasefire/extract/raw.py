@@ -65,7 +65,24 @@ def decode_raw_bytes(name: str, data: bytes) -> tuple[str, ...]:
         ) from None
     if not text.strip():
         raise RawInputError(name, "the file is empty", line=1)
-    return tuple(text.splitlines())
+    return split_raw_lines(text)
+
+
+def split_raw_lines(text: str) -> tuple[str, ...]:
+    """Lines split on ``\\n`` only, so line numbers are the ones ``sed -n`` and editors show.
+
+    ``str.splitlines`` also splits at U+0085, U+2028, form feeds and lone carriage returns, which
+    would shift every later line number; those characters stay in their line (and validation
+    reports them). A CRLF line ending loses its CR.
+
+    Example:
+        >>> split_raw_lines("a\\r\\nb\\u2028c\\n")
+        ('a', 'b\\u2028c')
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return tuple(line[:-1] if line.endswith("\r") else line for line in lines)
 
 
 def sha256_file(path: Path) -> str:
@@ -77,6 +94,7 @@ def sha256_file(path: Path) -> str:
 
 
 def load_provenance(raw_dir: Path) -> dict:
+    """Read ``provenance.json`` and check its shape and every path in it before any raw file is opened."""
     path = raw_dir / PROVENANCE_FILE
     if not raw_dir.is_dir():
         raise RawInputError(str(raw_dir), "raw directory does not exist")
@@ -89,25 +107,58 @@ def load_provenance(raw_dir: Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         line = getattr(error, "lineno", None)
         raise RawInputError(PROVENANCE_FILE, f"not valid JSON: {error}", line=line) from None
-    files = provenance.get("files")
+    except RecursionError:
+        raise RawInputError(PROVENANCE_FILE, "nested too deeply to be a provenance file") from None
+    except OSError as error:
+        raise RawInputError(PROVENANCE_FILE, f"cannot be read: {error.strerror or error}") from None
+    files = provenance.get("files") if isinstance(provenance, dict) else None
     if not isinstance(files, list) or not files:
-        raise RawInputError(PROVENANCE_FILE, "needs a non-empty 'files' list")
-    for entry in files:
+        raise RawInputError(PROVENANCE_FILE, "needs an object with a non-empty 'files' list")
+    for number, entry in enumerate(files, start=1):
+        if not isinstance(entry, dict):
+            raise RawInputError(PROVENANCE_FILE, f"entry {number} is not an object with path, role and sha256")
         missing = {"path", "role", "sha256"} - set(entry)
         if missing:
-            raise RawInputError(PROVENANCE_FILE, f"entry {entry.get('path')!r} lacks {sorted(missing)}")
+            raise RawInputError(PROVENANCE_FILE, f"entry {number} ({entry.get('path')!r}) lacks {sorted(missing)}")
+        wrong = [key for key in ("path", "role", "sha256") if not isinstance(entry[key], str)]
+        if wrong:
+            raise RawInputError(PROVENANCE_FILE, f"entry {number} ({entry['path']!r}): {', '.join(wrong)} must be text")
         if entry["role"] not in ROLES:
-            raise RawInputError(PROVENANCE_FILE, f"entry {entry['path']!r} has unknown role {entry['role']!r}; use one of {ROLES}")
+            raise RawInputError(PROVENANCE_FILE, f"entry {number} ({entry['path']!r}) has unknown role {entry['role']!r}; use one of {ROLES}")
+        confine_raw_path(raw_dir, entry["path"], number)
     return provenance
+
+
+def confine_raw_path(raw_dir: Path, name: str, number: int | None = None) -> Path:
+    """The file a provenance entry names, refused unless it stays inside the raw folder.
+
+    Checked before anything is opened: no absolute path, no ``..``, and no symlink that resolves
+    outside the raw folder, so a provenance file cannot make the pipeline read (or publish) any
+    other file on the machine.
+    """
+    where = f"entry {number} ({name!r})" if number is not None else f"entry {name!r}"
+    relative = Path(name)
+    if not name or "\x00" in name or relative.is_absolute() or name.startswith(("/", "\\")):
+        raise RawInputError(PROVENANCE_FILE, f"{where}: the path must be relative to the raw folder")
+    if ".." in relative.parts or ".." in name.replace("\\", "/").split("/"):
+        raise RawInputError(PROVENANCE_FILE, f"{where}: the path must not contain '..'")
+    root = raw_dir.resolve()
+    resolved = (root / relative).resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise RawInputError(PROVENANCE_FILE, f"{where}: resolves to a file outside the raw folder (a symlink?)")
+    return resolved
 
 
 def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
     """Read, decode and checksum one raw file listed in the provenance file."""
     name = entry["path"]
-    path = raw_dir / name
+    path = confine_raw_path(raw_dir, name)
     if not path.is_file():
         raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise RawInputError(name, f"cannot be read: {error.strerror or error}") from None
     lines = decode_raw_bytes(name, data)
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:

@@ -17,8 +17,8 @@ from typing import Callable
 
 import pandas as pd
 
-from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row
-from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row, table_line_problem
+from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.locations import find_unresolved_places, location_precision
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
@@ -148,19 +148,54 @@ def find_violations_table(document: RawDocument) -> tuple[PipeTable, dict[str, i
     Only each table's header row is split here; the body stays raw lines (``PipeTable.rows`` is
     empty) so a large table is parsed column-wise by :func:`extract_violations`.
     """
+    table, positions, _ = _find_tables(document)
+    return table, positions
+
+
+def _header_positions(table: PipeTable) -> dict[str, int]:
+    positions = {}
+    for index, name in enumerate(table.columns):
+        if name in HEADER_FIELDS:
+            positions[HEADER_FIELDS[name]] = index
+    return positions
+
+
+def _find_tables(document: RawDocument) -> tuple[PipeTable, dict[str, int], list[PipeTable]]:
+    """The violations table, its field -> cell index map, and every other table block."""
     tables = find_pipe_tables(document, split_rows=False)
     for table in tables:
-        positions = {}
-        for index, name in enumerate(table.columns):
-            if name in HEADER_FIELDS:
-                positions[HEADER_FIELDS[name]] = index
+        positions = _header_positions(table)
         if REQUIRED_HEADERS <= positions.keys():
-            return table, positions
+            return table, positions, [other for other in tables if other is not table]
     found = "; ".join(f"line {t.header.line}: {' | '.join(t.columns)}" for t in tables) or "no pipe table at all"
     raise RawInputError(
         document.name,
         f"no table with the columns date | number of violations | location | the violator | consequences ({found})",
     )
+
+
+def _other_table_findings(document: RawDocument, table: PipeTable, others: list[PipeTable]) -> list[Finding]:
+    """A finding for every other table block: none of their lines is extracted, and that is never silent.
+
+    A second block with the violation headers is an error (its rows would be lost); a table of
+    another kind is a warning.
+    """
+    findings = []
+    for other in others:
+        lines = f"lines {other.header.line}-{other.last_line}"
+        if REQUIRED_HEADERS <= _header_positions(other).keys():
+            findings.append(_finding(
+                document, other.header.line, "table-second-block",
+                f"a second violations table ({lines}): its rows are not extracted; merge them into the table "
+                f"at line {table.header.line}", source_column=1,
+            ))  # fmt: skip
+        else:
+            findings.append(dataclasses.replace(_finding(
+                document, other.header.line, "table-second-block",
+                f"a pipe table ({lines}) that is not the violations table: its lines are not extracted",
+                source_column=1,
+            ), severity="warning"))  # fmt: skip
+    return findings
 
 
 def _finding(document: RawDocument, line: int, rule: str, message: str, **kwargs) -> Finding:
@@ -195,6 +230,19 @@ class TableCellColumns(Sequence):
              "location_precision": columns["location"]}
         )  # fmt: skip
         return columns
+
+
+def parse_count(text: str) -> int | str | None:
+    """A violation count: ASCII digits up to :data:`COUNT_LIMIT`; ``"beyond"`` above it, else None.
+
+    Example:
+        >>> parse_count("3"), parse_count("99999999999999999999"), parse_count("²")
+        (3, 'beyond', None)
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    # Past the limit the exact value does not matter, and int() refuses over 4,300 digits.
+    return int(text) if len(text) <= len(str(COUNT_LIMIT)) and int(text) <= COUNT_LIMIT else "beyond"
 
 
 def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object]:
@@ -243,18 +291,27 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     The table is parsed column-wise: pandas string operations split and strip the cells, and each
     parser (dates, counts, violators, places, casualties) runs once per distinct cell value.
     """
-    table, positions = find_violations_table(document)
+    table, positions, others = _find_tables(document)
     width = len(table.header.cells)
     first, last = table.header.line + 1, table.last_line
-    numbers = pd.Series(range(first, last + 1), dtype="int64")
-    raw_lines = document.lines[first - 1 : last]
+    problems: list[tuple[int, int, Finding]] = []  # (line, order, finding): reported in table order
+    numbers_list, raw_lines = [], []
+    # Every line of the block is a row or a finding: nothing between the header and the table's end
+    # is dropped without one.
+    for number, line in enumerate(document.lines[first - 1 : last], start=first):
+        problem = table_line_problem(line)
+        if problem is None:
+            numbers_list.append(number)
+            raw_lines.append(line)
+        else:
+            problems.append((number, 0, _finding(document, number, problem[0], problem[1], value=line[:200], source_column=1)))
+    numbers = pd.Series(numbers_list, dtype="int64")
     cells, widths = split_table_lines(pd.Series(raw_lines, dtype=object))
-    problems: list[tuple[int, int, Finding]] = []  # (row, order, finding): reported in table order
     bad_width = (widths != width).to_numpy()
     for position in bad_width.nonzero()[0].tolist():
         line, count = int(numbers.iat[position]), int(widths.iat[position])
-        problems.append((position, 0, _finding(document, line, "cell-count", f"row has {count} cells but the header has {width}",
-                                              value=str(count), expected=str(width), source_column=1)))  # fmt: skip
+        problems.append((line, 0, _finding(document, line, "cell-count", f"row has {count} cells but the header has {width}",
+                                          value=str(count), expected=str(width), source_column=1)))  # fmt: skip
     kept = ~bad_width
     numbers = numbers[kept].reset_index(drop=True)
     kept_lines = [line for line, keep in zip(raw_lines, kept.tolist()) if keep] if bad_width.any() else raw_lines
@@ -271,26 +328,40 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             return error
 
     dates = map_unique(date_text, parse_date)
-    counts = map_unique(column["violation_count"], lambda text: int(text) if text.isdigit() else None)
+    counts = map_unique(column["violation_count"], parse_count)
     violators = contracts.vocabularies["violators"]
     violator = map_unique(column["violator"], lambda text: violators.resolve(text) or text or None)
     consequences = pd.Series([text or None for text in column["consequences"].tolist()], dtype=object)
     casualties = map_unique(consequences, parse_casualties)
+    killed, wounded = [c.killed for c in casualties], [c.wounded for c in casualties]
+    for kind, values in (("killed", killed), ("wounded", wounded)):
+        for position in [i for i, value in enumerate(values) if value is not None and value > COUNT_LIMIT]:
+            values[position] = None
+            problems.append((int(numbers.iat[position]), 3, _finding(
+                document, int(numbers.iat[position]), "count-bound",
+                f"{kind} count is beyond {COUNT_LIMIT:,}: a typo, not a report",
+                row_id=violation_ids.iat[position], column=kind, value=consequences.iat[position][:200],
+                expected=f"at most {COUNT_LIMIT:,}", source_column=cell_columns[position]["consequences"],
+            )))  # fmt: skip
     for position, parsed in enumerate(dates):
         if isinstance(parsed, DateError):
             text = date_text.iat[position]
             columns = cell_columns[position]
-            problems.append((position, 1, _finding(
+            problems.append((int(numbers.iat[position]), 1, _finding(
                 document, int(numbers.iat[position]), "date-format", f"date {text!r} is not valid: {parsed}",
                 row_id=violation_ids.iat[position], column="date_text", value=text,
                 expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date", source_column=columns["date_text"],
             )))  # fmt: skip
-    for position in [i for i, count in enumerate(counts) if count is None]:
+    for position in [i for i, count in enumerate(counts) if not isinstance(count, int)]:
         text = column["violation_count"].iat[position]
-        problems.append((position, 2, _finding(
-            document, int(numbers.iat[position]), "count-format", f"number of violations {text!r} is not a whole number",
-            row_id=violation_ids.iat[position], column="violation_count", value=text,
-            expected="an integer of at least 1", source_column=cell_columns[position]["violation_count"],
+        beyond = counts[position] == "beyond"
+        counts[position] = None
+        problems.append((int(numbers.iat[position]), 2, _finding(
+            document, int(numbers.iat[position]), "count-bound" if beyond else "count-format",
+            f"number of violations {text[:40]!r} is beyond {COUNT_LIMIT:,}: a typo, not a report" if beyond
+            else f"number of violations {text[:40]!r} is not a whole number",
+            row_id=violation_ids.iat[position], column="violation_count", value=text[:200],
+            expected=f"an integer from 1 to {COUNT_LIMIT:,}", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
     gazetteer = contracts.gazetteer
     unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
@@ -316,8 +387,8 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             "places": pd.Series(contracts.gazetteer.resolve_many(location.tolist()), dtype="object"),
             "violator": pd.array(violator, dtype="string"),
             "consequences": pd.array(consequences.tolist(), dtype="string"),
-            "killed": pd.array([c.killed for c in casualties], dtype="Int64"),
-            "wounded": pd.array([c.wounded for c in casualties], dtype="Int64"),
+            "killed": pd.array(killed, dtype="Int64"),
+            "wounded": pd.array(wounded, dtype="Int64"),
             "source_file": pd.array([document.name] * len(numbers), dtype="string"),
             "source_line": pd.array(numbers.tolist(), dtype="Int64"),
             "location_precision": pd.array(
@@ -327,7 +398,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
         columns=list(FIELDS),
     )
     return Extraction(
-        resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems],
+        resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
         cell_columns=cell_columns, section=table.section,
     )  # fmt: skip
 

@@ -6,8 +6,9 @@ follows the Data Package Version recipe, as refined in RELEASING.md:
 
 - MAJOR: a resource removed; a field removed, renamed, retyped or moved; a field inserted before
   existing fields; a constraint made stricter; the primary key or foreign keys changed.
+  Rows removed: an id that users join on disappears (publishing needs a reviewed removal first).
 - MINOR: a resource added; a field added after the existing ones; a constraint loosened; rows added.
-- PATCH: values corrected, rows removed as errors, or descriptive metadata corrected.
+- PATCH: values corrected, or descriptive metadata corrected.
 
 Identical content gives no change at all, so no new version.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceasefire.plurals import plural
+from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.publish.publishing import DataFile, Version, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -32,6 +34,10 @@ CHANGES_FORMAT = "1.0"
 # raw checksums) and the run's date are not content: they change no published value.
 METADATA_KEYS = ("name", "title", "description", "keywords", "licenses", "sources", "contributors", "corrections")
 RESOURCE_METADATA_KEYS = ("title", "description")
+# A published cell is as long as the raw cell it comes from; the csv module's default limit
+# (128 KiB) would make the diff fail on a long cell that validation had passed.
+CSV_FIELD_LIMIT = 2**31 - 1
+csv.field_size_limit(CSV_FIELD_LIMIT)
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
 
@@ -214,7 +220,7 @@ class Changes:
             if resource.added:
                 reasons.append(("minor", f"{name}: {plural(len(resource.added), 'row')} added"))
             if resource.removed:
-                reasons.append(("patch", f"{name}: {plural(len(resource.removed), 'row')} removed"))
+                reasons.append(("major", f"{name}: {plural(len(resource.removed), 'row')} removed"))
             if resource.changed:
                 reasons.append(("patch", f"{name}: {plural(len(resource.changed), 'row')} changed"))
             reasons += [("patch", f"{name}: {m}") for m in resource.metadata]
@@ -417,7 +423,7 @@ def changes_record(changes: Changes, version: Version, previous: Version | None,
 
 
 def _value(value: object) -> str:
-    return "(empty)" if value in (None, "") else f"`{value}`"
+    return "(empty)" if value in (None, "") else markdown_code(value)
 
 
 def render_changes_markdown(record: dict, heading: str = "##", title: str | None = None) -> str:
@@ -431,21 +437,21 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
         lines.append("First release.")
     lines.append("")
     for reason in record.get("reasons", []) if previous else []:
-        lines.append(f"- **{reason['bump'].upper()}**: {reason['change']}")
+        lines.append(f"- **{reason['bump'].upper()}**: {markdown_text(reason['change'])}")
     for name, resource in record.get("resources", {}).items():
         parts = []
         if resource["rows_added"] and previous:
-            parts += ["Rows added:", *[f"- `{key}`" for key in resource["rows_added"]]]
+            parts += ["Rows added:", *[f"- {markdown_code(key)}" for key in resource["rows_added"]]]
         elif resource["rows_added"]:
             parts.append(f"{len(resource['rows_added'])} rows.")
         if resource["rows_removed"]:
-            parts += ["Rows removed:", *[f"- `{key}`" for key in resource["rows_removed"]]]
+            parts += ["Rows removed:", *[f"- {markdown_code(key)}" for key in resource["rows_removed"]]]
         if resource["rows_changed"]:
             parts.append("Rows changed (old → new):")
             for row in resource["rows_changed"]:
-                moved = f" (was `{row['previous_id']}`)" if row["previous_id"] != row["id"] else ""
+                moved = f" (was {markdown_code(row['previous_id'])})" if row["previous_id"] != row["id"] else ""
                 details = "; ".join(f"{name_}: {_value(v['old'])} → {_value(v['new'])}" for name_, v in row["fields"].items())
-                parts.append(f"- `{row['id']}`{moved}: {details}")
+                parts.append(f"- {markdown_code(row['id'])}{moved}: {details}")
         if resource["schema_changes"]:
             parts += ["Schema changes:", *[f"- {c['bump'].upper()}: {c['detail']}" for c in resource["schema_changes"]]]
         if parts:
@@ -455,8 +461,9 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
         lines += ["", f"{heading}# Corrections applied", ""]
         for c in corrections:
             lines.append(
-                f"- {c['resource']} `{c['id']}` {c['field']}: {_value(c['old_value'])} → {_value(c['new_value'])}. "
-                f"{c['reason']} (reviewed by {c['reviewer']}, {c['date']})"
+                f"- {markdown_text(c['resource'])} {markdown_code(c['id'])} {c['field']}: "
+                f"{_value(c['old_value'])} → {_value(c['new_value'])}. "
+                f"{markdown_text(c['reason'])} (reviewed by {markdown_text(c['reviewer'])}, {markdown_text(c['date'])})"
             )
     return "\n".join(lines) + "\n"
 

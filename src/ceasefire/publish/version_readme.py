@@ -6,6 +6,7 @@ The data dictionary comes from each resource's Table Schema, so it cannot drift 
 from __future__ import annotations
 
 from ceasefire.plurals import plural
+from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -104,7 +105,8 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         lines.append("")
         for finding in warnings:
             where = finding["source_file"] + (f":{finding['source_line']}" if finding.get("source_line") else "")
-            lines.append(f"- `{where}` [{finding['rule']}] {finding['message']} (row `{finding.get('row_id')}`)")
+            lines.append(f"- {markdown_code(where)} [{markdown_text(finding['rule'])}] {markdown_text(finding['message'])} "
+                         f"(row {markdown_code(finding.get('row_id'))})")
     else:
         lines.append("None.")
     corrections = descriptor.get("corrections", [])
@@ -113,7 +115,11 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         lines.append("Reviewed corrections applied to values extracted from the source (also in `datapackage.json`):")
         lines.append("")
         for c in corrections:
-            lines.append(f"- {c['resource']} `{c['id']}` {c['field']}: `{c['old_value']}` → `{c['new_value']}`. {c['reason']} ({c['reviewer']}, {c['date']})")
+            lines.append(
+                f"- {markdown_text(c['resource'])} {markdown_code(c['id'])} {c['field']}: "
+                f"{markdown_code(c['old_value'])} → {markdown_code(c['new_value'])}. {markdown_text(c['reason'])} "
+                f"({markdown_text(c['reviewer'])}, {markdown_text(c['date'])})"
+            )
     else:
         lines.append("None: every value is as extracted from the source.")
     lines += [

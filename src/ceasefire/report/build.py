@@ -27,6 +27,7 @@ from ceasefire.findings import SEVERITY_ORDER, Finding, count_by_severity
 from ceasefire.publish.publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
 from ceasefire.errors import RawInputError
 from ceasefire.extract.raw import RawCorpus
+from ceasefire.validate.corrections import read_review_file
 
 REPORT_FORMAT = "2.1"
 RULES_FILE = "rules.json"
@@ -121,13 +122,16 @@ def _is_iso_date(text: str) -> bool:
 
 
 def load_acknowledgements(path: Path) -> tuple[list[Acknowledgement], list[str]]:
-    """Read the reviewed acknowledgements file; a missing file means none."""
-    if not path.is_file():
+    """Read the reviewed acknowledgements file; a missing file means none.
+
+    An unreadable file or one of the wrong shape raises :class:`RawInputError`; an entry that
+    cannot be used is a problem shown in the report.
+    """
+    data = read_review_file(path, str(path))
+    if data is None:
         return [], []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return [], [f"{path.name} is not valid JSON: {error}"]
+    if not isinstance(data, dict) or not isinstance(data.get("acknowledgements"), list):
+        raise RawInputError(str(path), "needs an object with an 'acknowledgements' list")
     return parse_acknowledgements(data)
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import DateError, Extraction, make_violation_id, parse_table_date
@@ -65,13 +65,10 @@ def default_corrections_file(raw_dir: Path) -> Path:
 
 def load_corrections(path: Path) -> list[Correction]:
     """Read a corrections file; a missing file means no corrections. A malformed one is unusable input."""
-    if not path.is_file():
-        return []
     name = str(CORRECTIONS_FILE) if path.parts[-2:] == CORRECTIONS_FILE.parts else str(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RawInputError(name, f"not valid JSON: {error}", line=getattr(error, "lineno", None)) from None
+    data = read_review_file(path, name)
+    if data is None:
+        return []
     entries = data.get("corrections") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise RawInputError(name, "needs a 'corrections' list")
@@ -93,6 +90,26 @@ def load_corrections(path: Path) -> list[Correction]:
     return corrections
 
 
+def read_review_file(path: Path, name: str) -> object | None:
+    """The parsed JSON of a reviewed file, None when it does not exist.
+
+    A file that exists but cannot be read (a folder, no permission, not UTF-8 or not JSON) is
+    unusable input: treating it as "no reviews" would publish without them.
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise RawInputError(name, "is not a readable file (a folder or a broken link?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RawInputError(name, f"cannot be read: {error.strerror or error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RawInputError(name, f"not valid JSON: {error}", line=getattr(error, "lineno", None)) from None
+    except RecursionError:
+        raise RawInputError(name, "nested too deeply to be a review file") from None
+
+
 def _cell_text(value: object) -> str | None:
     """A frame cell written as in the CSV form, so old values compare with what a user sees."""
     if isinstance(value, list):
@@ -110,6 +127,8 @@ def _typed(field_spec: dict, text: str | None) -> object:
         return [] if field_spec.get("type") == "list" else None
     kind = field_spec.get("type")
     if kind == "integer":
+        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > len(str(COUNT_LIMIT)) + 1 or abs(int(text)) > COUNT_LIMIT:
+            raise ValueError(f"expected a whole number of at most {COUNT_LIMIT:,}")
         return int(text)
     if kind == "date":
         return dt.date.fromisoformat(text)
@@ -181,6 +200,12 @@ def apply_corrections(
                 value = _typed(fields[correction.field], correction.new_value)
             except ValueError as error:
                 problem = f"new value {correction.new_value!r} is not a {fields[correction.field]['type']}: {error}"
+        if problem is None:
+            trial = {**matches[0], correction.field: value}
+            derive(trial, correction.field, contracts)
+            beyond = [name for name in ("killed", "wounded") if isinstance(trial.get(name), int) and trial[name] > COUNT_LIMIT]
+            if beyond:
+                problem = f"new value gives a {beyond[0]} count beyond {COUNT_LIMIT:,}"
         if problem is not None:
             record = matches[0] if matches else {}
             findings.append(

@@ -1,0 +1,82 @@
+"""Invisible and control characters in published text: such a cell blocks the release.
+
+A NUL byte, another C0 or C1 control character, a Unicode line or paragraph separator, or a
+bidirectional override or isolate is invisible in most viewers. It can hide or reorder what a
+reader sees (the "Trojan Source" trick) or end a line in one tool and not in another, so the value
+a user reads would not be the value the source holds. Tab and line feed are plain whitespace and
+pass. Like formula text, such a value is reported and never altered silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ceasefire.extract.violations import Extraction
+from ceasefire.findings import Finding
+
+RULE_NAME = "control-character"
+# C0 except tab and LF, DEL and C1 (U+0085 included), line/paragraph separators, bidi embeddings,
+# overrides and isolates.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def find_control_character(text: str) -> tuple[int, str] | None:
+    """The 1-based position and ``U+XXXX`` name of the first control character in ``text``.
+
+    Example:
+        >>> find_control_character("near Shusha\\u202e")
+        (12, 'U+202E')
+        >>> find_control_character("tab\\tis fine") is None
+        True
+    """
+    match = CONTROL_CHARACTERS.search(text)
+    return (match.start() + 1, f"U+{ord(match.group()):04X}") if match else None
+
+
+def _suspect_rows(frame: pd.DataFrame, names: list[str]) -> list[int]:
+    suspect: set[int] = set()
+    for name in names:
+        values = frame[name]
+        if values.dtype == object and values.map(lambda v: isinstance(v, list)).any():
+            for position, value in enumerate(values.tolist()):
+                if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value):
+                    suspect.add(position)
+            continue
+        flags = values.astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False)
+        suspect.update(flags.to_numpy().nonzero()[0].tolist())
+    return sorted(suspect)
+
+
+def find_control_cells(extraction: Extraction, schema: dict) -> list[Finding]:
+    """One error finding per text cell of ``extraction`` that holds a control character."""
+    frame = extraction.frame
+    text_fields = [spec["name"] for spec in schema["fields"] if spec.get("type") in ("string", "list")]
+    text_fields = [name for name in text_fields if name in frame.columns]
+    findings = []
+    for position in _suspect_rows(frame, text_fields):
+        record = dict(zip(frame.columns, frame.iloc[position].tolist()))
+        columns = extraction.cell_columns[position] if position < len(extraction.cell_columns) else {}
+        for name in text_fields:
+            value = record.get(name)
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                found = find_control_character(item) if isinstance(item, str) else None
+                if found is None:
+                    continue
+                offset, code = found
+                column = columns.get(name)
+                findings.append(
+                    Finding(
+                        severity="error", rule=RULE_NAME, engine="extraction", resource=extraction.resource,
+                        message=f"{name} holds the invisible control character {code} at character {offset}",
+                        row_id=str(record[frame.columns[0]]), column=name, value=item.encode("unicode_escape").decode("ascii")[:200],
+                        expected="text without control, line-separator or bidi-override characters",
+                        source_file=str(record["source_file"]) if record.get("source_file") is not None else None,
+                        source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
+                        source_column=column,
+                    )
+                )  # fmt: skip
+                break
+    return findings

@@ -1,0 +1,74 @@
+"""Exit codes and console output of the real command line under hostile input (docs/RELIABILITY.md):
+one line per failure, each finding once, no traceback, not even in Prefect's logs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flows.publish  # noqa: F401  Prefect's console handler binds to pytest's session stream, not capfd's
+from ceasefire import pipeline
+from conftest import insert_line, prefect_log_lines, seed_article, seed_cited, write_raw_dir
+from flows.cli import main
+
+pytestmark = pytest.mark.prefect
+
+CEASEFIRE = Path(sys.executable).parent / "ceasefire"
+
+
+def _ceasefire(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CEASEFIRE), *argv], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_failing_publish_prints_each_finding_once_and_no_traceback(tmp_path):
+    raw = write_raw_dir(tmp_path / "raw", insert_line(seed_article(), 85, ""), seed_cited())
+    result = _ceasefire("publish", "--raw", str(raw), "--dist", str(tmp_path / "dist"), cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    finding = "wikipedia-peacekeeping-nagorno-karabakh.txt:86:1: error: [table-line] blank line inside the table"
+    assert output.count(finding) == 1
+    assert "Finished in state Failed('1 validation errors, " in result.stderr
+    assert not (tmp_path / "dist" / "nagorno-karabakh-ceasefire").exists()
+
+
+@pytest.mark.parametrize("option", ["--dist", "--reports"])
+def test_output_folder_that_is_a_file_is_exit_2_with_one_line(seed_raw_dir, tmp_path, option):
+    taken = tmp_path / "taken"
+    taken.write_text("a file", encoding="utf-8")
+    result = _ceasefire("publish", "--raw", str(seed_raw_dir), option, str(taken), cwd=tmp_path)
+    assert result.returncode == 2
+    assert (result.stdout, result.stderr) == ("", f"error: output location: {taken}: exists and is not a folder\n")
+
+
+def test_unusable_input_ends_the_flow_failed_with_one_line_and_no_traceback(seed_raw_dir, tmp_path, capfd):
+    (seed_raw_dir / "provenance.json").write_text('{"files": [{"path": "../../etc/passwd", "role": "article", "sha256": "x"}]}')
+    with prefect_log_lines() as logged:
+        code = main(["publish", "--raw", str(seed_raw_dir), "--dist", str(tmp_path / "dist"), "--reports", str(tmp_path / "reports")])
+    printed = capfd.readouterr()
+    assert code == 2
+    assert not any("Traceback" in line for line in logged + printed.err.splitlines())
+    line = "provenance.json: entry 1 ('../../etc/passwd'): the path must not contain '..'"
+    assert printed.err.splitlines() == [f"error: unusable input: {line}"]
+    [finished] = [text for text in logged if "Finished in state Failed" in text]
+    assert finished.endswith(f"Failed(\"unusable input: {line}\")")
+
+
+def test_bug_inside_the_flow_is_exit_70_with_the_traceback_in_the_run_folder(seed_raw_dir, tmp_path, capfd, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug in publishing")
+
+    # publish is never cached, so the bug strikes even when earlier tests cached the extraction.
+    monkeypatch.setattr(pipeline, "publish", broken)
+    dist = tmp_path / "dist"
+    code = main(["publish", "--raw", str(seed_raw_dir), "--dist", str(dist), "--reports", str(tmp_path / "reports")])
+    printed = capfd.readouterr()
+    assert code == 70
+    [saved] = (tmp_path / "reports" / "runs").glob("*/traceback.txt")
+    assert "KeyError: 'a bug in publishing'" in saved.read_text(encoding="utf-8")
+    [line] = printed.err.splitlines()
+    assert line.startswith("error: internal error (a bug, please report it): KeyError") and str(saved) in line
+    assert not (dist / "nagorno-karabakh-ceasefire").exists()
