@@ -38,8 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
     serve.add_argument("--name", help="deployment name (default: nightly)")
     serve.add_argument("--cron", help="schedule, cron syntax in UTC (default: 0 3 * * *, daily at 03:00)")
+    serve.add_argument("--interval", type=float, metavar="SECONDS",
+                       help="schedule a run every SECONDS instead of the cron schedule (for trying it out, tests)")  # fmt: skip
     serve.add_argument("--no-schedule", action="store_true", help="no schedule: runs start only when triggered")
     _add_task_runner_arguments(serve)
+    automations = commands.add_parser("automations", help="Prefect automations on the server at PREFECT_API_URL")
+    apply = automations.add_subparsers(dest="automations_command", required=True).add_parser(
+        "apply", help="notify the maintainers when a publish-dataset run fails (docs/SCHEDULED_RUNS.md)"
+    )
+    target = apply.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook-url", help="POST the notification as JSON to this URL (saves a custom-webhook block)")
+    target.add_argument("--block", help="send it through a saved notification block, TYPE/NAME, e.g. slack-webhook/maintainers")
     validate = commands.add_parser("validate", help="extract and validate only; writes the report, publishes nothing")
     validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     diff = commands.add_parser("diff", help="what changed between two published versions")
@@ -127,10 +136,24 @@ def _serve(args: argparse.Namespace) -> int:
 
     options = {"name": args.name, "cron": args.cron}
     options = {key: value for key, value in options.items() if value is not None}
+    if args.interval is not None:
+        options.update(cron=None, interval=args.interval)
     if args.no_schedule:
-        options["cron"] = None
+        options.update(cron=None, interval=None)
     deployment = build_deployment(args.raw, args.dist, **options, **_task_runner_parameters(args))
     serve_deployment(deployment)
+    return EXIT_OK
+
+
+def _apply_automations(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        print("error: set PREFECT_API_URL to the Prefect server that runs the deployment", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from flows.automations import apply_failure_automation, find_block_id, save_webhook_block
+
+    block_id = save_webhook_block(args.webhook_url) if args.webhook_url else find_block_id(args.block)
+    automation = apply_failure_automation(block_id)
+    print(f"automation {automation.name} ({automation.id}): notifies block {block_id} when a publish-dataset run fails")
     return EXIT_OK
 
 
@@ -157,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command == "serve":
             return _serve(args)
+
+        if args.command == "automations":
+            return _apply_automations(args)
 
         from flows.publish import ValidationFailed, publish_dataset
 
