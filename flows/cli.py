@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diff":
         return _diff(args)
     _configure_prefect()
+    from flows.temporary_server import start_temporary_server
+
+    # Started before the heavy imports below, so the server's start-up overlaps them.
+    server = start_temporary_server() if args.command == "publish" else None
     from ceasefire.errors import PublishLockTimeout, RawInputError
 
     try:
@@ -186,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from flows.publish import ValidationFailed, publish_dataset
 
+        if server is not None:
+            server.wait_until_healthy()
         try:
             outcome = publish_dataset(
                 raw_dir=str(args.raw), dist_dir=str(args.dist), reports_dir=str(args.reports),

@@ -140,9 +140,12 @@ def _server_logs_no_error(request):
     with server.log.open("rb") as handle:
         handle.seek(start)
         new_lines = handle.read().decode("utf-8", errors="replace").splitlines()
-    errors = [line for line in new_lines if ERROR_LINE.search(line)]
+    errors = [number for number, line in enumerate(new_lines) if ERROR_LINE.search(line)]
     if errors:
-        pytest.fail("the Prefect server logged errors during the test:\n" + "\n".join(new_lines[-60:]))
+        # Each ERROR line with the last line of its traceback (the exception), then the log's tail.
+        reports = [new_lines[n] + "\n    " + next((line for line in new_lines[n + 1:] if re.match(r"^\S+(Error|Exception)\b", line)), "")
+                   for n in errors]  # fmt: skip
+        pytest.fail("the Prefect server logged errors during the test:\n" + "\n".join(reports) + "\n--- log tail ---\n" + _tail(server.log, 20))
 
 
 @pytest.fixture(scope="module")
@@ -192,10 +195,20 @@ def _auto_scheduled_runs(client, deployment_id: UUID) -> list:
     return [run for run in runs if run.auto_scheduled]
 
 
-def _wait_for_scheduled_run_to_publish(client, deployment, dist: Path, process, log: Path):
-    """The first run the server's scheduler created for the deployment, once it has completed."""
+def _wait_for_scheduled_run_to_publish(client, server: Server, deployment, dist: Path, process, log: Path):
+    """The first run the server's scheduler created for the deployment, once it has completed.
+
+    Fails at once when the server logs an ERROR line meanwhile: a failing scheduler loop never
+    creates the run, and its traceback says why.
+    """
+    start = server.log.stat().st_size
 
     def completed():
+        with server.log.open("rb") as handle:
+            handle.seek(start)
+            logged = handle.read().decode("utf-8", errors="replace")
+        if ERROR_LINE.search(logged):
+            pytest.fail(f"the Prefect server logged an error while the schedule was due:\n{logged[-3000:]}")
         runs = _auto_scheduled_runs(client, deployment.id)
         done = [run for run in runs if run.state and run.state.is_final()]
         return min(done, key=lambda run: run.expected_start_time) if done else None
@@ -249,7 +262,7 @@ def test_server_scheduler_creates_runs_of_the_served_deployment_and_they_publish
         assert deployment.parameters["dist_dir"] == str((tmp_path / "dist").resolve())
         assert deployment.global_concurrency_limit.limit == 1
         assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
-        run = _wait_for_scheduled_run_to_publish(client, deployment, tmp_path / "dist", process, log)
+        run = _wait_for_scheduled_run_to_publish(client, server, deployment, tmp_path / "dist", process, log)
         assert _summary(client, run.id).startswith("# Ceasefire dataset run: published\n")
     finally:
         _stop(process)
@@ -276,10 +289,12 @@ def test_prefect_yaml_deployed_to_a_process_work_pool_runs_on_schedule_through_a
     log = tmp_path / "worker.log"
     worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "ceasefire"], env, log, tmp_path)
     try:
-        _wait_for_scheduled_run_to_publish(client, deployment, tmp_path / "dist", worker, log)
+        _wait_for_scheduled_run_to_publish(client, server, deployment, tmp_path / "dist", worker, log)
         assert (tmp_path / "reports" / "latest" / "report.json").is_file()
     finally:
         _stop(worker)
+        # As `ceasefire serve` does on exit: no more runs come due for a worker that is gone.
+        client.pause_deployment(deployment.id)
 
 
 def test_prefect_yaml_and_ceasefire_serve_define_the_same_nightly_deployment(tmp_path):
@@ -410,33 +425,42 @@ def _edit_description(path: Path) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-CACHED_READ = {"read-raw-document": {"Cached"}}
+
+@pytest.fixture(scope="module")
+def cache_inputs(client, served, tmp_path_factory) -> dict:
+    """Copies of raw/, schemas/ and reviews/, published once, so every task's result is cached."""
+    folder = tmp_path_factory.mktemp("cache-inputs")
+    for name in ("raw", "schemas", "reviews"):
+        shutil.copytree(SEED_RAW.parent / name, folder / name)
+    parameters = {"raw_dir": str(folder / "raw"), "dist_dir": str(folder / "dist"), "schemas_dir": str(folder / "schemas"),
+                  "reports_dir": str(folder / "reports"), "corrections_file": str(folder / "reviews/corrections.json"),
+                  "acknowledgements": str(folder / "reviews/acknowledgements.json")}  # fmt: skip
+    first = _run_task_states(client, served, parameters)
+    # A raw file is keyed on its content, so earlier runs of the seed may have cached its reading already.
+    assert (first["extract"], first["validate"]) == ({"Completed"}, {"Completed"})
+    return {"folder": folder, "parameters": parameters}
 
 
+def _run_task_states(client, served: dict, parameters: dict) -> dict[str, set[str]]:
+    run = _wait_final(client, served, _trigger(client, served, **parameters))
+    assert run.state.type.value == "COMPLETED", f"{run.state}\n{_tail(served['log'])}"
+    return {name: states for name, states in _task_states(client, run.id).items() if name in CACHED_TASKS}
+
+
+CACHED_TASKS = ("read-raw-document", "extract", "validate")
+
+
+# Each case edits one more file of the same inputs and runs once: every earlier edit is cached by then.
 @pytest.mark.parametrize(
     ("edited", "expected"),
     [
-        ("schemas/violations.schema.json", CACHED_READ | {"extract": {"Completed"}, "validate": {"Completed"}}),
-        ("schemas/gazetteer.json", CACHED_READ | {"extract": {"Completed"}, "validate": {"Completed"}}),
-        ("reviews/corrections.json", CACHED_READ | {"extract": {"Cached"}, "validate": {"Completed"}}),
-        ("reviews/acknowledgements.json", CACHED_READ | {"extract": {"Cached"}, "validate": {"Cached"}}),
+        ("schemas/violations.schema.json", {"read-raw-document": {"Cached"}, "extract": {"Completed"}, "validate": {"Completed"}}),
+        ("schemas/gazetteer.json", {"read-raw-document": {"Cached"}, "extract": {"Completed"}, "validate": {"Completed"}}),
+        ("reviews/corrections.json", {"read-raw-document": {"Cached"}, "extract": {"Cached"}, "validate": {"Completed"}}),
+        ("reviews/acknowledgements.json", {"read-raw-document": {"Cached"}, "extract": {"Cached"}, "validate": {"Cached"}}),
     ],
     ids=["table-schema", "gazetteer", "corrections", "acknowledgements"],
 )
-def test_an_edited_contract_or_review_reruns_exactly_the_tasks_that_read_it(client, served, tmp_path, edited, expected):
-    for folder in ("raw", "schemas", "reviews"):
-        shutil.copytree(SEED_RAW.parent / folder, tmp_path / folder)
-    parameters = {"raw_dir": str(tmp_path / "raw"), "dist_dir": str(tmp_path / "dist"), "schemas_dir": str(tmp_path / "schemas"),
-                  "reports_dir": str(tmp_path / "reports"), "corrections_file": str(tmp_path / "reviews/corrections.json"),
-                  "acknowledgements": str(tmp_path / "reviews/acknowledgements.json")}  # fmt: skip
-
-    def run_states() -> dict[str, set[str]]:
-        run = _wait_final(client, served, _trigger(client, served, **parameters))
-        assert run.state.type.value == "COMPLETED", f"{run.state}\n{_tail(served['log'])}"
-        return {name: states for name, states in _task_states(client, run.id).items() if name in CACHED_READ | expected}
-
-    # A raw file is keyed on its content, so earlier runs of the seed may have cached its reading already.
-    first = run_states()
-    assert (first["extract"], first["validate"]) == ({"Completed"}, {"Completed"})
-    _edit_description(tmp_path / edited)
-    assert run_states() == expected
+def test_an_edited_contract_or_review_reruns_exactly_the_tasks_that_read_it(client, served, cache_inputs, edited, expected):
+    _edit_description(cache_inputs["folder"] / edited)
+    assert _run_task_states(client, served, cache_inputs["parameters"]) == expected
