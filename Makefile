@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup run validate test bench profile lock clean server serve trigger
+.PHONY: setup run validate test bench profile lock clean server serve trigger deploy worker automations
 
 setup: $(STAMP)
 
@@ -23,8 +23,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# With a server answering (PREFECT_API_URL, or `make server` on PREFECT_PORT) the run goes to it;
+# otherwise ceasefire publish starts a temporary server while it imports (docs/SCHEDULED_RUNS.md).
 run: $(STAMP)
-	$(BIN)/ceasefire publish --raw raw --dist dist
+	PREFECT_API_URL=$${PREFECT_API_URL:-$(RUNNING_API)} $(BIN)/ceasefire publish --raw raw --dist dist
 
 validate: $(STAMP)
 	$(BIN)/ceasefire validate --raw raw
@@ -47,15 +49,31 @@ profile: $(STAMP)
 # deployment served against it, and a run triggered by hand. Each runs in its own terminal.
 PREFECT_PORT ?= 4200
 SERVER_API := http://127.0.0.1:$(PREFECT_PORT)/api
+RUNNING_API = $(shell $(BIN)/python -c "import urllib.request; urllib.request.urlopen('$(SERVER_API)/health', timeout=1)" 2>/dev/null && echo $(SERVER_API))
+
+# SERVE_OPTIONS="--interval 60" schedules a run every minute instead of nightly, to watch one happen.
+SERVE_OPTIONS ?=
 
 server: $(STAMP)
 	PREFECT_UI_ENABLED=true $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 serve: $(STAMP)
-	PREFECT_API_URL=$(SERVER_API) $(BIN)/ceasefire serve --raw raw --dist dist
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/ceasefire serve --raw raw --dist dist $(SERVE_OPTIONS)
 
 trigger: $(STAMP)
 	PREFECT_API_URL=$(SERVER_API) $(BIN)/prefect deployment run publish-dataset/nightly --watch
+
+# The Prefect-user route (prefect.yaml): a process work pool, the deployment, and a worker that runs it.
+deploy: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/prefect work-pool create ceasefire --type process --overwrite
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/prefect deploy --prefect-file prefect.yaml --name nightly --no-prompt
+
+worker: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/prefect worker start --pool ceasefire
+
+# Tell the maintainers when a run fails: make automations WEBHOOK_URL=https://... (docs/SCHEDULED_RUNS.md).
+automations: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(BIN)/ceasefire automations apply --webhook-url "$(WEBHOOK_URL)"
 
 # Re-pin after changing pyproject.toml: resolve in a scratch venv and freeze it.
 lock:

@@ -36,12 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from benchmarks.generate import generate_corpus
+from flows.temporary_server import wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
@@ -239,19 +239,10 @@ def prefect_server(folder: Path, timeout: float = 240):
                                     "--port", str(port)], env=env, cwd=folder, stdout=handle, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {process.returncode}: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{api_url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server not healthy after {timeout} s")
-            time.sleep(1)
+        try:
+            wait_until_healthy(api_url, process, timeout, every=1.0)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}: {log.read_text()[-2000:]}") from None
         yield api_url
     finally:
         if process.poll() is None:

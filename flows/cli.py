@@ -18,8 +18,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.review_commands import REVIEW_COMMANDS, add_review_commands, run_review_command
+
+if TYPE_CHECKING:
+    from flows.temporary_server import TemporaryServer
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE, EXIT_LOCKED, EXIT_SOFTWARE = 0, 1, 2, 3, 70
 
@@ -46,8 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
     serve.add_argument("--name", help="deployment name (default: nightly)")
     serve.add_argument("--cron", help="schedule, cron syntax in UTC (default: 0 3 * * *, daily at 03:00)")
+    serve.add_argument("--interval", type=float, metavar="SECONDS",
+                       help="schedule a run every SECONDS instead of the cron schedule (for trying it out, tests)")  # fmt: skip
     serve.add_argument("--no-schedule", action="store_true", help="no schedule: runs start only when triggered")
     _add_task_runner_arguments(serve)
+    automations = commands.add_parser("automations", help="Prefect automations on the server at PREFECT_API_URL")
+    apply = automations.add_subparsers(dest="automations_command", required=True).add_parser(
+        "apply", help="notify the maintainers when a publish-dataset run fails (docs/SCHEDULED_RUNS.md)"
+    )
+    target = apply.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook-url", help="POST the notification as JSON to this URL (saves a custom-webhook block)")
+    target.add_argument("--block", help="send it through a saved notification block, TYPE/NAME, e.g. slack-webhook/maintainers")
     validate = commands.add_parser("validate", help="extract and validate only; writes the report, publishes nothing")
     validate.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder with provenance.json (default: raw)")
     diff = commands.add_parser("diff", help="what changed between two published versions")
@@ -184,14 +197,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     options = {"name": args.name, "cron": args.cron}
     options = {key: value for key, value in options.items() if value is not None}
+    if args.interval is not None:
+        options.update(cron=None, interval=args.interval)
     if args.no_schedule:
-        options["cron"] = None
+        options.update(cron=None, interval=None)
     deployment = build_deployment(args.raw, args.dist, **options, **_task_runner_parameters(args))
     serve_deployment(deployment)
     return EXIT_OK
 
 
-def _publish(args: argparse.Namespace) -> int:
+def _publish(args: argparse.Namespace, server: TemporaryServer | None) -> int:
     """Run the flow with step lines and findings on the console; Prefect's own lines only if --verbose."""
     from ceasefire.errors import RawInputError
     from ceasefire.extract.raw import load_provenance
@@ -207,6 +222,10 @@ def _publish(args: argparse.Namespace) -> int:
         expected = {"read": len(load_provenance(args.raw)["files"])}
     except RawInputError:  # the flow itself reports unusable input, with its report
         expected = {}
+    if server is not None:  # started before the heavy imports; its start-up overlapped them
+        with console.step("server") as note:
+            server.wait_until_healthy()
+            note.append("Prefect's temporary server started")
     try:
         with prefect_steps(console, expected, verbose=args.verbose):
             outcome = publish_dataset(
@@ -230,6 +249,18 @@ def _publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _apply_automations(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        print("error: set PREFECT_API_URL to the Prefect server that runs the deployment", file=sys.stderr)
+        return EXIT_UNUSABLE
+    from flows.automations import apply_failure_automation, find_block_id, save_webhook_block
+
+    block_id = save_webhook_block(args.webhook_url) if args.webhook_url else find_block_id(args.block)
+    automation = apply_failure_automation(block_id)
+    print(f"automation {automation.name} ({automation.id}): notifies block {block_id} when a publish-dataset run fails")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -245,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in REVIEW_COMMANDS:
         return run_review_command(args)
     _configure_prefect()
+    from flows.temporary_server import start_temporary_server
+
+    # Started before the heavy imports below, so the server's start-up overlaps them.
+    server = start_temporary_server() if args.command == "publish" else None
     from ceasefire.errors import InternalError, OutputLocationError, PublishLockTimeout, RawInputError
 
     try:
@@ -254,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
 
-        return _publish(args)
+        if args.command == "automations":
+            return _apply_automations(args)
+
+        return _publish(args, server)
     except RawInputError as error:
         print(f"error: unusable input: {error}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -1,20 +1,27 @@
-"""The nightly deployment on a real Prefect server: deploy, trigger through the API, read back.
+"""The nightly deployment on a real Prefect server: the scheduler fires it, runs publish, failures notify.
 
-One `prefect server start` on a free loopback port with its own PREFECT_HOME, and one
-`ceasefire serve` process, for the whole module; both are stopped even when a test fails.
+One `prefect server start` on a free loopback port with its own PREFECT_HOME for the whole module,
+and every test fails if the server logs an ERROR line while it runs. The proof that scheduled runs
+happen is a run the server's scheduler created (`auto_scheduled`), for both routes: `ceasefire serve`
+with an interval schedule, and prefect.yaml deployed to a process work pool with `prefect deploy`
+and run by `prefect worker start`. Every process is stopped even when a test fails.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from uuid import UUID
 
@@ -26,10 +33,20 @@ pytestmark = pytest.mark.prefect
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-DEPLOYMENT = "publish-dataset/nightly"
+FLOW = "publish-dataset"
 PACKAGE = "nagorno-karabakh-ceasefire"
 START_TIMEOUT = 240  # seconds; the machine is shared and a fresh database needs migrations
 RUN_TIMEOUT = 300
+SCHEDULE_SECONDS = 10  # interval of the test schedules: the scheduler must create the runs itself
+# A line the server logs at ERROR level (Prefect's "| ERROR |" or uvicorn's "ERROR:").
+ERROR_LINE = re.compile(r"\bERROR\b")
+
+
+@dataclass
+class Server:
+    api_url: str
+    log: Path
+    process: subprocess.Popen
 
 
 def _free_port() -> int:
@@ -88,8 +105,8 @@ def _base_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
-    """The API URL of a `prefect server start` on a free loopback port, stopped after the module."""
+def server(tmp_path_factory) -> Server:
+    """A `prefect server start` on a free loopback port, with all its services, stopped after the module."""
     folder = tmp_path_factory.mktemp("prefect-server")
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -106,9 +123,29 @@ def server(tmp_path_factory) -> str:
 
     try:
         _wait_for(healthy, START_TIMEOUT, "prefect server start", process, log)
-        yield api_url
+        yield Server(api_url, log, process)
     finally:
         _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _server_logs_no_error(request):
+    """Fail the test when the server logged an ERROR line while it ran (a scheduler loop failing, say)."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("server")
+    start = server.log.stat().st_size
+    yield
+    with server.log.open("rb") as handle:
+        handle.seek(start)
+        new_lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    errors = [number for number, line in enumerate(new_lines) if ERROR_LINE.search(line)]
+    if errors:
+        # Each ERROR line with the last line of its traceback (the exception), then the log's tail.
+        reports = [new_lines[n] + "\n    " + next((line for line in new_lines[n + 1:] if re.match(r"^\S+(Error|Exception)\b", line)), "")
+                   for n in errors]  # fmt: skip
+        pytest.fail("the Prefect server logged errors during the test:\n" + "\n".join(reports) + "\n--- log tail ---\n" + _tail(server.log, 20))
 
 
 @pytest.fixture(scope="module")
@@ -116,35 +153,75 @@ def client(server):
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: server}):
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
         with get_client(sync_client=True) as api:
             yield api
 
 
-@pytest.fixture(scope="module")
-def served(server, client, tmp_path_factory) -> dict:
-    """`ceasefire serve` of the seed raw folder into a temporary dist, from a foreign folder."""
-    folder = tmp_path_factory.mktemp("served")
-    raw = folder / "raw"
-    shutil.copytree(SEED_RAW, raw)
-    dist = folder / "dist"
-    env = _base_env(folder / "home") | {"PREFECT_API_URL": server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+def _serve(server: Server, folder: Path, *options: str) -> tuple[subprocess.Popen, Path]:
+    """`ceasefire serve` of a copy of the seed raw folder into folder/dist, run from folder."""
+    shutil.copytree(SEED_RAW, folder / "raw")
+    env = _base_env(folder / "home") | {"PREFECT_API_URL": server.api_url, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = folder / "serve.log"
-    process = _start([sys.executable, "-m", "flows.cli", "serve", "--raw", str(raw), "--dist", str(dist)], env, log, folder)
+    command = [str(BIN / "ceasefire"), "serve", "--raw", "raw", "--dist", "dist", *options]
+    return _start(command, env, log, folder), log
 
-    def deployment():
-        from prefect.exceptions import ObjectNotFound
 
-        try:
-            return client.read_deployment_by_name(DEPLOYMENT)
-        except ObjectNotFound:
-            return None
+def _deployment(client, name: str):
+    from prefect.exceptions import ObjectNotFound
 
     try:
-        found = _wait_for(deployment, START_TIMEOUT, "ceasefire serve", process, log, every=2.0)
-        yield {"deployment": found, "raw": raw, "dist": dist, "log": log, "process": process}
+        return client.read_deployment_by_name(f"{FLOW}/{name}")
+    except ObjectNotFound:
+        return None
+
+
+@pytest.fixture(scope="module")
+def served(server, client, tmp_path_factory) -> dict:
+    """`ceasefire serve --no-schedule` of the seed raw folder: runs start only when a test triggers them."""
+    folder = tmp_path_factory.mktemp("served")
+    process, log = _serve(server, folder, "--name", "triggered", "--no-schedule")
+    try:
+        found = _wait_for(lambda: _deployment(client, "triggered"), START_TIMEOUT, "ceasefire serve", process, log, every=2.0)
+        yield {"deployment": found, "folder": folder, "raw": folder / "raw", "dist": folder / "dist", "log": log, "process": process}
     finally:
         _stop(process)
+
+
+def _auto_scheduled_runs(client, deployment_id: UUID) -> list:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+    return [run for run in runs if run.auto_scheduled]
+
+
+def _wait_for_scheduled_run_to_publish(client, server: Server, deployment, dist: Path, process, log: Path):
+    """The first run the server's scheduler created for the deployment, once it has completed.
+
+    Fails at once when the server logs an ERROR line meanwhile: a failing scheduler loop never
+    creates the run, and its traceback says why.
+    """
+    start = server.log.stat().st_size
+
+    def completed():
+        with server.log.open("rb") as handle:
+            handle.seek(start)
+            logged = handle.read().decode("utf-8", errors="replace")
+        if ERROR_LINE.search(logged):
+            pytest.fail(f"the Prefect server logged an error while the schedule was due:\n{logged[-3000:]}")
+        runs = _auto_scheduled_runs(client, deployment.id)
+        done = [run for run in runs if run.state and run.state.is_final()]
+        return min(done, key=lambda run: run.expected_start_time) if done else None
+
+    run = _wait_for(completed, RUN_TIMEOUT, f"a run scheduled by the server for {FLOW}/{deployment.name}", process, log, every=2.0)
+    assert run.state.type.value == "COMPLETED", f"{run.state}\n{_tail(log)}"
+    assert run.auto_scheduled is True
+    assert _versions(dist) == ["1.0.0"], _tail(log)
+    published = (dist / PACKAGE / "latest.json").stat().st_mtime
+    seconds = published - run.expected_start_time.timestamp()
+    # Schedule to published version, for docs/SCHEDULED_RUNS.md (pytest -s shows it).
+    print(f"{deployment.name}: scheduled for {run.expected_start_time:%H:%M:%S}, published {seconds:.1f} s later")
+    return run
 
 
 def _trigger(client, served: dict, **parameters) -> UUID:
@@ -177,15 +254,111 @@ def _versions(dist: Path) -> list[str]:
     return sorted(p.name for p in package.iterdir() if p.is_dir() and not p.name.startswith(".")) if package.exists() else []
 
 
-def test_deployment_has_daily_schedule_raw_and_dist_parameters_and_one_run_at_a_time(served):
-    deployment = served["deployment"]
-    assert deployment.parameters["raw_dir"] == str(served["raw"].resolve())
-    assert deployment.parameters["dist_dir"] == str(served["dist"].resolve())
-    assert deployment.parameters["task_runner"] == "threads"
-    assert [schedule.schedule.cron for schedule in deployment.schedules] == ["0 3 * * *"]
-    assert deployment.global_concurrency_limit is not None
-    assert deployment.global_concurrency_limit.limit == 1
-    assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
+def test_server_scheduler_creates_runs_of_the_served_deployment_and_they_publish(server, client, tmp_path):
+    process, log = _serve(server, tmp_path, "--name", "every-few-seconds", "--interval", str(SCHEDULE_SECONDS))
+    try:
+        deployment = _wait_for(lambda: _deployment(client, "every-few-seconds"), START_TIMEOUT, "ceasefire serve", process, log, every=2.0)
+        assert [schedule.schedule.interval.total_seconds() for schedule in deployment.schedules] == [SCHEDULE_SECONDS]
+        assert deployment.parameters["dist_dir"] == str((tmp_path / "dist").resolve())
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
+        run = _wait_for_scheduled_run_to_publish(client, server, deployment, tmp_path / "dist", process, log)
+        assert _summary(client, run.id).startswith("# Ceasefire dataset run: published\n")
+    finally:
+        _stop(process)
+
+
+def _prefect(server: Server, cwd: Path, *arguments: str) -> str:
+    env = _base_env(cwd / "home") | {"PREFECT_API_URL": server.api_url}
+    result = subprocess.run([str(BIN / "prefect"), *arguments], env=env, cwd=cwd, capture_output=True, text=True, timeout=START_TIMEOUT)
+    assert result.returncode == 0, f"prefect {' '.join(arguments)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_prefect_yaml_deployed_to_a_process_work_pool_runs_on_schedule_through_a_worker(server, client, tmp_path):
+    """The route of docs/SCHEDULED_RUNS.md for Prefect users: work pool, `prefect deploy`, worker."""
+    shutil.copytree(SEED_RAW, tmp_path / "raw")
+    _prefect(server, tmp_path, "work-pool", "create", "ceasefire", "--type", "process", "--overwrite")
+    # From the data folder, as the docs say: the runs' working directory is where `prefect deploy` ran.
+    _prefect(server, tmp_path, "deploy", "--prefect-file", str(REPO / "prefect.yaml"), "--name", "nightly",
+             "--interval", str(SCHEDULE_SECONDS), "--no-prompt")  # fmt: skip
+    deployment = _deployment(client, "nightly")
+    assert deployment.work_pool_name == "ceasefire"
+    assert deployment.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(tmp_path.resolve())}}]
+    env = _base_env(tmp_path / "home") | {"PREFECT_API_URL": server.api_url, "PREFECT_WORKER_QUERY_SECONDS": "2"}
+    log = tmp_path / "worker.log"
+    worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "ceasefire"], env, log, tmp_path)
+    try:
+        _wait_for_scheduled_run_to_publish(client, server, deployment, tmp_path / "dist", worker, log)
+        assert (tmp_path / "reports" / "latest" / "report.json").is_file()
+    finally:
+        _stop(worker)
+        # As `ceasefire serve` does on exit: no more runs come due for a worker that is gone.
+        client.pause_deployment(deployment.id)
+
+
+def test_prefect_yaml_and_ceasefire_serve_define_the_same_nightly_deployment(tmp_path):
+    import yaml
+
+    from flows.deployment import build_deployment
+
+    (declared,) = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+    served = build_deployment(tmp_path / "raw", tmp_path / "dist")
+    assert declared["name"] == served.name == "nightly"
+    assert declared["entrypoint"] == served.entrypoint == "flows.publish.publish_dataset"
+    assert declared["description"] == served.description
+    assert declared["tags"] == served.tags
+    assert [s["cron"] for s in declared["schedules"]] == [s.schedule.cron for s in served.schedules] == ["0 3 * * *"]
+    assert {s["timezone"] for s in declared["schedules"]} == {s.schedule.timezone for s in served.schedules} == {"UTC"}
+    assert declared["concurrency_limit"]["limit"] == served.concurrency_limit == 1
+    assert declared["concurrency_limit"]["collision_strategy"] == served.concurrency_options.collision_strategy.value
+
+
+class _WebhookReceiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (the name http.server calls)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture
+def webhook():
+    """An HTTP receiver on 127.0.0.1 that records the JSON bodies POSTed to it."""
+    receiver = HTTPServer(("127.0.0.1", 0), _WebhookReceiver)
+    _WebhookReceiver.received = []
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{receiver.server_port}/ceasefire-failed", _WebhookReceiver.received
+    finally:
+        receiver.shutdown()
+
+
+def test_failed_run_notifies_the_maintainers_webhook_through_the_automation(server, client, served, webhook, tmp_path):
+    url, received = webhook
+    env = _base_env(tmp_path / "home") | {"PREFECT_API_URL": server.api_url}
+    for _ in range(2):  # applying twice leaves one automation
+        result = subprocess.run([str(BIN / "ceasefire"), "automations", "apply", "--webhook-url", url],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=START_TIMEOUT)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert len(client.read_automations_by_name("ceasefire-publish-dataset-failed")) == 1
+    broken = tmp_path / "raw"
+    shutil.copytree(SEED_RAW, broken)
+    (broken / "provenance.json").write_text("{not json", encoding="utf-8")
+
+    run_id = _trigger(client, served, raw_dir=str(broken), dist_dir=str(tmp_path / "dist"), reports_dir=str(tmp_path / "reports"))
+    run = _wait_final(client, served, run_id)
+    assert run.state.type.value == "FAILED"
+    notices = _wait_for(lambda: [n for n in received if run.name in n["subject"]], 120, "the failure webhook", server.process, server.log)
+    assert notices[0]["subject"] == f"ceasefire: {FLOW} run {run.name} Failed"
+    assert f"Flow run {run.name} ({run.id}) of {FLOW}, deployment triggered, ended Failed" in notices[0]["body"]
+    assert not (tmp_path / "dist").exists()
 
 
 def test_triggered_run_publishes_1_0_0_with_summary_artifact_and_event(client, served):
@@ -233,3 +406,61 @@ def test_two_runs_triggered_together_publish_one_version(client, served, tmp_pat
     statuses = sorted(_summary(client, run_id).splitlines()[0] for run_id in run_ids)
     assert statuses == ["# Ceasefire dataset run: published", "# Ceasefire dataset run: unchanged"]
     assert _versions(dist) == ["1.0.0"]
+
+
+def _task_states(client, run_id: UUID) -> dict[str, set[str]]:
+    """State names of the run's tasks by task name, e.g. {"extract": {"Cached"}}."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    states: dict[str, set[str]] = {}
+    for task_run in task_runs:
+        states.setdefault(task_run.name.rsplit("-", 1)[0], set()).add(task_run.state.name)
+    return states
+
+
+def _edit_description(path: Path) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["description"] += " Edited in a test."
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+
+@pytest.fixture(scope="module")
+def cache_inputs(client, served, tmp_path_factory) -> dict:
+    """Copies of raw/, schemas/ and reviews/, published once, so every task's result is cached."""
+    folder = tmp_path_factory.mktemp("cache-inputs")
+    for name in ("raw", "schemas", "reviews"):
+        shutil.copytree(SEED_RAW.parent / name, folder / name)
+    parameters = {"raw_dir": str(folder / "raw"), "dist_dir": str(folder / "dist"), "schemas_dir": str(folder / "schemas"),
+                  "reports_dir": str(folder / "reports"), "corrections_file": str(folder / "reviews/corrections.json"),
+                  "acknowledgements": str(folder / "reviews/acknowledgements.json")}  # fmt: skip
+    first = _run_task_states(client, served, parameters)
+    # A raw file is keyed on its content, so earlier runs of the seed may have cached its reading already.
+    assert (first["extract"], first["validate"]) == ({"Completed"}, {"Completed"})
+    return {"folder": folder, "parameters": parameters}
+
+
+def _run_task_states(client, served: dict, parameters: dict) -> dict[str, set[str]]:
+    run = _wait_final(client, served, _trigger(client, served, **parameters))
+    assert run.state.type.value == "COMPLETED", f"{run.state}\n{_tail(served['log'])}"
+    return {name: states for name, states in _task_states(client, run.id).items() if name in CACHED_TASKS}
+
+
+CACHED_TASKS = ("read-raw-document", "extract", "validate")
+
+
+# Each case edits one more file of the same inputs and runs once: every earlier edit is cached by then.
+@pytest.mark.parametrize(
+    ("edited", "expected"),
+    [
+        ("schemas/violations.schema.json", {"read-raw-document": {"Cached"}, "extract": {"Completed"}, "validate": {"Completed"}}),
+        ("schemas/gazetteer.json", {"read-raw-document": {"Cached"}, "extract": {"Completed"}, "validate": {"Completed"}}),
+        ("reviews/corrections.json", {"read-raw-document": {"Cached"}, "extract": {"Cached"}, "validate": {"Completed"}}),
+        ("reviews/acknowledgements.json", {"read-raw-document": {"Cached"}, "extract": {"Cached"}, "validate": {"Cached"}}),
+    ],
+    ids=["table-schema", "gazetteer", "corrections", "acknowledgements"],
+)
+def test_an_edited_contract_or_review_reruns_exactly_the_tasks_that_read_it(client, served, cache_inputs, edited, expected):
+    _edit_description(cache_inputs["folder"] / edited)
+    assert _run_task_states(client, served, cache_inputs["parameters"]) == expected
