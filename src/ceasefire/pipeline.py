@@ -174,36 +174,24 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
 
 
 def data_files(build: Build) -> list[DataFile]:
-    """The CSV and JSON Lines form of every resource, with its Table Schema."""
+    """The CSV and JSON Lines form of every resource, with its Table Schema.
+
+    The JSON Lines twin's foreign keys point at the JSON twins too, so frictionless checks each
+    form against the same form.
+    """
     files = []
     for name, extraction in build.extractions.items():
-        schema = build.contracts.table_schema(name)
-        for field_spec in schema["fields"]:
-            field_spec.pop("x-vocabulary", None)
-        title = schema.pop("title", name)
-        description = schema.pop("description", "")
+        schema = build.contracts.schema(name)
+        title, description = schema.title or name, schema.description or ""
         files.append(
-            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema,
+            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema.to_descriptor(),
                      title, description)
         )  # fmt: skip
         files.append(
-            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
-                     render_jsonl(extraction.frame), _json_twin_schema(schema), f"{title} (JSON Lines)", description)
+            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl", render_jsonl(extraction.frame),
+                     schema.to_descriptor(reference_suffix="-json"), f"{title} (JSON Lines)", description)
         )  # fmt: skip
     return files
-
-
-def _json_twin_schema(schema: dict) -> dict:
-    """The schema of a resource's JSON Lines twin: its foreign keys point at the JSON twins too,
-    so frictionless checks each form against the same form."""
-    if not schema.get("foreignKeys"):
-        return schema
-    twin = json.loads(json.dumps(schema))
-    for key in twin["foreignKeys"]:
-        reference = key["reference"]
-        if reference.get("resource"):
-            reference["resource"] = f"{reference['resource']}-json"
-    return twin
 
 
 def _software_versions() -> dict[str, str]:

@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from ceasefire.extract.events import CONFIRMABLE_TYPES, find_matching_violations, index_violations, states_russian_confirmation
 from ceasefire.findings import Finding, Severity
-from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
+from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
@@ -38,46 +38,29 @@ def _as_timestamps(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series)
 
 
-def violation_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
-    """Rules that Table Schema cannot express: (errors, warnings)."""
+def violation_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
+    """Rules of the violations resource that Table Schema cannot express, errors and warnings."""
     span = contracts.time_span
     places = set(contracts.gazetteer.names)
     start, end = pd.Timestamp(span.start), pd.Timestamp(span.end)
-    errors = [
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end")),
-            Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start")),
-            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_start",
-                 "the date falls outside the dataset's time span"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end")),
-            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_end",
-                 "the date falls outside the dataset's time span"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
-            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
-        ),
+    in_span = f"a date from {span.start} to {span.end} (schemas/time_span.json)"
+    return [
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end"),
+                   Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start"),
+                   Rule("time-span", in_span, "date_start", "the date falls outside the dataset's time span")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end"),
+                   Rule("time-span", in_span, "date_end", "the date falls outside the dataset's time span")),
+        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+                   Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start"),
+                   Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
+                        "date_start", "the row is dated earlier than a row above it", severity="warning")),
+        rule_check(lambda f: f["places"].map(lambda items: bool(items)),
+                   Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
+                        "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json",
+                        severity="warning")),
     ]  # fmt: skip
-    warnings = [
-        (
-            pa.Check(
-                _null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start")
-            ),
-            Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
-                 "date_start", "the row is dated earlier than a row above it"),
-        ),
-        (
-            pa.Check(lambda f: f["places"].map(lambda items: bool(items))),
-            Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
-                 "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json"),
-        ),
-    ]  # fmt: skip
-    return errors, warnings
 
 
 def _precision_fits(frame: pd.DataFrame) -> pd.Series:
@@ -92,49 +75,41 @@ def _precision_fits(frame: pd.DataFrame) -> pd.Series:
     return ((precision == "day") & day_ok) | ((precision == "month") & month_ok) | ((precision == "year") & year_ok)
 
 
-def event_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
-    """Rules of the events resource that Table Schema cannot express: (errors, warnings)."""
-    errors, _ = violation_checks(contracts)
-    errors = [(check, rule) for check, rule in errors if rule.rule != "gazetteer"]
+def event_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
+    """Rules of the events resource that Table Schema cannot express: the violations' date errors and more."""
     places = set(contracts.gazetteer.names)
     actors = set(contracts.vocabularies["actors"].names)
-    errors += [
-        (
-            pa.Check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision")),
-            Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
-                 "year: one whole year", "date_precision", "the precision does not fit the date range"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
-            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors")),
-            Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations")),
-            Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number"),
-        ),
+    dates = [(check, rule) for check, rule in violation_checks(contracts) if rule.rule in ("date-order", "time-span")]
+    return dates + [
+        rule_check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision"),
+                   Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
+                        "year: one whole year", "date_precision", "the precision does not fit the date range")),
+        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+                   Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
+        rule_check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors"),
+                   Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary")),
+        rule_check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations"),
+                   Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number")),
     ]  # fmt: skip
-    return errors, []
 
 
-# Resource -> its cross-column rules. A new resource registers its checks here.
-RESOURCE_CHECKS: dict[str, Callable[[Contracts], tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]]] = {
+# Resource -> its cross-column rules, each with its severity. A new resource registers its checks here.
+RESOURCE_CHECKS: dict[str, Callable[[Contracts], list[tuple[pa.Check, Rule]]]] = {
     "violations": violation_checks,
     "events": event_checks,
 }
 
 
 def build_schemas(contracts: Contracts, resource: str) -> dict[Severity, RuledSchema]:
-    """The error schema (Table Schema + cross-column rules) and the warning schema of a resource."""
-    table_schema = contracts.table_schema(resource)
-    errors, warnings = RESOURCE_CHECKS[resource](contracts)
+    """The error schema (Table Schema + cross-column error rules) and the warning schema of a resource."""
+    checks = RESOURCE_CHECKS[resource](contracts)
+    errors = [(check, rule) for check, rule in checks if rule.severity == "error"]
+    warnings = [(check, rule) for check, rule in checks if rule.severity == "warning"]
     warning_schema = pa.DataFrameSchema(checks=[check for check, _ in warnings], name=f"{resource}-warnings")
     return {
-        "error": build_pandera_schema(table_schema, resource, errors),
-        "warning": RuledSchema(schema=warning_schema, frame_rules=[rule for _, rule in warnings]),
+        "error": contracts.schema(resource).to_pandera(resource, errors),
+        "warning": RuledSchema(warning_schema, frame_rules=[rule for _, rule in warnings],
+                               rules_by_check={(None, check.name): rule for check, rule in warnings}),
     }
 
 
@@ -164,7 +139,7 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases
         for case in cases.itertuples(index=False):
-            rule = rule_for_failure(ruled, case.column, str(case.check), case.check_number)
+            rule = rule_for_failure(ruled, case.column, str(case.check))
             column = rule.column or case.column
             index = case.index
             row = None if index is None or pd.isna(index) else int(index)
