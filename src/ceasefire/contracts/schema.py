@@ -111,9 +111,7 @@ def csv_text(value: object, delimiter: str = ";") -> str:
 
 
 def _is_pandas_missing(value: object) -> bool:
-    import pandas as pd
-
-    return value is pd.NA
+    return type(value).__name__ == "NAType"  # pandas.NA, without importing pandas here
 
 
 @dataclass(frozen=True)
@@ -323,24 +321,25 @@ class Schema:
 
     def frame_from_records(self, records: Iterable[Mapping[str, object]]) -> pd.DataFrame:
         """Records (typed values) as a frame with the schema's fields, in order, and dtypes."""
-        import pandas as pd
-
-        columns: dict[str, list] = {f.name: [] for f in self.fields}
-        for record in records:
-            for name, values in columns.items():
-                values.append(record.get(name))
-        return self.frame_from_columns(columns)
+        records = list(records)
+        present = set().union(*records) if records else set(self.field_names)
+        return self.frame_from_columns({name: [record.get(name) for record in records] for name in self.field_names if name in present})
 
     def frame_from_columns(self, columns: Mapping[str, list]) -> pd.DataFrame:
-        """Typed values by field as a frame with the schema's dtypes; missing fields are empty."""
+        """Typed values by field as a frame with the schema's dtypes, in schema order.
+
+        A column the schema does not list is left out (the schema is the contract); a field the
+        columns lack stays missing, and validation reports it.
+        """
         import pandas as pd
 
-        length = max((len(values) for values in columns.values()), default=0)
         data = {}
         for f in self.fields:
-            values = list(columns.get(f.name, [None] * length))
-            data[f.name] = pd.array(values, dtype=f.pandas_dtype) if f.pandas_dtype != "object" else pd.Series(values, dtype="object")
-        return pd.DataFrame(data, columns=list(self.field_names))
+            if f.name not in columns:
+                continue
+            values = list(columns[f.name])
+            data[f.name] = pd.Series(values, dtype="object") if f.pandas_dtype == "object" else pd.array(values, dtype=f.pandas_dtype)
+        return pd.DataFrame(data, columns=list(data))
 
     def to_pandera(self, name: str | None = None, frame_checks: Iterable = ()) -> RuledSchema:
         """The pandera schema: every column check, the primary key, plus cross-column ``frame_checks``."""

@@ -36,11 +36,6 @@ HEADER_FIELDS = {
 }
 REQUIRED_HEADERS = {"date_text", "violation_count", "location", "violator", "consequences"}
 
-FIELDS = (
-    "violation_id", "date_start", "date_end", "date_text", "violation_count", "location", "places",
-    "violator", "consequences", "killed", "wounded", "source_file", "source_line",
-)  # fmt: skip
-
 # Typed fields derived from a raw cell: a finding on the cell covers them.
 DERIVED_FROM = {"date_start": "date_text", "date_end": "date_text", "places": "location",
                 "killed": "consequences", "wounded": "consequences"}  # fmt: skip
@@ -290,37 +285,25 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             expected="an integer of at least 1", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
     problems.sort(key=lambda problem: problem[:2])
-    frame = pd.DataFrame(
+    frame = contracts.schema(RESOURCE).frame_from_columns(
         {
-            "violation_id": pd.array(violation_ids.tolist(), dtype="string"),
-            "date_start": pd.Series([d.start if isinstance(d, TableDate) else None for d in dates], dtype="object"),
-            "date_end": pd.Series([d.end if isinstance(d, TableDate) else None for d in dates], dtype="object"),
-            "date_text": pd.array(date_text.tolist(), dtype="string"),
-            "violation_count": pd.array(counts, dtype="Int64"),
-            "location": pd.array([text or None for text in location.tolist()], dtype="string"),
-            "places": pd.Series(contracts.gazetteer.resolve_many(location.tolist()), dtype="object"),
-            "violator": pd.array(violator, dtype="string"),
-            "consequences": pd.array(consequences.tolist(), dtype="string"),
-            "killed": pd.array([c.killed for c in casualties], dtype="Int64"),
-            "wounded": pd.array([c.wounded for c in casualties], dtype="Int64"),
-            "source_file": pd.array([document.name] * len(numbers), dtype="string"),
-            "source_line": pd.array(numbers.tolist(), dtype="Int64"),
-        },
-        columns=list(FIELDS),
+            "violation_id": violation_ids.tolist(),
+            "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
+            "date_end": [d.end if isinstance(d, TableDate) else None for d in dates],
+            "date_text": date_text.tolist(),
+            "violation_count": counts,
+            "location": [text or None for text in location.tolist()],
+            "places": contracts.gazetteer.resolve_many(location.tolist()),
+            "violator": violator,
+            "consequences": consequences.tolist(),
+            "killed": [c.killed for c in casualties],
+            "wounded": [c.wounded for c in casualties],
+            "source_file": [document.name] * len(numbers),
+            "source_line": numbers.tolist(),
+        }
     )
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems],
         cell_columns=cell_columns, section=table.section,
     )  # fmt: skip
 
-
-def violations_frame(records: list[dict]) -> pd.DataFrame:
-    """Records to a frame with the published dtypes: dates as ``datetime.date``, nullable ints."""
-    frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
-    for name in ("violation_count", "killed", "wounded", "source_line"):
-        frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
-    for name in ("violation_id", "date_text", "location", "violator", "consequences", "source_file"):
-        frame[name] = pd.array(frame[name].tolist(), dtype="string")
-    for name in ("date_start", "date_end", "places"):
-        frame[name] = pd.Series(frame[name].tolist(), dtype="object")
-    return frame
