@@ -82,6 +82,18 @@ def normalise_key(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(value)
 
 
+def row_key_of(descriptor: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields that name a row of a Table Schema descriptor: its primary key, else its first field.
+
+    For published descriptors of any version, which are read without the full contract.
+
+    Example:
+        >>> row_key_of({"fields": [{"name": "a"}, {"name": "b"}], "primaryKey": "b"})
+        ('b',)
+    """
+    return normalise_key(descriptor.get("primaryKey")) or (descriptor["fields"][0]["name"],)
+
+
 def json_value(value: object) -> object:
     """A frame cell as a plain JSON value: dates ISO, numpy scalars unwrapped, missing values None."""
     if isinstance(value, list):
@@ -312,7 +324,7 @@ class Schema:
 
     @property
     def row_key(self) -> tuple[str, ...]:
-        """The fields that name a row: the primary key, else the first field."""
+        """The fields that name a row: the primary key, else the first field (as :func:`row_key_of`)."""
         return self.primary_key or (self.fields[0].name,)
 
     def to_pandas_dtypes(self) -> dict[str, str]:

@@ -5,6 +5,7 @@ The data dictionary comes from each resource's Table Schema, so it cannot drift 
 
 from __future__ import annotations
 
+from ceasefire.contracts.schema import normalise_key
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -81,12 +82,12 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         if resource["format"] != "csv":
             continue
         schema = resource["schema"]
-        key = schema.get("primaryKey")
+        key = normalise_key(schema.get("primaryKey"))
         lines += ["", f"### {resource['name']}: {resource.get('title', '')}", ""]
         if resource.get("description"):
             lines += [resource["description"], ""]
         if key:
-            lines += [f"Primary key: {', '.join(f'`{name}`' for name in (key if isinstance(key, list) else [key]))}.", ""]
+            lines += [f"Primary key: {', '.join(f'`{name}`' for name in key)}.", ""]
         for foreign in schema.get("foreignKeys", []):
             lines += [f"Foreign key: `{foreign['fields']}` → `{foreign['reference']}`.", ""]
         lines += ["| field | type | title | description | constraints |", "|---|---|---|---|---|"]

@@ -209,20 +209,29 @@ def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[
     return findings
 
 
-def check_violation_links(events: Extraction, violations: Extraction) -> list[Finding]:
-    """Every ``violation_id`` of an event names a row of the violations table (the foreign key)."""
-    known = set(map(str, violations.frame["violation_id"].dropna()))
+def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:
+    """Every foreign key of every resource's contract names a row of the resource it references."""
     findings = []
-    for row, record in enumerate(events.frame.itertuples(index=False)):
-        if pd.isna(record.violation_id) or str(record.violation_id) in known:
-            continue
-        findings.append(
-            Finding(severity="error", rule="foreign-key", engine="pandera", resource=events.resource,
-                    message="violation_id names no row of the violations resource", row_id=_describe(record.event_id),
-                    column="violation_id", value=str(record.violation_id), expected="a violation_id of the violations resource",
-                    source_file=_describe(record.source_file), source_line=int(record.source_line),
-                    source_column=events.cell_columns[row].get("violation_id") if row < len(events.cell_columns) else None)
-        )  # fmt: skip
+    for name, extraction in extractions.items():
+        frame = extraction.frame
+        for key in contracts.schema(name).foreign_keys:
+            target = extractions.get(key.resource or name)
+            if target is None or not set(key.fields) <= set(frame.columns):
+                continue
+            known = set(zip(*(map(str, target.frame[field]) for field in key.reference_fields)))
+            fields, target_fields = ", ".join(key.fields), ", ".join(key.reference_fields)
+            for row, values in enumerate(zip(*(frame[field].tolist() for field in key.fields))):
+                if any(pd.isna(value) for value in values) or tuple(map(str, values)) in known:
+                    continue
+                findings.append(
+                    Finding(severity="error", rule="foreign-key", engine="pandera", resource=name,
+                            message=f"{fields} names no row of the {key.resource or name} resource", row_id=_describe(frame.iat[row, 0]),
+                            column=key.fields[0], value=";".join(map(str, values)),
+                            expected=f"a {target_fields} of the {key.resource or name} resource",
+                            source_file=_describe(frame.at[row, "source_file"]) if "source_file" in frame else None,
+                            source_line=int(frame.at[row, "source_line"]) if "source_line" in frame else None,
+                            source_column=extraction.cell_columns[row].get(key.fields[0]) if row < len(extraction.cell_columns) else None)
+                )  # fmt: skip
     return findings
 
 
@@ -267,12 +276,11 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
 
 def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:
     """Checks that need the raw corpus or more than one resource."""
-    findings: list[Finding] = []
+    findings: list[Finding] = check_foreign_keys(contracts, extractions)
     events, violations = extractions.get("events"), extractions.get("violations")
     if events is not None:
         findings.extend(check_sentences_verbatim(corpus, events))
         if violations is not None:
-            findings.extend(check_violation_links(events, violations))
             findings.extend(reconcile_events(events, violations, contracts))
     return findings
 
