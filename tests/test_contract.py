@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -156,3 +157,31 @@ def test_date_bounds_compare_dates():
     schema = Schema.from_descriptor({"fields": [{"name": "d", "type": "date", "constraints": {"minimum": "2020-11-10"}}]})
     frame = pd.DataFrame({"d": pd.Series([dt.date(2020, 11, 9), dt.date(2020, 11, 10)], dtype="object")})
     assert _failures(schema, frame) == [("minimum", 0)]
+
+
+def test_package_metadata_is_read_from_schemas_package_json(tmp_path):
+    from ceasefire.pipeline import build_dataset, publish
+    from conftest import SEED_RAW
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(REPO / "schemas", schemas)
+    metadata = json.loads((schemas / "package.json").read_text(encoding="utf-8"))
+    metadata |= {"title": "A renamed dataset", "x-shortTitle": "Renamed collection",
+                 "licenses": [{"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/", "title": "CC0 1.0"}]}  # fmt: skip
+    (schemas / "package.json").write_text(json.dumps(metadata), encoding="utf-8")
+    outcome = publish(build_dataset(SEED_RAW, schemas), tmp_path / "dist")
+    descriptor = json.loads((outcome.path / "datapackage.json").read_text(encoding="utf-8"))
+    assert (descriptor["title"], descriptor["licenses"][0]["name"]) == ("A renamed dataset", "CC0-1.0")
+    readme = (outcome.path / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# A renamed dataset, version 1.0.0") and "CC0 1.0 (CC0-1.0, " in readme
+    assert "<h1>Renamed collection: releases</h1>" in (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "dist" / "catalog.json").read_text())["packages"][0]["license"] == "CC0-1.0"
+
+
+def test_an_unknown_package_metadata_key_fails_closed(tmp_path):
+    from ceasefire.contracts.package import load_package_metadata
+
+    metadata = json.loads((REPO / "schemas" / "package.json").read_text(encoding="utf-8")) | {"licence": "typo"}
+    (tmp_path / "package.json").write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ContractError, match=r"^schemas/package.json: licence: unknown key"):
+        load_package_metadata(tmp_path)

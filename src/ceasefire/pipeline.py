@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from ceasefire import PACKAGE_NAME
 from ceasefire.publish.catalog import refresh_downloads
 from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
 from ceasefire.findings import Finding, count_by_severity, sort_findings
@@ -60,13 +59,6 @@ from ceasefire.validate.validation import validate_across, validate_extraction, 
 from ceasefire.publish.version_readme import render_version_readme
 from ceasefire.extract.violations import Extraction, extract_violations
 from ceasefire.contracts.vocabularies import Contracts, default_schemas_dir, load_contracts
-
-LICENSE = {
-    "name": "CC-BY-SA-4.0",
-    "path": "https://creativecommons.org/licenses/by-sa/4.0/",
-    "title": "Creative Commons Attribution Share-Alike 4.0",
-}
-ARTICLE_URL = "https://en.wikipedia.org/wiki/Peacekeeping_operations_in_Nagorno-Karabakh"
 
 
 @dataclass
@@ -262,31 +254,18 @@ def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Pa
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
-    corpus = build.corpus
+    corpus, package = build.corpus, build.contracts.package
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
-        "name": PACKAGE_NAME,
-        "title": "Ceasefire violations reported during the Russian peacekeeping operation in Nagorno-Karabakh, 2020-2024",
-        "description": (
-            "Ceasefire violations reported by the Russian peacekeeping mission in Nagorno-Karabakh, extracted from "
-            "the English Wikipedia article 'Peacekeeping operations in Nagorno-Karabakh' and validated with "
-            "Frictionless and pandera, with a timeline of the dated statements of the article's prose (events) "
-            "linked to them. Each row traces back to a raw file and line (source_file, source_line)."
-        ),
+        "name": package.name,
+        "title": package.title,
+        "description": package.description,
         "version": str(version),
         "created": created,
-        "keywords": ["Nagorno-Karabakh", "ceasefire", "peacekeeping", "conflict events", "Armenia", "Azerbaijan"],
-        "licenses": [LICENSE],
-        "sources": [
-            {
-                "title": "Peacekeeping operations in Nagorno-Karabakh, English Wikipedia, CC BY-SA 4.0",
-                "path": ARTICLE_URL,
-            }
-        ],
-        "contributors": [
-            {"title": "Wikipedia contributors to the article", "path": "https://en.wikipedia.org/w/index.php?title=Peacekeeping_operations_in_Nagorno-Karabakh&action=history", "roles": ["author"]},
-            {"title": "Nagorno-Karabakh ceasefire dataset maintainers", "roles": ["publisher", "maintainer"]},
-        ],
+        "keywords": list(package.keywords),
+        "licenses": list(package.licenses),
+        "sources": list(package.sources),
+        "contributors": list(package.contributors),
         "resources": [file.descriptor() for file in files],
         "provenance": {
             "raw_files": [
@@ -321,7 +300,7 @@ def publish(
     if build.counts["error"]:
         return Outcome("failed", None, build.findings, rows, message=f"{build.counts['error']} validation errors")
     files = data_files(build)
-    package_dir = dist_dir / PACKAGE_NAME
+    package_dir = dist_dir / build.contracts.package.name
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", created), files)
     with publish_lock(dist_dir, lock_timeout):
@@ -334,7 +313,7 @@ def publish(
             previous = snapshot_from_folder(package_dir / str(latest))
             changes = compare(previous, candidate)
             if changes.empty:
-                refresh_downloads(dist_dir)
+                refresh_downloads(dist_dir, build.contracts.package.short_title)
                 return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
                                message=f"content unchanged since {latest}; nothing published")  # fmt: skip
             kind, version = changes.bump, latest.bump(changes.bump)
@@ -350,7 +329,7 @@ def publish(
         contents["datapackage.json"] = _json_bytes(descriptor)
         contents.update(report_files(report))
         contents[CHANGES_FILE] = _json_bytes(record)
-        contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
+        contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
         frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
@@ -362,7 +341,7 @@ def publish(
         target = package_dir / str(version)
         promote(stage, target)
         pause_point("promoted")
-        refresh_downloads(dist_dir)
+        refresh_downloads(dist_dir, build.contracts.package.short_title)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
                    message=message, report=report)  # fmt: skip
 

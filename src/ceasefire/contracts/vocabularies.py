@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ceasefire.contracts.package import PackageMetadata, load_package_metadata
 from ceasefire.contracts.schema import Schema
 
 
@@ -121,6 +122,11 @@ class Contracts:
     gazetteer: Gazetteer
     vocabularies: dict[str, Vocabulary]
     time_span: TimeSpan
+
+    @cached_property
+    def package(self) -> PackageMetadata:
+        """Package-level metadata (``schemas/package.json``)."""
+        return load_package_metadata(self.schemas_dir)
 
     def schema(self, resource: str) -> Schema:
         """The typed contract of ``resource``, with vocabulary enums filled in."""

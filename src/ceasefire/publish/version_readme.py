@@ -5,6 +5,7 @@ The data dictionary comes from each resource's Table Schema, so it cannot drift 
 
 from __future__ import annotations
 
+from ceasefire.contracts.package import PackageMetadata
 from ceasefire.contracts.schema import normalise_key
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
@@ -35,16 +36,17 @@ def _type(spec: dict) -> str:
     return spec.get("type", "any")
 
 
-def citation(descriptor: dict) -> str:
+def citation(descriptor: dict, package: PackageMetadata) -> str:
+    article = package.source_article
     return (
-        f"Nagorno-Karabakh ceasefire dataset maintainers ({descriptor['created'][:4]}). {descriptor['title']}, "
+        f"{package.publisher} ({descriptor['created'][:4]}). {descriptor['title']}, "
         f"version {descriptor['version']} [data set], published {descriptor['created'][:10]}. Derived from "
-        f"Wikipedia contributors, \"Peacekeeping operations in Nagorno-Karabakh\", English Wikipedia "
-        f"({descriptor['sources'][0]['path']}), CC BY-SA 4.0."
+        f"Wikipedia contributors, \"{article['title']}\", {article['site']} "
+        f"({descriptor['sources'][0]['path']}), {article['license']}."
     )
 
 
-def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
+def render_version_readme(descriptor: dict, report: dict, changes: dict, package: PackageMetadata) -> str:
     """Markdown for ``<version>/README.md``."""
     version = descriptor["version"]
     license_ = descriptor["licenses"][0]
@@ -124,14 +126,14 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         "",
         "## License and attribution",
         "",
-        f"{license_['title']} ({license_['name']}, {license_['path']}). The data is derived from the English "
-        f"Wikipedia article \"Peacekeeping operations in Nagorno-Karabakh\" ({descriptor['sources'][0]['path']}) "
+        f"{license_['title']} ({license_['name']}, {license_['path']}). The data is derived from the {package.source_article['site']} "
+        f"article \"{package.source_article['title']}\" ({descriptor['sources'][0]['path']}) "
         "by its contributors (see the article's history). Reuse must credit the Wikipedia contributors and this "
         "dataset, and share adaptations under the same license.",
         "",
         "## How to cite",
         "",
-        citation(descriptor),
+        citation(descriptor, package),
         "",
         "A published version never changes. Cite the version you used; `changes.json` and the package's "
         "`CHANGELOG.md` list what changed between versions.",
