@@ -8,57 +8,40 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import platform
 import shutil
-import subprocess
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-from ceasefire.publish.catalog import refresh_downloads
-from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
-from ceasefire.findings import Finding, count_by_severity, sort_findings
-from ceasefire.validate.formulas import RULE as FORMULA_RULE
-from ceasefire.validate.formulas import find_formula_cells
-from ceasefire.publish.publishing import (
-    FIRST_VERSION,
-    DataFile,
-    Version,
-    clear_leftovers,
-    list_versions,
-    pause_point,
-    promote,
-    publish_lock,
-    stage_version,
-)
+# load
+from ceasefire.contracts.vocabularies import Contracts, load_contracts
 from ceasefire.extract.raw import RawCorpus, read_raw_dir
-from ceasefire.publish.releases import (
-    CHANGES_FILE,
-    changes_record,
-    compare,
-    corrections_added,
-    initial_changes,
-    snapshot_from_files,
-    snapshot_from_folder,
-)
-from ceasefire.errors import RawInputError
-from ceasefire.report.build import (
-    DEFAULT_ACKNOWLEDGEMENTS,
-    ReportInputs,
-    RunInfo,
-    input_error_finding,
-    report_files,
-    start_run,
-    write_run_report,
-)
-from ceasefire.report.build import build_report as build_run_report
-from ceasefire.publish.serialize import render_csv, render_jsonl
+# extract
 from ceasefire.extract.events import extract_events, relink_events
-from ceasefire.validate.validation import validate_across, validate_extraction, validate_written_package
-from ceasefire.publish.version_readme import render_version_readme
 from ceasefire.extract.violations import Extraction, extract_violations
-from ceasefire.contracts.vocabularies import Contracts, default_schemas_dir, load_contracts
+# validate
+from ceasefire.findings import Finding, count_by_severity, sort_findings
+from ceasefire.validate.corrections import (
+    AppliedCorrection, Correction, apply_corrections, default_corrections_file, find_unknown_resources, load_corrections,
+)  # fmt: skip
+from ceasefire.validate.formulas import find_formula_cells
+from ceasefire.validate.validation import validate_across, validate_extraction
+# publish
+from ceasefire.publish.catalog import refresh_downloads
+from ceasefire.publish.descriptor import describe_package, json_bytes, render_data_files
+from ceasefire.publish.package_check import validate_written_package
+from ceasefire.publish.publishing import (
+    FIRST_VERSION, DataFile, Version, clear_leftovers, list_versions, pause_point, promote, publish_lock, stage_version,
+)  # fmt: skip
+from ceasefire.publish.releases import (
+    CHANGES_FILE, changes_record, compare, corrections_added, initial_changes, snapshot_from_files, snapshot_from_folder,
+)  # fmt: skip
+from ceasefire.publish.version_readme import render_version_readme
+# report (the flows in flows/ call build_report, write_report and write_input_error_report through here)
+from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, report_files, start_run
+from ceasefire.report.runs import build_report, write_input_error_report, write_report
+
+__all__ = ["Build", "Outcome", "build_dataset", "build_report", "data_files", "extract", "package_descriptor", "publish",
+           "run", "validate", "write_input_error_report", "write_report"]  # fmt: skip
 
 
 @dataclass
@@ -128,15 +111,8 @@ def validate(
         applied += done
         findings += problems
         findings += validate_extraction(extraction, contracts)
-        findings += find_formula_cells(extraction, contracts.table_schema(name))
-    known = set(extractions)
-    for correction in corrections or []:
-        if correction.resource not in known:
-            findings.append(
-                Finding("error", "correction", "extraction", correction.resource,
-                        f"correction not applied: no resource named {correction.resource!r}",
-                        row_id=correction.id, column=correction.field, source_file="reviews/corrections.json")
-            )  # fmt: skip
+        findings += find_formula_cells(extraction, contracts.schema(name))
+    findings += find_unknown_resources(corrections or [], set(extractions))
     findings += validate_across(corpus, contracts, corrected)
     return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
 
@@ -147,7 +123,7 @@ def _schema_fields_only(extraction: Extraction, contracts: Contracts) -> Extract
     Removing a field from ``schemas/`` removes it from the package (a MAJOR release) without a code
     change. A field the schema lists but the extraction lacks stays missing, and validation says so.
     """
-    listed = [spec["name"] for spec in contracts.table_schema(extraction.resource)["fields"]]
+    listed = contracts.schema(extraction.resource).field_names
     dropped = [name for name in extraction.frame.columns if name not in listed]
     if not dropped:
         return extraction
@@ -166,119 +142,15 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
 
 
 def data_files(build: Build) -> list[DataFile]:
-    """The CSV and JSON Lines form of every resource, with its Table Schema.
-
-    The JSON Lines twin's foreign keys point at the JSON twins too, so frictionless checks each
-    form against the same form.
-    """
-    files = []
-    for name, extraction in build.extractions.items():
-        schema = build.contracts.schema(name)
-        title, description = schema.title or name, schema.description or ""
-        files.append(
-            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema.to_descriptor(),
-                     title, description)
-        )  # fmt: skip
-        files.append(
-            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl", render_jsonl(extraction.frame),
-                     schema.to_descriptor(reference_suffix="-json"), f"{title} (JSON Lines)", description)
-        )  # fmt: skip
-    return files
-
-
-def _software_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("frictionless", "pandera", "pandas", "prefect"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
-def _git_state(directory: Path) -> dict[str, object]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=directory, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return {"git_commit": "unknown", "git_dirty": None}
-    return {"git_commit": commit, "git_dirty": dirty}
-
-
-def build_report(
-    build: Build,
-    version: str | None,
-    *,
-    run: RunInfo | None = None,
-    outcome: str = "validated",
-    message: str = "",
-    findings: list[Finding] | None = None,
-) -> dict:
-    """The report of a run over ``build`` (format in docs/REPORTS.md).
-
-    ``findings`` replaces the build's own when publishing added frictionless findings.
-    """
-    inputs = ReportInputs(
-        findings=build.findings if findings is None else findings,
-        schemas_dir=build.contracts.schemas_dir,
-        corpus=build.corpus,
-        extractions=build.extractions,
-    )
-    run = run or start_run("library")
-    report = build_run_report(inputs, run, outcome=outcome, version=version, message=message)
-    report["corrections_applied"] = [applied.to_dict() for applied in build.corrections]
-    return report
-
-
-def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path) -> Path:
-    """Write the run's report into ``reports_dir`` (a run folder plus ``latest/``); return the folder.
-
-    A published run reuses the report inside its version folder, byte for byte.
-    """
-    report = outcome.report or build_report(
-        build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings
-    )
-    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
-
-
-def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
-    """The failed report of a run whose raw input could not be used at all (exit code 2)."""
-    inputs = ReportInputs(findings=[input_error_finding(error)], schemas_dir=schemas_dir or default_schemas_dir())
-    report = build_run_report(inputs, run, outcome="failed", message=f"unusable input: {error}")
-    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
+    """The CSV and JSON Lines form of every resource, with its Table Schema."""
+    return render_data_files(build.extractions, build.contracts)
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
-    corpus, package = build.corpus, build.contracts.package
-    return {
-        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
-        "name": package.name,
-        "title": package.title,
-        "description": package.description,
-        "version": str(version),
-        "created": created,
-        "keywords": list(package.keywords),
-        "licenses": list(package.licenses),
-        "sources": list(package.sources),
-        "contributors": list(package.contributors),
-        "resources": [file.descriptor() for file in files],
-        "provenance": {
-            "raw_files": [
-                {"path": f"raw/{d.name}", "role": d.role, "sha256": d.sha256, "bytes": d.bytes} for d in corpus.documents
-            ],
-            "code": _git_state(build.contracts.schemas_dir.parent),
-            "software": _software_versions(),
-        },
-        "validation": {"status": build.status, **build.counts, "report": "report.json"},
-        "corrections": [applied.to_dict() for applied in build.corrections],
-        "spreadsheetSafety": FORMULA_RULE,
-        "changes": CHANGES_FILE,
-    }
+    """``datapackage.json`` of ``build`` as version ``version``."""
+    validation = {"status": build.status, **build.counts, "report": "report.json"}
+    corrections = [applied.to_dict() for applied in build.corrections]
+    return describe_package(build.contracts, build.corpus, files, version, created, validation=validation, corrections=corrections)
 
 
 def publish(
@@ -302,7 +174,8 @@ def publish(
     files = data_files(build)
     package_dir = dist_dir / build.contracts.package.name
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", created), files)
+    descriptor = package_descriptor(build, files, "0.0.0", created)  # the version is set once it is known
+    candidate = snapshot_from_files(descriptor, files)
     with publish_lock(dist_dir, lock_timeout):
         pause_point("locked")
         clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
@@ -321,14 +194,14 @@ def publish(
         else:
             latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
             corrections = candidate.metadata.get("corrections") or []
-        descriptor = package_descriptor(build, files, version, created)
+        descriptor = {**descriptor, "version": str(version)}
         message = f"published {version} ({kind})"
         report = build_report(build, str(version), run=run, outcome="published", message=message)
         record = changes_record(changes, version, latest, kind, created, corrections)
         contents = {file.path: file.content for file in files}
-        contents["datapackage.json"] = _json_bytes(descriptor)
+        contents["datapackage.json"] = json_bytes(descriptor)
         contents.update(report_files(report))
-        contents[CHANGES_FILE] = _json_bytes(record)
+        contents[CHANGES_FILE] = json_bytes(record)
         contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
@@ -344,10 +217,6 @@ def publish(
         refresh_downloads(dist_dir, build.contracts.package.short_title)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
                    message=message, report=report)  # fmt: skip
-
-
-def _json_bytes(data: dict) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def run(

@@ -190,3 +190,13 @@ def apply_corrections(
         cell_columns=extraction.cell_columns, section=extraction.section,
     )  # fmt: skip
     return result, applied, findings
+
+
+def find_unknown_resources(corrections: list[Correction], resources: set[str]) -> list[Finding]:
+    """An error for each correction that names a resource the dataset does not have."""
+    return [
+        Finding("error", "correction", "extraction", correction.resource,
+                f"correction not applied: no resource named {correction.resource!r}",
+                row_id=correction.id, column=correction.field, source_file=str(CORRECTIONS_FILE))
+        for correction in corrections if correction.resource not in resources
+    ]  # fmt: skip

@@ -11,6 +11,7 @@ Only text cells are checked (``string`` fields and the items of ``list`` fields)
 
 from __future__ import annotations
 
+from ceasefire.contracts.schema import Schema
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import Extraction
 
@@ -53,10 +54,10 @@ def _rows_with_formula_text(frame, names: list[str]) -> list[int]:
     return sorted(suspect)
 
 
-def find_formula_cells(extraction: Extraction, schema: dict) -> list[Finding]:
+def find_formula_cells(extraction: Extraction, schema: Schema) -> list[Finding]:
     """One error finding per text cell of ``extraction`` that a spreadsheet would run."""
     frame = extraction.frame
-    text_fields = [spec["name"] for spec in schema["fields"] if spec.get("type") in ("string", "list")]
+    text_fields = [spec.name for spec in schema.fields if spec.is_text]
     findings = []
     for position in _rows_with_formula_text(frame, [name for name in text_fields if name in frame.columns]):
         record = dict(zip(frame.columns, frame.iloc[position].tolist()))

@@ -1,13 +1,12 @@
-"""Validation with both engines, merged into one list of findings.
+"""Validation of the extracted frames, before anything is written: pandera and the cross-resource rules.
 
-pandera checks the frame before anything is written; frictionless checks the written package,
-hashes and sizes included. Every finding names the resource, row, column, value, rule and the raw
-``file:line:column`` the value came from.
+pandera checks each frame against its contract plus the rules Table Schema cannot express;
+frictionless later checks the written package (:mod:`ceasefire.publish.package_check`). Every
+finding names the resource, row, column, value, rule and the raw ``file:line:column`` it came from.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -113,7 +112,8 @@ def build_schemas(contracts: Contracts, resource: str) -> dict[Severity, RuledSc
     }
 
 
-def _describe(value: object) -> str | None:
+def describe_value(value: object) -> str | None:
+    """A frame cell as finding text; None for a missing value."""
     if value is None:
         return None
     try:
@@ -159,11 +159,11 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
                     engine="pandera",
                     resource=extraction.resource,
                     message=rule.message or f"{column} breaks the rule {rule.rule}",
-                    row_id=_describe(frame.iat[row, 0]) if row is not None else None,
+                    row_id=describe_value(frame.iat[row, 0]) if row is not None else None,
                     column=column,
-                    value=_describe(value if not isinstance(value, list) else ";".join(value)),
+                    value=describe_value(value if not isinstance(value, list) else ";".join(value)),
                     expected=rule.expected,
-                    source_file=_describe(frame.at[row, "source_file"]) if row is not None else None,
+                    source_file=describe_value(frame.at[row, "source_file"]) if row is not None else None,
                     source_line=int(frame.at[row, "source_line"]) if row is not None else None,
                     source_column=extraction.cell_columns[row].get(column) if row is not None else None,
                 )
@@ -201,9 +201,9 @@ def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[
         if not found:
             findings.append(
                 Finding(severity="error", rule="sentence-verbatim", engine="pandera", resource=extraction.resource,
-                        message="the sentence is not on its source line", row_id=_describe(record.event_id),
-                        column="sentence", value=_describe(record.sentence), expected="the raw line's own text",
-                        source_file=_describe(record.source_file), source_line=line_number or None,
+                        message="the sentence is not on its source line", row_id=describe_value(record.event_id),
+                        column="sentence", value=describe_value(record.sentence), expected="the raw line's own text",
+                        source_file=describe_value(record.source_file), source_line=line_number or None,
                         source_column=extraction.cell_columns[row].get("sentence") if row < len(extraction.cell_columns) else None)
             )  # fmt: skip
     return findings
@@ -225,10 +225,10 @@ def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction])
                     continue
                 findings.append(
                     Finding(severity="error", rule="foreign-key", engine="pandera", resource=name,
-                            message=f"{fields} names no row of the {key.resource or name} resource", row_id=_describe(frame.iat[row, 0]),
+                            message=f"{fields} names no row of the {key.resource or name} resource", row_id=describe_value(frame.iat[row, 0]),
                             column=key.fields[0], value=";".join(map(str, values)),
                             expected=f"a {target_fields} of the {key.resource or name} resource",
-                            source_file=_describe(frame.at[row, "source_file"]) if "source_file" in frame else None,
+                            source_file=describe_value(frame.at[row, "source_file"]) if "source_file" in frame else None,
                             source_line=int(frame.at[row, "source_line"]) if "source_line" in frame else None,
                             source_column=extraction.cell_columns[row].get(key.fields[0]) if row < len(extraction.cell_columns) else None)
                 )  # fmt: skip
@@ -269,7 +269,7 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
                             "and a shared place",
                     column="violation_id", value="; ".join(map(str, unmatched["violation_id"])),
                     expected="a dated statement in the prose for each reported violation",
-                    source_file=_describe(first["source_file"]), source_line=int(first["source_line"]))
+                    source_file=describe_value(first["source_file"]), source_line=int(first["source_line"]))
         )  # fmt: skip
     return findings
 
@@ -282,71 +282,4 @@ def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[s
         findings.extend(check_sentences_verbatim(corpus, events))
         if violations is not None:
             findings.extend(reconcile_events(events, violations, contracts))
-    return findings
-
-
-# Up to this many rows (all resources), frictionless validates the written package in full; the
-# published seed package is always checked by frictionless itself. Above it, the streamed check.
-FULL_FRICTIONLESS_MAX_ROWS = 200_000
-
-
-def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
-    """The frictionless findings of a written package.
-
-    A package of at most :data:`FULL_FRICTIONLESS_MAX_ROWS` rows is validated by frictionless in
-    full. A larger one first goes through :func:`ceasefire.publish.package_check.find_package_errors`,
-    which finds column-wise what frictionless would (``tests/test_package_check.py`` proves it on
-    bad packages); only when it finds something does frictionless run in full, so a bad package is
-    still reported in frictionless' own words.
-    """
-    from ceasefire.publish.package_check import find_package_errors
-
-    if sum(len(frame) for frame in sources.values()) <= FULL_FRICTIONLESS_MAX_ROWS:
-        return run_frictionless(package_dir, sources)
-    if not find_package_errors(package_dir):
-        return []
-    return run_frictionless(package_dir, sources)
-
-
-def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
-    """Validate a written package with frictionless; map row numbers back to raw lines.
-
-    ``sources`` maps each resource name to the frame it was written from (row 2 of the file is
-    frame row 0), so a frictionless error still points at the raw text.
-    """
-    from frictionless import Package, system
-
-    with system.use_context(trusted=False):
-        report = Package(str(package_dir / "datapackage.json")).validate()
-    findings = []
-    for task in report.tasks:
-        frame = sources.get(task.name)
-        errors = [*task.errors]
-        for error in errors:
-            row_number = getattr(error, "row_number", None)
-            row = row_number - 2 if row_number is not None else None
-            record = frame.iloc[row] if frame is not None and row is not None and 0 <= row < len(frame) else None
-            findings.append(
-                Finding(
-                    severity="error",
-                    rule=error.type,
-                    engine="frictionless",
-                    resource=task.name,
-                    message=error.message,
-                    row_id=_describe(record.iloc[0]) if record is not None else None,
-                    # A primary-key error names no field; our resources' first column is the key.
-                    column=getattr(error, "field_name", None)
-                    or (str(frame.columns[0]) if error.type == "primary-key" and frame is not None else None),
-                    value=_describe(getattr(error, "cell", None)),
-                    expected=getattr(error, "note", None),
-                    source_file=_describe(record["source_file"]) if record is not None else task.place,
-                    source_line=int(record["source_line"]) if record is not None else None,
-                )
-            )
-    if report.errors:
-        for error in report.errors:
-            findings.append(
-                Finding(severity="error", rule=error.type, engine="frictionless", resource="datapackage",
-                        message=error.message, source_file="datapackage.json")
-            )  # fmt: skip
     return findings
