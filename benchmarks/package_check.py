@@ -3,9 +3,9 @@
     python -m benchmarks.package_check --rows 200000
 
 Publishes one synthetic article, then times on the published version folder: frictionless on the
-whole package, with ``parallel=True``, on the CSV resources only, the twin check
-(``package_check.find_twin_errors``) and the whole large-package path publishing takes
-(``validate_written_package`` above its threshold: CSV resources + twin check).
+whole package, with ``parallel=True``, on the CSV resources only, the streamed check
+(``package_check.find_package_errors``, derived from the contract) and the whole large-package path
+publishing takes (``validate_written_package`` above its threshold).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def measure(rows: int) -> dict:
             ("frictionless_full_s", lambda: _frictionless(package)),
             ("frictionless_parallel_s", lambda: _frictionless(package, parallel=True)),
             ("frictionless_csv_only_s", lambda: _frictionless(package, csv_only=True)),
-            ("twin_check_s", lambda: len(package_check.find_twin_errors(package))),
+            ("streamed_check_s", lambda: len(package_check.find_package_errors(package))),
             ("large_path_s", lambda: len(_large_path(package))),
         ):
             seconds, errors = _timed(action)

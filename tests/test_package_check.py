@@ -1,10 +1,8 @@
-"""A large package is validated by frictionless on its CSV form plus a twin check; it must find what
-frictionless finds on the whole package.
+"""A large package goes through the streamed check first; it must never pass what frictionless rejects.
 
 Each case breaks one thing in a copy of the published seed package (its data, its contract, or a
-JSON Lines twin; ``bytes`` and ``hash`` kept right unless the case is about them) and compares the
-findings of the large-package path with frictionless on the whole package, flattened to
-``(resource, row, field, error type)`` as frictionless' own tests do.
+JSON Lines twin; ``bytes`` and ``hash`` kept right unless the case is about them): the check must
+find something, and what publishing reports must be frictionless' own findings on the whole package.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import pytest
 from ceasefire.contracts.schema import CONSTRAINTS_BY_TYPE
 from ceasefire.pipeline import build_dataset, publish
 from ceasefire.publish import package_check
-from ceasefire.publish.package_check import find_twin_errors, run_frictionless, validate_written_package
+from ceasefire.publish.package_check import find_package_errors, run_frictionless, validate_written_package
 from conftest import SEED_RAW
 
 
@@ -47,7 +45,7 @@ def frictionless_errors(package: Path) -> list[tuple]:
 
 
 def large_path_errors(package: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    """What publishing finds in ``package`` when it counts as large (CSV form + twin check)."""
+    """What publishing finds in ``package`` when it counts as large (the streamed check first)."""
     monkeypatch.setattr(package_check, "FULL_FRICTIONLESS_MAX_ROWS", -1)
     return _flat(validate_written_package(package, {}))
 
@@ -157,7 +155,7 @@ def test_there_is_a_case_for_every_constraint_the_contract_can_express() -> None
 
 
 def test_the_seed_package_is_clean_for_both(seed_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert find_twin_errors(seed_package) == []
+    assert find_package_errors(seed_package) == []
     assert large_path_errors(seed_package, monkeypatch) == full_errors(seed_package) == []
 
 
@@ -173,19 +171,19 @@ def test_a_tightened_constraint_is_found_as_frictionless_finds_it(
     assert csv_form, "the case must break something frictionless sees"
     # The twins hold the same typed records, so frictionless finds the same there.
     assert [(r.removesuffix("-json"), *rest) for r, *rest in twins] == csv_form
-    assert find_twin_errors(package) == []
-    assert large_path_errors(package, monkeypatch) == [f for f in full_errors(package) if not f[0].endswith("-json")]
+    assert {(r, f) for r, _, f, _ in find_package_errors(package)} >= {(r, f) for r, _, f, _ in csv_form}
+    assert large_path_errors(package, monkeypatch) == full_errors(package)
 
 
-def test_maximum_one_on_violation_count_is_found_in_the_csv_form_as_frictionless_finds_it(
+def test_maximum_one_on_violation_count_gives_frictionless_own_18_errors(
     seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = copy_package(seed_package, tmp_path)
     set_constraint("violations", "violation_count", "maximum", 1)(package)
-    assert len(full_errors(package)) == 18  # nine rows, in both forms
+    assert find_package_errors(package) == [("violations", None, "violation_count", "constraint-error")]
     found = large_path_errors(package, monkeypatch)
-    assert len(found) == 9
-    assert {(r, f, t) for r, f, t, _ in found} == {("violations", "violation_count", "constraint-error")}
+    assert len(found) == 18  # nine rows, in both forms
+    assert {(r, f, t) for r, f, t, _ in found} == {(r, "violation_count", "constraint-error") for r in ("violations", "violations-json")}
 
 
 @pytest.mark.parametrize("case", sorted(CSV_CASES))
@@ -195,8 +193,7 @@ def test_a_broken_csv_cell_gives_frictionless_own_errors(
     resource, change = CSV_CASES[case]
     package = copy_package(seed_package, tmp_path)
     rewrite(package, resource, change)
-    # The JSON Lines twin no longer mirrors its CSV form, so frictionless validates everything.
-    assert {error[0] for error in find_twin_errors(package)} == {f"{resource}-json"}
+    assert find_package_errors(package)
     expected = full_errors(package)
     assert expected, "the case must break something frictionless sees"
     assert large_path_errors(package, monkeypatch) == expected
@@ -221,7 +218,7 @@ def test_an_edited_json_twin_is_caught_and_named_by_frictionless(
 ) -> None:
     package = copy_package(seed_package, tmp_path)
     rewrite(package, "violations-json", _zero_count_on_line(6))
-    assert find_twin_errors(package) == [("violations-json", 2, None, "json-differs-from-csv")]
+    assert find_package_errors(package) == [("violations-json", None, None, "json-differs-from-csv")]
     assert frictionless_errors(package) == [("violations-json", 7, "violation_count", "constraint-error")]
     assert large_path_errors(package, monkeypatch) == full_errors(package)
 
@@ -232,7 +229,7 @@ def test_a_json_twin_whose_schema_differs_is_caught(seed_package: Path, tmp_path
     descriptor = json.loads(path.read_text(encoding="utf-8"))
     _resource(descriptor, "violations-json")["schema"]["fields"][4]["constraints"]["minimum"] = 0
     path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
-    assert find_twin_errors(package) == [("violations-json", None, None, "schema-differs-from-csv")]
+    assert find_package_errors(package) == [("violations-json", None, None, "schema-differs-from-csv")]
 
 
 def _zero_count_on_line(number: int) -> Callable[[bytes], bytes]:
@@ -258,23 +255,22 @@ def _extra_cell(data: bytes) -> bytes:
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    """Record how publishing validates: frictionless on what, and whether the twins are compared."""
+    """Record how publishing validates: the streamed check, frictionless, or both."""
     calls: list[tuple] = []
-    monkeypatch.setattr(package_check, "run_frictionless",
-                        lambda package, sources, csv_only=False: calls.append(("frictionless", csv_only)) or [])
-    monkeypatch.setattr(package_check, "find_twin_errors", lambda package: calls.append(("twins",)) or [])
-    return calls  # fmt: skip
+    monkeypatch.setattr(package_check, "run_frictionless", lambda package, sources: calls.append(("frictionless",)) or [])
+    monkeypatch.setattr(package_check, "find_package_errors", lambda package: calls.append(("check",)) or [])
+    return calls
 
 
 def test_a_package_up_to_the_threshold_is_validated_by_frictionless_in_full(seed_package: Path, monkeypatch) -> None:
     calls = _spy(monkeypatch)
     rows = {"violations": pd.DataFrame(index=range(package_check.FULL_FRICTIONLESS_MAX_ROWS))}
     assert validate_written_package(seed_package, rows) == []
-    assert calls == [("frictionless", False)]
+    assert calls == [("frictionless",)]
 
 
-def test_a_package_over_the_threshold_is_validated_on_its_csv_form_and_twins(seed_package: Path, monkeypatch) -> None:
+def test_a_clean_package_over_the_threshold_is_checked_without_frictionless(seed_package: Path, monkeypatch) -> None:
     calls = _spy(monkeypatch)
     rows = {"violations": pd.DataFrame(index=range(package_check.FULL_FRICTIONLESS_MAX_ROWS + 1))}
     assert validate_written_package(seed_package, rows) == []
-    assert calls == [("frictionless", True), ("twins",)]
+    assert calls == [("check",)]

@@ -17,7 +17,7 @@ from typing import Callable
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
 
-from ceasefire.contracts.schema import ContractError, Field, Schema
+from ceasefire.contracts.schema import Field, Schema
 from ceasefire.findings import Severity
 
 
@@ -71,19 +71,6 @@ def named_check(test: Callable, rule: Rule, *, element_wise: bool = False, ignor
                     element_wise=element_wise, ignore_na=ignore_na)  # fmt: skip
 
 
-def _bound(spec: Field, key: str) -> object:
-    """A bound as the frame holds values: dates are ``datetime.date``, numbers stay numbers."""
-    value = spec.constraints[key]
-    if spec.type == "date":
-        try:
-            return spec.from_text(str(value))
-        except ValueError:
-            raise ContractError("schema", f"fields[{spec.name!r}].constraints.{key}", f"{value!r} is not a date") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ContractError("schema", f"fields[{spec.name!r}].constraints.{key}", f"{value!r} is not a number")
-    return value
-
-
 # Constraint key -> (rule id, how the expectation reads, the vectorised test against the bound).
 _BOUND_CHECKS = {
     "minimum": ("minimum", ">= {}", lambda s, v: s >= v),
@@ -116,7 +103,7 @@ def column_for_field(spec: Field | Mapping) -> tuple[pa.Column, list[Rule]]:
         pairs.append((_is_list_of_strings, Rule("type", f"a list of {spec.descriptor.get('itemType', 'string')} items", name), True))
     for key, (rule_id, expected, test) in _BOUND_CHECKS.items():
         if key in constraints:
-            bound = _bound(spec, key)
+            bound = spec.bound(key)
             pairs.append((lambda s, test=test, bound=bound: test(s, bound), Rule(rule_id, expected.format(constraints[key]), name), False))
     if "enum" in constraints:
         allowed = list(constraints["enum"])

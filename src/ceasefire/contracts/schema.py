@@ -19,11 +19,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import operator
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # pandas and pandera load only when a derived form needs them
     import pandas as pd
@@ -193,6 +196,47 @@ class Field:
     def to_descriptor(self, extensions: bool = False) -> dict:
         """The field as published: the schema file's own keys, minus project extensions (``x-``) unless asked."""
         return {key: copy.deepcopy(value) for key, value in self.descriptor.items() if extensions or not key.startswith("x-")}
+
+    def bound(self, key: str) -> object:
+        """A bound constraint (``minimum``, ``exclusiveMaximum``...) as the field's values hold it: dates as dates."""
+        value = self.constraints[key]
+        where = f"fields[{self.name!r}].constraints.{key}"
+        if self.type == "date":
+            try:
+                return self.from_text(str(value))
+            except ValueError:
+                raise ContractError("schema", where, f"{value!r} is not a date") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ContractError("schema", where, f"{value!r} is not a number")
+        return value
+
+    @cached_property
+    def _value_tests(self) -> tuple[tuple[str, Callable[[Any], bool]], ...]:
+        tests: list[tuple[str, Callable[[Any], bool]]] = []
+        for key, compare in (("minimum", operator.ge), ("maximum", operator.le),
+                             ("exclusiveMinimum", operator.gt), ("exclusiveMaximum", operator.lt)):  # fmt: skip
+            if key in self.constraints:
+                tests.append((key, lambda value, compare=compare, bound=self.bound(key): compare(value, bound)))
+        if "enum" in self.constraints:
+            allowed = [self.from_text(item) if isinstance(item, str) else item for item in self.constraints["enum"]]
+            tests.append(("enum", lambda value: value in allowed))
+        if "pattern" in self.constraints:
+            whole = re.compile(f"^(?:{self.constraints['pattern']})$")
+            tests.append(("pattern", lambda value: bool(whole.match(value))))
+        if "minLength" in self.constraints:
+            tests.append(("minLength", lambda value, low=self.constraints["minLength"]: len(value) >= low))
+        if "maxLength" in self.constraints:
+            tests.append(("maxLength", lambda value, high=self.constraints["maxLength"]: len(value) <= high))
+        return tuple(tests)
+
+    def broken_constraint(self, value: object) -> str | None:
+        """The first value constraint a typed, present value breaks (``required`` and ``unique`` are the table's).
+
+        Example:
+            >>> Field.from_descriptor({"name": "n", "type": "integer", "constraints": {"maximum": 1}}).broken_constraint(2)
+            'maximum'
+        """
+        return next((key for key, test in self._value_tests if not test(value)), None)
 
     def from_text(self, text: str | None, missing_values: Iterable[str] = ("",)) -> object:
         """A CSV cell as the frame holds it; a missing value is None (an empty list for lists).

@@ -1,20 +1,22 @@
-"""Validating a written package before it is published: frictionless, and for large packages the twins.
+"""Validating a written package before it is published: frictionless, with a streamed pre-check for large packages.
 
-Every resource is published twice, as CSV and as its JSON Lines twin, and frictionless-py reads
-JSON Lines far slower than CSV (docs/BENCHMARKS.md: 100,000 rows took 29 s for the whole package,
-5.7 s for the CSV resources alone). So a package of more than :data:`FULL_FRICTIONLESS_MAX_ROWS`
-rows is validated like this:
+frictionless-py reads row by row, and every resource is published twice (CSV and JSON Lines, which
+frictionless reads far slower): docs/BENCHMARKS.md has the numbers. A package of more than
+:data:`FULL_FRICTIONLESS_MAX_ROWS` rows first goes through :func:`find_package_errors`, a streamed
+check derived from the contract (:mod:`ceasefire.contracts.schema`):
 
-- frictionless validates the CSV resources in full (types, every constraint, keys, foreign keys,
-  bytes and hash): no constraint is re-implemented here;
-- each JSON Lines twin must be, byte for byte, the rendering (``serialize.render_jsonl``) of the
-  typed rows of its CSV form, read with the contract's codec; its byte count and sha256 must match
-  the descriptor and its schema must be the CSV form's (foreign keys pointing at the twins). The
-  twin then holds the same typed records, so frictionless would find in it what it found in the
-  CSV form.
+- the descriptor and the first row of every resource, by frictionless itself;
+- every file's byte count and sha256;
+- every CSV resource in chunks: header, cells per row, each cell read with the contract's codec
+  (frictionless' readers), ``required``, every value constraint (``Field.broken_constraint``),
+  ``unique``, the primary key across chunks and the foreign keys;
+- every JSON Lines twin: its schema is its CSV form's (foreign keys pointing at the twins) and its
+  bytes are the rendering of the CSV form's typed rows, so it holds the same typed records.
 
-If a twin differs, frictionless validates the whole package, so the findings name the cell.
-Smaller packages, the real dataset included, are validated by frictionless in full.
+Only the verdict has to agree with frictionless: when the check finds anything, frictionless
+validates the whole package and its own findings are reported. ``tests/test_package_check.py``
+breaks a copy of the seed package once per constraint the contract can express (and in other ways)
+and asserts the two agree. Smaller packages, the real dataset included, go to frictionless directly.
 """
 
 from __future__ import annotations
@@ -50,16 +52,13 @@ def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]
     ``sources`` maps each resource name to the frame it was written from, so a finding still
     points at the raw text.
     """
-    if sum(len(frame) for frame in sources.values()) <= FULL_FRICTIONLESS_MAX_ROWS:
-        return run_frictionless(package_dir, sources)
-    findings = run_frictionless(package_dir, sources, csv_only=True)
-    if find_twin_errors(package_dir):
-        return run_frictionless(package_dir, sources)
-    return findings
+    if sum(len(frame) for frame in sources.values()) > FULL_FRICTIONLESS_MAX_ROWS and not find_package_errors(package_dir):
+        return []
+    return run_frictionless(package_dir, sources)
 
 
-def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame], *, csv_only: bool = False) -> list[Finding]:
-    """Validate a written package with frictionless (only its CSV resources if ``csv_only``).
+def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Validate a written package with frictionless.
 
     Row numbers map back to raw lines: row 2 of a file is row 0 of its frame in ``sources``.
     """
@@ -67,11 +66,8 @@ def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame], *, csv
 
     from ceasefire.validate.validation import describe_value
 
-    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
-    if csv_only:
-        descriptor["resources"] = [resource for resource in descriptor["resources"] if resource.get("format") == "csv"]
     with system.use_context(trusted=False):
-        report = Package(descriptor, basepath=str(package_dir)).validate()
+        report = Package(str(package_dir / "datapackage.json")).validate()
     findings = []
     for task in report.tasks:
         frame = sources.get(task.name)
@@ -104,33 +100,66 @@ def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame], *, csv
     return findings
 
 
-def find_twin_errors(package_dir: Path) -> list[PackageError]:
-    """Where a JSON Lines twin is not the rendering of its CSV form, or not what the descriptor says."""
+
+
+def find_package_errors(package_dir: Path) -> list[PackageError]:
+    """What the streamed check finds in the package (the module docstring lists it); empty when clean."""
     descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    errors = _metadata_errors(package_dir / "datapackage.json")
+    if errors:
+        return errors
     resources = {resource["name"]: resource for resource in descriptor["resources"]}
-    errors = []
     for name, resource in resources.items():
-        if resource.get("format") == "csv":
-            continue
-        source = name.removesuffix("-json")
-        csv_form = resources.get(source)
-        if source == name or csv_form is None or csv_form.get("format") != "csv" or resource.get("format") != "jsonl":
-            errors.append(PackageError(name, None, None, "json-not-checked"))
-            continue
         size, digest = _digest(package_dir / resource["path"])
         if resource.get("bytes") != size:
             errors.append(PackageError(name, None, None, "byte-count"))
         if resource.get("hash") != f"sha256:{digest}":
             errors.append(PackageError(name, None, None, "hash-count"))
-        try:
-            schema = Schema.from_descriptor(csv_form["schema"], source=f"datapackage.json: resource {source}")
-        except ContractError:
+    schemas: dict[str, Schema] = {}
+    for name, resource in resources.items():
+        if resource.get("format") == "csv":
+            try:
+                schemas[name] = Schema.from_descriptor(resource["schema"], source=f"datapackage.json: resource {name}")
+            except ContractError:
+                errors.append(PackageError(name, None, None, "schema-not-checked"))
+    for name, resource in resources.items():
+        if resource.get("format") != "csv" and (name.removesuffix("-json") not in schemas or resource.get("format") != "jsonl"):
             errors.append(PackageError(name, None, None, "json-not-checked"))
-            continue
-        if resource.get("schema") != schema.to_descriptor(reference_suffix="-json"):
+        elif resource.get("format") != "csv" and resource.get("schema") != schemas[name.removesuffix("-json")].to_descriptor(reference_suffix="-json"):
             errors.append(PackageError(name, None, None, "schema-differs-from-csv"))
-        errors += _compare_twin(name, package_dir / resource["path"], package_dir / csv_form["path"], schema)
+    wanted = {(key.resource or name, key.reference_fields) for name, schema in schemas.items() for key in schema.foreign_keys}
+    wanted |= {(name, key.fields) for name, schema in schemas.items() for key in schema.foreign_keys}
+    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}
+    for name, schema in schemas.items():
+        twin = resources.get(f"{name}-json")
+        errors += _check_csv(name, package_dir / resources[name]["path"], schema,
+                             package_dir / twin["path"] if twin else None, key_values)  # fmt: skip
+    for name, schema in schemas.items():
+        if errors:  # a resource was not read to its end, so its key values are incomplete
+            break
+        for key in schema.foreign_keys:
+            values = key_values[(name, key.fields)] - {tuple(None for _ in key.fields)}
+            if values - key_values[(key.resource or name, key.reference_fields)]:
+                errors.append(PackageError(name, None, None, "foreign-key"))
     return errors
+
+
+def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
+    """frictionless on the metadata and the first row of each resource."""
+    from frictionless import Package, system
+
+    # Foreign keys make frictionless read every row of the referenced resource; the check does it.
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    for resource in descriptor.get("resources", []):
+        resource.get("schema", {}).pop("foreignKeys", None)
+    with system.use_context(trusted=False):
+        report = Package(descriptor, basepath=str(descriptor_path.parent)).validate(limit_rows=1)
+    found = [PackageError("datapackage", None, None, error.type) for error in report.errors]
+    for task in report.tasks:
+        # hash and bytes are counted on the rows read only; the check counts them in full.
+        found += [PackageError(task.name, getattr(e, "row_number", None), getattr(e, "field_name", None), e.type)
+                  for e in task.errors if e.type not in ("hash-count", "byte-count")]  # fmt: skip
+    return found
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -143,46 +172,66 @@ def _digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-class _Unreadable(ValueError):
-    """A CSV cell the contract's codec cannot read: frictionless reports it in the CSV form."""
+_INVALID = object()  # a cell the field's type cannot read
 
 
-def _typed_chunks(csv_path: Path, schema: Schema):
-    """The CSV form's rows, typed by the contract's codec (each distinct cell read once), in chunks."""
-    names = list(schema.field_names)
-    missing = set(schema.missing_values)
-    reader = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_filter=False, chunksize=CHUNK_ROWS,
-                         engine="c", on_bad_lines="error")  # fmt: skip
-    for chunk in reader:
-        if list(chunk.columns) != names:
-            raise _Unreadable("header")
-        columns = {}
-        for spec in schema.fields:
-            seen: dict[str, object] = {}
-            values = []
-            for cell in chunk[spec.name].tolist():
-                if cell not in seen:
-                    try:
-                        seen[cell] = spec.from_text(cell, missing)
-                    except ValueError as error:
-                        raise _Unreadable(str(error)) from None
-                values.append(seen[cell])
-            columns[spec.name] = values
-        yield schema.frame_from_columns(columns)
+def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict) -> list[PackageError]:
+    """One CSV resource in chunks: cells, types, constraints, keys; and its JSON Lines twin alongside."""
+    names, missing = list(schema.field_names), set(schema.missing_values)
+    errors: list[PackageError] = []
+    unique_seen = {spec.name: set() for spec in schema.fields if spec.unique}
+    primary_seen: set[tuple] = set()
+    json_file = twin.open("rb") if twin else None
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, chunksize=CHUNK_ROWS,
+                             engine="c", on_bad_lines="error")  # fmt: skip
+        for chunk in reader:
+            if list(chunk.columns) != names or chunk.isna().to_numpy().any():
+                return [*errors, PackageError(name, None, None, "label-or-cell-error")]
+            columns = {}
+            for spec in schema.fields:
+                cells = chunk[spec.name].tolist()
+                read: dict[str, tuple[object, str | None]] = {}
+                for cell in cells:
+                    if cell not in read:
+                        read[cell] = _read_cell(spec, cell, missing)
+                problems = {problem for problem in (read[cell][1] for cell in set(cells)) if problem}
+                errors += [PackageError(name, None, spec.name, problem) for problem in sorted(problems)]
+                columns[spec.name] = [read[cell][0] for cell in cells]
+                if spec.name in unique_seen:
+                    present = [value for value in columns[spec.name] if value is not None]
+                    if len(set(present)) != len(present) or unique_seen[spec.name] & set(present):
+                        errors.append(PackageError(name, None, spec.name, "unique-error"))
+                    unique_seen[spec.name].update(present)
+            if errors:
+                return errors
+            keys = set(zip(*(columns[field] for field in schema.primary_key))) if schema.primary_key else set()
+            if schema.primary_key and (len(keys) != len(chunk) or primary_seen & keys):
+                return [PackageError(name, None, None, "primary-key")]
+            primary_seen |= keys
+            for (resource, fields), values in key_values.items():
+                if resource == name:
+                    values.update(zip(*(columns[field] for field in fields)))
+            if json_file is not None:
+                expected = render_jsonl(schema.frame_from_columns(columns))
+                if json_file.read(len(expected)) != expected:
+                    return [PackageError(f"{name}-json", None, None, "json-differs-from-csv")]
+        if json_file is not None and json_file.read(1):
+            return [PackageError(f"{name}-json", None, None, "json-differs-from-csv")]
+    except (pd.errors.ParserError, ValueError):
+        return [*errors, PackageError(name, None, None, "label-or-cell-error")]
+    finally:
+        if json_file is not None:
+            json_file.close()
+    return errors
 
 
-def _compare_twin(name: str, json_path: Path, csv_path: Path, schema: Schema) -> list[PackageError]:
-    """The JSON Lines file must be exactly the rendering of its CSV form's typed rows."""
-    row = 2
-    with json_path.open("rb") as handle:
-        try:
-            for typed in _typed_chunks(csv_path, schema):
-                expected = render_jsonl(typed)
-                if handle.read(len(expected)) != expected:
-                    return [PackageError(name, row, None, "json-differs-from-csv")]
-                row += len(typed)
-        except (_Unreadable, pd.errors.ParserError, ValueError):
-            return [PackageError(name, None, None, "json-not-checked")]
-        if handle.read(1):
-            return [PackageError(name, row, None, "json-differs-from-csv")]
-    return []
+def _read_cell(spec, cell: str, missing: set[str]) -> tuple[object, str | None]:
+    """A cell's typed value and the problem frictionless would report in it, if any."""
+    if cell in missing:
+        return spec.from_text(None), ("constraint-error" if spec.required else None)
+    try:
+        value = spec.from_text(cell, missing)
+    except ValueError:
+        return None, "type-error"
+    return value, ("constraint-error" if spec.broken_constraint(value) else None)
