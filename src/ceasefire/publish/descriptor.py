@@ -51,8 +51,10 @@ def describe_package(
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": package.name,
+        "id": package.id,
         "title": package.title,
         "description": package.description,
+        "homepage": package.homepage,
         "version": str(version),
         "created": created,
         "keywords": list(package.keywords),

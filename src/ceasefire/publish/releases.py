@@ -30,7 +30,8 @@ CHANGES_FILE = "changes.json"
 CHANGES_FORMAT = "1.0"
 # Descriptive metadata whose correction is a PATCH. Provenance (code commit, software versions,
 # raw checksums) and the run's date are not content: they change no published value.
-METADATA_KEYS = ("name", "title", "description", "keywords", "licenses", "sources", "contributors", "corrections")
+METADATA_KEYS = ("name", "id", "title", "description", "homepage", "keywords", "licenses", "sources", "contributors",
+                 "corrections")  # fmt: skip
 RESOURCE_METADATA_KEYS = ("title", "description")
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
