@@ -67,19 +67,15 @@ def find_formula_cells(extraction: Extraction, schema: Schema) -> list[Finding]:
             hostile = [item for item in items if isinstance(item, str) and is_formula_text(item)]
             if not hostile:
                 continue
-            columns = extraction.cell_columns[position] if position < len(extraction.cell_columns) else {}
             findings.append(
-                Finding(
-                    severity="error", rule=RULE["name"], engine="extraction", resource=extraction.resource,
+                Finding.from_row(
+                    frame, position, severity="error", rule=RULE["name"], engine="extraction", resource=extraction.resource,
                     message=(
                         f"{name} begins with {hostile[0][:1]!r}, which a spreadsheet runs as a formula; "
                         "fix it with a reviewed correction in reviews/corrections.json"
                     ),
-                    row_id=str(record[frame.columns[0]]), column=name, value=hostile[0],
-                    expected="text that does not begin with = + - @ tab CR LF",
-                    source_file=str(record["source_file"]) if record.get("source_file") is not None else None,
-                    source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
-                    source_column=columns.get(name),
+                    column=name, value=hostile[0], expected="text that does not begin with = + - @ tab CR LF",
+                    cell_columns=extraction.cell_columns,
                 )
             )  # fmt: skip
     return findings

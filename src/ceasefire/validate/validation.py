@@ -152,22 +152,11 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
                 value = frame.at[row, column]
                 if column == "date_start" and rule.rule == "chronological-order":
                     value = frame.at[row, "date_text"]
-            findings.append(
-                Finding(
-                    severity=severity,
-                    rule=rule.rule,
-                    engine="pandera",
-                    resource=extraction.resource,
-                    message=rule.message or f"{column} breaks the rule {rule.rule}",
-                    row_id=describe_value(frame.iat[row, 0]) if row is not None else None,
-                    column=column,
-                    value=describe_value(value if not isinstance(value, list) else ";".join(value)),
-                    expected=rule.expected,
-                    source_file=describe_value(frame.at[row, "source_file"]) if row is not None else None,
-                    source_line=int(frame.at[row, "source_line"]) if row is not None else None,
-                    source_column=extraction.cell_columns[row].get(column) if row is not None else None,
-                )
-            )
+            about = {"severity": severity, "rule": rule.rule, "engine": "pandera", "resource": extraction.resource,
+                     "message": rule.message or f"{column} breaks the rule {rule.rule}", "column": column,
+                     "value": describe_value(value if not isinstance(value, list) else ";".join(value)), "expected": rule.expected}
+            findings.append(Finding.from_row(frame, row, cell_columns=extraction.cell_columns, **about) if row is not None
+                            else Finding(**about))  # fmt: skip
     return findings
 
 
@@ -200,11 +189,10 @@ def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[
         found = document is not None and 1 <= line_number <= len(document.lines) and str(record.sentence) in document.line(line_number)
         if not found:
             findings.append(
-                Finding(severity="error", rule="sentence-verbatim", engine="pandera", resource=extraction.resource,
-                        message="the sentence is not on its source line", row_id=describe_value(record.event_id),
-                        column="sentence", value=describe_value(record.sentence), expected="the raw line's own text",
-                        source_file=describe_value(record.source_file), source_line=line_number or None,
-                        source_column=extraction.cell_columns[row].get("sentence") if row < len(extraction.cell_columns) else None)
+                Finding.from_row(extraction.frame, row, severity="error", rule="sentence-verbatim", engine="pandera",
+                                 resource=extraction.resource, message="the sentence is not on its source line",
+                                 column="sentence", value=describe_value(record.sentence), expected="the raw line's own text",
+                                 cell_columns=extraction.cell_columns)
             )  # fmt: skip
     return findings
 
@@ -224,13 +212,11 @@ def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction])
                 if any(pd.isna(value) for value in values) or tuple(map(str, values)) in known:
                     continue
                 findings.append(
-                    Finding(severity="error", rule="foreign-key", engine="pandera", resource=name,
-                            message=f"{fields} names no row of the {key.resource or name} resource", row_id=describe_value(frame.iat[row, 0]),
-                            column=key.fields[0], value=";".join(map(str, values)),
-                            expected=f"a {target_fields} of the {key.resource or name} resource",
-                            source_file=describe_value(frame.at[row, "source_file"]) if "source_file" in frame else None,
-                            source_line=int(frame.at[row, "source_line"]) if "source_line" in frame else None,
-                            source_column=extraction.cell_columns[row].get(key.fields[0]) if row < len(extraction.cell_columns) else None)
+                    Finding.from_row(frame, row, severity="error", rule="foreign-key", engine="pandera", resource=name,
+                                     message=f"{fields} names no row of the {key.resource or name} resource",
+                                     column=key.fields[0], value=";".join(map(str, values)),
+                                     expected=f"a {target_fields} of the {key.resource or name} resource",
+                                     cell_columns=extraction.cell_columns)
                 )  # fmt: skip
     return findings
 
