@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup run validate test bench profile lock clean server serve trigger deploy worker automations
+.PHONY: setup chromium run validate test test-fast bench profile lock clean server serve trigger deploy worker automations
 
 setup: $(STAMP)
 
@@ -31,8 +31,20 @@ run: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/ceasefire validate --raw raw
 
-test: $(STAMP)
+# The browser tests open pages in headless Chromium: Debian's package, installed once by the set-up.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the Prefect engine, the browser and the wheel build.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not prefect and not browser and not wheel"
 
 # Benchmarks (docs/BENCHMARKS.md): synthetic corpora at 1x, 100x, 1000x the seed and one article of
 # 1,000,000 rows; writes benchmarks/results/latest.json and the table in docs/BENCHMARKS.md. Not part

@@ -15,7 +15,8 @@ import pytest
 from ceasefire import pipeline
 from ceasefire.publish.publishing import FIRST_VERSION, stage_version
 from ceasefire.publish.serialize import render_csv
-from ceasefire.validate.validation import run_frictionless
+from ceasefire.publish.descriptor import json_bytes
+from ceasefire.publish.package_check import run_frictionless
 
 GOLDEN = Path(__file__).parent / "golden" / "events.csv"
 
@@ -100,7 +101,7 @@ def test_frictionless_rejects_an_event_that_names_no_table_row_in_both_forms(see
     broken = dataclasses.replace(seed_build, extractions={**seed_build.extractions, "events": dataclasses.replace(events, frame=frame)})
     files = pipeline.data_files(broken)
     contents = {file.path: file.content for file in files}
-    contents["datapackage.json"] = pipeline._json_bytes(pipeline.package_descriptor(broken, files, FIRST_VERSION, "2024-01-01T00:00:00Z"))
+    contents["datapackage.json"] = json_bytes(pipeline.package_descriptor(broken, files, FIRST_VERSION, "2024-01-01T00:00:00Z"))
     stage = stage_version(tmp_path / "package", FIRST_VERSION, contents)
     frames = {file.resource: broken.extractions[file.resource.removesuffix("-json")].frame for file in files}
     findings = run_frictionless(stage, frames)

@@ -49,7 +49,11 @@ def _masked(path: Path) -> dict:
     return descriptor
 
 
-@pytest.mark.parametrize("name", ["data/violations.csv", "data/violations.jsonl", "report.json", "datapackage.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["data/violations.csv", "data/violations.jsonl", "data/events.jsonl", "report.json", "datapackage.json", "README.md",
+     "changes.json"],
+)  # fmt: skip
 def test_package_matches_golden_files(published, name):
     golden = GOLDEN / name
     if Path(name).name in VOLATILE:

@@ -1,10 +1,8 @@
-"""The streamed package check finds what frictionless finds, on the seed package and on bad copies of it.
+"""A large package goes through the streamed check first; it must never pass what frictionless rejects.
 
-Publishing runs frictionless in full only when ``find_package_errors`` reports something, so the
-check must never pass a package that frictionless rejects. Each case below breaks one thing in a
-copy of the published seed package (keeping ``bytes`` and ``hash`` right unless the case is about
-them) and compares the two, flattened to ``(resource, row, field, error type)`` as frictionless'
-own tests do.
+Each case breaks one thing in a copy of the published seed package (its data, its contract, or a
+JSON Lines twin; ``bytes`` and ``hash`` kept right unless the case is about them): the check must
+find something, and what publishing reports must be frictionless' own findings on the whole package.
 """
 
 from __future__ import annotations
@@ -17,15 +15,14 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import pytest
 
-from ceasefire.publish.package_check import find_package_errors
+from ceasefire.contracts.schema import CONSTRAINTS_BY_TYPE
 from ceasefire.pipeline import build_dataset, publish
-from ceasefire.validate import validation
-from ceasefire.validate.validation import run_frictionless, validate_written_package
+from ceasefire.publish import package_check
+from ceasefire.publish.package_check import find_package_errors, run_frictionless, validate_written_package
 from conftest import SEED_RAW
-
-EXACT_TYPES = {"type-error", "constraint-error", "unique-error", "primary-key", "foreign-key", "hash-count", "byte-count"}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +44,20 @@ def frictionless_errors(package: Path) -> list[tuple]:
     return sorted(found, key=str)
 
 
-def quick_errors(package: Path) -> list[tuple]:
-    return sorted((tuple(error) for error in find_package_errors(package)), key=str)
+def large_path_errors(package: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """What publishing finds in ``package`` when it counts as large (the streamed check first)."""
+    monkeypatch.setattr(package_check, "FULL_FRICTIONLESS_MAX_ROWS", -1)
+    return _flat(validate_written_package(package, {}))
+
+
+def full_errors(package: Path) -> list[tuple]:
+    """frictionless on the whole package, in the form of :func:`large_path_errors`."""
+    return _flat(run_frictionless(package, {}))
+
+
+def _flat(findings: list) -> list[tuple]:
+    # Without source frames a finding has no row id; frictionless' message names the row.
+    return sorted(((f.resource, f.column, f.rule, f.message) for f in findings), key=str)
 
 
 def _resource(descriptor: dict, name: str) -> dict:
@@ -106,61 +115,121 @@ CSV_CASES = {
 }
 
 
+
+
 def copy_package(seed_package: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(seed_package, tmp_path / "package"))
 
 
-def test_the_seed_package_is_clean_for_both(seed_package: Path) -> None:
-    assert quick_errors(seed_package) == []
-    assert frictionless_errors(seed_package) == []
+def set_constraint(resource: str, field: str, key: str, value: object) -> Callable[[Path], None]:
+    """Add a constraint to a field of the contract of ``resource``, in its CSV and JSON forms alike."""
+
+    def change(package: Path) -> None:
+        path = package / "datapackage.json"
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+        for name in (resource, f"{resource}-json"):
+            spec = next(f for f in _resource(descriptor, name)["schema"]["fields"] if f["name"] == field)
+            spec.setdefault("constraints", {})[key] = value
+        path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+
+    return change
+
+
+# One broken copy per constraint the contract can express: the data stays, the contract tightens.
+CONSTRAINT_CASES = {
+    "required": set_constraint("violations", "killed", "required", True),
+    "unique": set_constraint("violations", "violator", "unique", True),
+    "enum": set_constraint("violations", "violator", "enum", ["Azerbaijan"]),
+    "pattern": set_constraint("violations", "location", "pattern", "[A-Z].*"),
+    "minLength": set_constraint("violations", "location", "minLength", 30),
+    "maxLength": set_constraint("violations", "places", "maxLength", 1),
+    "minimum": set_constraint("violations", "date_start", "minimum", "2022-01-01"),
+    "maximum": set_constraint("violations", "violation_count", "maximum", 1),
+    "exclusiveMinimum": set_constraint("violations", "violation_count", "exclusiveMinimum", 1),
+    "exclusiveMaximum": set_constraint("events", "source_line", "exclusiveMaximum", 60),
+}
+
+
+def test_there_is_a_case_for_every_constraint_the_contract_can_express() -> None:
+    assert set(CONSTRAINT_CASES) == {key for keys in CONSTRAINTS_BY_TYPE.values() for key in keys}
+
+
+def test_the_seed_package_is_clean_for_both(seed_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert find_package_errors(seed_package) == []
+    assert large_path_errors(seed_package, monkeypatch) == full_errors(seed_package) == []
+
+
+@pytest.mark.parametrize("case", sorted(CONSTRAINT_CASES))
+def test_a_tightened_constraint_is_found_as_frictionless_finds_it(
+    case: str, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = copy_package(seed_package, tmp_path)
+    CONSTRAINT_CASES[case](package)
+    everything = frictionless_errors(package)
+    csv_form = [error for error in everything if not error[0].endswith("-json")]
+    twins = [error for error in everything if error[0].endswith("-json")]
+    assert csv_form, "the case must break something frictionless sees"
+    # The twins hold the same typed records, so frictionless finds the same there.
+    assert [(r.removesuffix("-json"), *rest) for r, *rest in twins] == csv_form
+    assert {(r, f) for r, _, f, _ in find_package_errors(package)} >= {(r, f) for r, _, f, _ in csv_form}
+    assert large_path_errors(package, monkeypatch) == full_errors(package)
+
+
+def test_maximum_one_on_violation_count_gives_frictionless_own_18_errors(
+    seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = copy_package(seed_package, tmp_path)
+    set_constraint("violations", "violation_count", "maximum", 1)(package)
+    assert find_package_errors(package) == [("violations", None, "violation_count", "constraint-error")]
+    found = large_path_errors(package, monkeypatch)
+    assert len(found) == 18  # nine rows, in both forms
+    assert {(r, f, t) for r, f, t, _ in found} == {(r, "violation_count", "constraint-error") for r in ("violations", "violations-json")}
 
 
 @pytest.mark.parametrize("case", sorted(CSV_CASES))
-def test_a_broken_csv_cell_gives_the_same_errors(case: str, seed_package: Path, tmp_path: Path) -> None:
+def test_a_broken_csv_cell_gives_frictionless_own_errors(
+    case: str, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     resource, change = CSV_CASES[case]
     package = copy_package(seed_package, tmp_path)
     rewrite(package, resource, change)
-    expected = [error for error in frictionless_errors(package) if not error[0].endswith("-json")]
-    found = quick_errors(package)
+    assert find_package_errors(package)
+    expected = full_errors(package)
     assert expected, "the case must break something frictionless sees"
-    assert [error for error in found if not error[0].endswith("-json")] == expected
-    # The JSON Lines twin no longer mirrors its CSV form, so the check flags it too: frictionless runs.
-    assert {error[0] for error in found if error[0].endswith("-json")} == {f"{resource}-json"}
-
-
-def test_the_cases_cover_each_kind_of_error(seed_package: Path, tmp_path: Path) -> None:
-    kinds = set()
-    for number, (resource, change) in enumerate(CSV_CASES.values()):
-        package = Path(shutil.copytree(seed_package, tmp_path / str(number)))
-        rewrite(package, resource, change)
-        kinds |= {error[3] for error in quick_errors(package)}
-    assert {"type-error", "constraint-error", "primary-key", "foreign-key"} <= kinds
+    assert large_path_errors(package, monkeypatch) == expected
 
 
 @pytest.mark.parametrize(
     ("key", "value", "error"),
     [("bytes", 1234, "byte-count"), ("hash", "sha256:" + "0" * 64, "hash-count")],
 )
-def test_a_wrong_size_or_hash_gives_the_same_error(key: str, value: object, error: str, seed_package: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("resource", ["violations", "violations-json"])
+def test_a_wrong_size_or_hash_is_found(
+    resource: str, key: str, value: object, error: str, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = copy_package(seed_package, tmp_path)
-    set_descriptor("violations", key, value)(package)
-    assert quick_errors(package) == frictionless_errors(package) == [("violations", None, None, error)]
+    set_descriptor(resource, key, value)(package)
+    assert [(r, f, t) for r, f, t, _ in large_path_errors(package, monkeypatch)] == [(resource, None, error)]
+    assert large_path_errors(package, monkeypatch) == full_errors(package)
 
 
-def test_an_edited_file_with_the_old_hash_gives_the_same_errors(seed_package: Path, tmp_path: Path) -> None:
-    package = copy_package(seed_package, tmp_path)
-    rewrite(package, "violations", lambda data: data.replace(b"no casualties", b"no Casualties", 1), keep_descriptor=True)
-    expected = frictionless_errors(package)
-    assert ("violations", None, None, "hash-count") in expected
-    assert [e for e in quick_errors(package) if e[0] == "violations"] == [e for e in expected if e[0] == "violations"]
-
-
-def test_a_broken_json_twin_is_caught_by_comparing_it_with_its_csv_form(seed_package: Path, tmp_path: Path) -> None:
+def test_an_edited_json_twin_is_caught_and_named_by_frictionless(
+    seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = copy_package(seed_package, tmp_path)
     rewrite(package, "violations-json", _zero_count_on_line(6))
+    assert find_package_errors(package) == [("violations-json", None, None, "json-differs-from-csv")]
     assert frictionless_errors(package) == [("violations-json", 7, "violation_count", "constraint-error")]
-    # The check names the first row of the chunk that differs; frictionless then names the cell.
-    assert quick_errors(package) == [("violations-json", 2, None, "json-differs-from-csv")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package)
+
+
+def test_a_json_twin_whose_schema_differs_is_caught(seed_package: Path, tmp_path: Path) -> None:
+    package = copy_package(seed_package, tmp_path)
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    _resource(descriptor, "violations-json")["schema"]["fields"][4]["constraints"]["minimum"] = 0
+    path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    assert find_package_errors(package) == [("violations-json", None, None, "schema-differs-from-csv")]
 
 
 def _zero_count_on_line(number: int) -> Callable[[bytes], bytes]:
@@ -172,11 +241,11 @@ def _zero_count_on_line(number: int) -> Callable[[bytes], bytes]:
     return change
 
 
-def test_an_extra_cell_is_caught(seed_package: Path, tmp_path: Path) -> None:
+def test_an_extra_cell_is_caught(seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = copy_package(seed_package, tmp_path)
     rewrite(package, "violations", _extra_cell)
     assert "extra-cell" in {e[3] for e in frictionless_errors(package)}
-    assert "extra-cell" in {e[3] for e in quick_errors(package)}
+    assert large_path_errors(package, monkeypatch) == full_errors(package)
 
 
 def _extra_cell(data: bytes) -> bytes:
@@ -185,31 +254,23 @@ def _extra_cell(data: bytes) -> bytes:
     return b"\n".join(lines)
 
 
-def test_publishing_reports_frictionless_own_findings_when_the_check_finds_something(
-    seed_package: Path, tmp_path: Path, monkeypatch
-) -> None:
-    monkeypatch.setattr(validation, "FULL_FRICTIONLESS_MAX_ROWS", -1)  # take the large-package path
-    package = copy_package(seed_package, tmp_path)
-    rewrite(package, *CSV_CASES["enum"])
-    assert validate_written_package(package, {}) == run_frictionless(package, {})
-    assert [(f.resource, f.rule, f.column) for f in validate_written_package(package, {})] == [
-        ("violations", "constraint-error", "violator")
-    ]
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Record how publishing validates: the streamed check, frictionless, or both."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(package_check, "run_frictionless", lambda package, sources: calls.append(("frictionless",)) or [])
+    monkeypatch.setattr(package_check, "find_package_errors", lambda package: calls.append(("check",)) or [])
+    return calls
 
 
-def test_a_large_clean_package_skips_the_row_by_row_pass(seed_package: Path, monkeypatch) -> None:
-    monkeypatch.setattr(validation, "FULL_FRICTIONLESS_MAX_ROWS", -1)
-
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("frictionless ran in full on a package the streamed check found clean")
-
-    monkeypatch.setattr(validation, "run_frictionless", must_not_run)
-    assert validate_written_package(seed_package, {}) == []
+def test_a_package_up_to_the_threshold_is_validated_by_frictionless_in_full(seed_package: Path, monkeypatch) -> None:
+    calls = _spy(monkeypatch)
+    rows = {"violations": pd.DataFrame(index=range(package_check.FULL_FRICTIONLESS_MAX_ROWS))}
+    assert validate_written_package(seed_package, rows) == []
+    assert calls == [("frictionless",)]
 
 
-def test_a_small_package_is_validated_by_frictionless_in_full(seed_package: Path, monkeypatch) -> None:
-    calls = []
-    monkeypatch.setattr(validation, "run_frictionless", lambda package, sources: calls.append(package) or [])
-    monkeypatch.setattr("ceasefire.publish.package_check.find_package_errors", lambda package: ["never asked"])
-    assert validate_written_package(seed_package, {}) == []
-    assert calls == [seed_package]
+def test_a_clean_package_over_the_threshold_is_checked_without_frictionless(seed_package: Path, monkeypatch) -> None:
+    calls = _spy(monkeypatch)
+    rows = {"violations": pd.DataFrame(index=range(package_check.FULL_FRICTIONLESS_MAX_ROWS + 1))}
+    assert validate_written_package(seed_package, rows) == []
+    assert calls == [("check",)]

@@ -77,6 +77,7 @@ def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: 
     assert not (two_releases / PACKAGE_NAME / "latest.json").is_symlink()
 
 
+@pytest.mark.browser
 def test_the_catalog_page_shows_every_version_in_chromium(two_releases: Path, tmp_path: Path) -> None:
     page = render_page(two_releases / "index.html", tmp_path / "index.png")
 

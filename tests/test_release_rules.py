@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ceasefire.validate.formulas import FORMULA_PREFIXES, find_formula_cells, is_formula_text
 from ceasefire.publish.releases import ResourceSnapshot, Snapshot, compare, compare_schemas, parse_csv_rows
+from ceasefire.contracts.schema import Schema
 from ceasefire.extract.violations import Extraction
 
 BASE = {
@@ -113,8 +114,8 @@ def _extraction(**columns) -> Extraction:
     return Extraction("events", frame)
 
 
-TEXT_SCHEMA = {"fields": [{"name": "event_id", "type": "string"}, {"name": "note", "type": "string"},
-                          {"name": "delta", "type": "integer"}, {"name": "tags", "type": "list"}]}  # fmt: skip
+TEXT_SCHEMA = Schema.from_descriptor({"fields": [{"name": "event_id", "type": "string"}, {"name": "note", "type": "string"},
+                                                 {"name": "delta", "type": "integer"}, {"name": "tags", "type": "list"}]})  # fmt: skip
 
 
 def test_numbers_are_never_formulas_only_text_cells_are() -> None:

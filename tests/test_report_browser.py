@@ -12,6 +12,8 @@ from test_report_html import HOSTILE_LINE
 
 from flows.cli import main
 
+pytestmark = pytest.mark.browser
+
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

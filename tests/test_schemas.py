@@ -11,7 +11,8 @@ import pytest
 from ceasefire.contracts.pandera_adapter import build_pandera_schema
 from ceasefire.pipeline import build_dataset, data_files
 from ceasefire.publish.publishing import Version, stage_version
-from ceasefire.validate.validation import run_frictionless, run_pandera
+from ceasefire.publish.package_check import run_frictionless
+from ceasefire.validate.validation import run_pandera
 from ceasefire.extract.violations import Extraction
 from ceasefire.contracts.vocabularies import load_contracts
 from conftest import SEED_RAW

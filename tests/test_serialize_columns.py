@@ -11,7 +11,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.publish.serialize import _csv_cell, records, render_csv, render_jsonl
+from ceasefire.contracts.schema import csv_text
+from ceasefire.publish.serialize import records, render_csv, render_jsonl
 
 
 def render_csv_by_row(frame: pd.DataFrame) -> bytes:
@@ -19,7 +20,7 @@ def render_csv_by_row(frame: pd.DataFrame) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(frame.columns)
     for record in records(frame):
-        writer.writerow([_csv_cell(value, ";") for value in record.values()])
+        writer.writerow([csv_text(value, ";") for value in record.values()])
     return buffer.getvalue().encode("utf-8")
 
 

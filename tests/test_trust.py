@@ -14,6 +14,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from ceasefire import PACKAGE_NAME, pipeline
+from ceasefire.contracts.vocabularies import load_contracts
 from ceasefire.errors import OutputLocationError, RawInputError
 from ceasefire.extract.raw import decode_raw_bytes
 from ceasefire.pipeline import build_dataset, run
@@ -308,7 +309,7 @@ def test_full_disk_while_staging_publishes_nothing(published_dist, tmp_path, mon
 def test_failure_after_the_version_is_promoted_is_not_a_failure_and_the_next_run_repairs_it(seed_raw_dir, dist_dir, monkeypatch):
     real_refresh = pipeline.refresh_downloads
 
-    def read_only(dist):
+    def read_only(dist, *_):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dist / "catalog.json"))
 
     monkeypatch.setattr(pipeline, "refresh_downloads", read_only)
@@ -387,6 +388,7 @@ def test_version_readme_keeps_hostile_values_inert(published_dist):
                                   "new_value": HOSTILE, "reason": HOSTILE, "reviewer": HOSTILE, "date": "2024-05-02"}]  # fmt: skip
     report["findings"].append({"severity": "warning", "rule": "enum", "message": HOSTILE, "source_file": HOSTILE,
                                "source_line": 1, "row_id": HOSTILE})  # fmt: skip
-    html = _html(render_version_readme(descriptor, report, {"bump": "patch", "previous_version": "1.0.0"}))
+    package = load_contracts().package
+    html = _html(render_version_readme(descriptor, report, {"bump": "patch", "previous_version": "1.0.0"}, package))
     assert "<img" not in html and "<script" not in html and "<a href=\"javascript" not in html
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") >= 6

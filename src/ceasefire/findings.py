@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 Severity = Literal["error", "warning"]
 Engine = Literal["extraction", "pandera", "frictionless", "reconciliation"]
@@ -47,6 +47,33 @@ class Finding:
                 where += f":{self.source_column}"
         return where
 
+    @classmethod
+    def from_row(
+        cls, frame: Any, row: int, *, severity: Severity, rule: str, engine: Engine, resource: str, message: str,
+        column: str | None = None, value: str | None = None, expected: str | None = None,
+        cell_columns: Sequence[dict[str, int]] = (),
+    ) -> Finding:  # fmt: skip
+        """A finding about row ``row`` (position) of a resource's frame, traced back to the raw text.
+
+        The row is named by its first column (every resource's id) and located by its
+        ``source_file`` and ``source_line``; ``cell_columns`` gives the raw column of each cell.
+
+        Example:
+            >>> import pandas as pd
+            >>> frame = pd.DataFrame({"event_id": ["e1"], "source_file": ["a.txt"], "source_line": [7]})
+            >>> Finding.from_row(frame, 0, severity="error", rule="required", engine="pandera", resource="events",
+            ...                  message="m", column="event_id", cell_columns=[{"event_id": 3}]).location
+            'a.txt:7:3'
+        """
+        cells = dict(zip(frame.columns, frame.iloc[row].tolist()))
+        line = _text(cells.get("source_line"))
+        return cls(
+            severity=severity, rule=rule, engine=engine, resource=resource, message=message,
+            row_id=_text(frame.iat[row, 0]), column=column, value=value, expected=expected,
+            source_file=_text(cells.get("source_file")), source_line=int(line) if line else None,
+            source_column=cell_columns[row].get(column) if column and row < len(cell_columns) else None,
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -65,6 +92,13 @@ class Finding:
         if details:
             parts.append(f" ({', '.join(details)})")
         return "".join(parts)
+
+
+def _text(value: object) -> str | None:
+    """A cell as finding text; None for a missing value (None, pandas.NA, NaN)."""
+    if value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

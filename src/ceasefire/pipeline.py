@@ -9,69 +9,48 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import platform
 import shutil
-import subprocess
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-from ceasefire import PACKAGE_NAME
-from ceasefire.plurals import plural
-from ceasefire.publish.catalog import refresh_downloads
-from ceasefire.validate.corrections import AppliedCorrection, Correction, apply_corrections, default_corrections_file, load_corrections
-from ceasefire.findings import Finding, count_by_severity, sort_findings
-from ceasefire.validate.formulas import RULE as FORMULA_RULE
-from ceasefire.validate.formulas import find_formula_cells
-from ceasefire.validate.characters import find_control_cells
-from ceasefire.publish.publishing import (
-    FIRST_VERSION,
-    DataFile,
-    Version,
-    clear_leftovers,
-    list_versions,
-    pause_point,
-    promote,
-    publish_lock,
-    stage_version,
-)
+# load
+from ceasefire.contracts.vocabularies import Contracts, load_contracts
 from ceasefire.extract.raw import RawCorpus, read_raw_dir
-from ceasefire.publish.releases import (
-    CHANGES_FILE,
-    Changes,
-    changes_record,
-    compare,
-    corrections_added,
-    initial_changes,
-    snapshot_from_files,
-    snapshot_from_folder,
-)
-from ceasefire.errors import OutputLocationError, RawInputError
-from ceasefire.validate.removals import Removal, check_removals, default_removals_file, load_removals
-from ceasefire.report.build import (
-    DEFAULT_ACKNOWLEDGEMENTS,
-    ReportInputs,
-    RunInfo,
-    input_error_finding,
-    report_files,
-    start_run,
-    write_run_report,
-)
-from ceasefire.report.build import build_report as build_run_report
-from ceasefire.publish.serialize import render_csv, render_jsonl
+# extract
 from ceasefire.extract.events import extract_events, relink_events
-from ceasefire.validate.validation import validate_across, validate_extraction, validate_written_package
-from ceasefire.publish.version_readme import render_version_readme
 from ceasefire.extract.violations import Extraction, extract_violations
-from ceasefire.contracts.vocabularies import Contracts, default_schemas_dir, load_contracts
+# validate
+from ceasefire.findings import Finding, count_by_severity, sort_findings
+from ceasefire.plurals import plural
+from ceasefire.validate.characters import find_control_cells
+from ceasefire.validate.corrections import (
+    AppliedCorrection, Correction, apply_corrections, default_corrections_file, find_unknown_resources, load_corrections,
+)  # fmt: skip
+from ceasefire.validate.formulas import find_formula_cells
+from ceasefire.validate.removals import Removal, check_removals, default_removals_file, load_removals
+from ceasefire.validate.validation import validate_across, validate_extraction
+# publish
+from ceasefire.publish.catalog import refresh_downloads
+from ceasefire.publish.descriptor import describe_package, json_bytes, render_data_files
+from ceasefire.publish.package_check import validate_written_package
+from ceasefire.errors import OutputLocationError
+from ceasefire.publish.publishing import (
+    FIRST_VERSION, DataFile, Version, check_output_location, clear_leftovers, list_versions, pause_point, promote,
+    publish_lock, stage_version,
+)  # fmt: skip
+from ceasefire.publish.releases import (
+    CHANGES_FILE, Changes, changes_record, compare, corrections_added, initial_changes, snapshot_from_files,
+    snapshot_from_folder,
+)  # fmt: skip
+from ceasefire.publish.version_readme import render_version_readme
+# report (the flows in flows/ call build_report, write_report and write_input_error_report through here)
+from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, report_files, start_run
+from ceasefire.report.runs import build_report, write_input_error_report, write_traceback
+from ceasefire.report.runs import write_report as write_run_report
 
-LICENSE = {
-    "name": "CC-BY-SA-4.0",
-    "path": "https://creativecommons.org/licenses/by-sa/4.0/",
-    "title": "Creative Commons Attribution Share-Alike 4.0",
-}
-ARTICLE_URL = "https://en.wikipedia.org/wiki/Peacekeeping_operations_in_Nagorno-Karabakh"
+__all__ = ["Build", "Outcome", "build_dataset", "build_report", "check_output_location", "compare_with_release",
+           "data_files", "extract", "package_descriptor", "publish", "run", "validate", "write_input_error_report",
+           "write_report", "write_traceback"]  # fmt: skip
 
 
 @dataclass
@@ -141,16 +120,9 @@ def validate(
         applied += done
         findings += problems
         findings += validate_extraction(extraction, contracts)
-        findings += find_formula_cells(extraction, contracts.table_schema(name))
+        findings += find_formula_cells(extraction, contracts.schema(name))
         findings += find_control_cells(extraction, contracts.table_schema(name))
-    known = set(extractions)
-    for correction in corrections or []:
-        if correction.resource not in known:
-            findings.append(
-                Finding("error", "correction", "extraction", correction.resource,
-                        f"correction not applied: no resource named {correction.resource!r}",
-                        row_id=correction.id, column=correction.field, source_file="reviews/corrections.json")
-            )  # fmt: skip
+    findings += find_unknown_resources(corrections or [], set(extractions))
     findings += validate_across(corpus, contracts, corrected)
     return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
 
@@ -161,7 +133,7 @@ def _schema_fields_only(extraction: Extraction, contracts: Contracts) -> Extract
     Removing a field from ``schemas/`` removes it from the package (a MAJOR release) without a code
     change. A field the schema lists but the extraction lacks stays missing, and validation says so.
     """
-    listed = [spec["name"] for spec in contracts.table_schema(extraction.resource)["fields"]]
+    listed = contracts.schema(extraction.resource).field_names
     dropped = [name for name in extraction.frame.columns if name not in listed]
     if not dropped:
         return extraction
@@ -181,100 +153,24 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
 
 def data_files(build: Build) -> list[DataFile]:
     """The CSV and JSON Lines form of every resource, with its Table Schema."""
-    files = []
-    for name, extraction in build.extractions.items():
-        schema = build.contracts.table_schema(name)
-        for field_spec in schema["fields"]:
-            field_spec.pop("x-vocabulary", None)
-        title = schema.pop("title", name)
-        description = schema.pop("description", "")
-        files.append(
-            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema,
-                     title, description)
-        )  # fmt: skip
-        files.append(
-            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
-                     render_jsonl(extraction.frame), _json_twin_schema(schema), f"{title} (JSON Lines)", description)
-        )  # fmt: skip
-    return files
+    return render_data_files(build.extractions, build.contracts)
 
 
-def _json_twin_schema(schema: dict) -> dict:
-    """The schema of a resource's JSON Lines twin: its foreign keys point at the JSON twins too,
-    so frictionless checks each form against the same form."""
-    if not schema.get("foreignKeys"):
-        return schema
-    twin = json.loads(json.dumps(schema))
-    for key in twin["foreignKeys"]:
-        reference = key["reference"]
-        if reference.get("resource"):
-            reference["resource"] = f"{reference['resource']}-json"
-    return twin
-
-
-def _software_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("frictionless", "pandera", "pandas", "prefect"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
-def _git_state(directory: Path) -> dict[str, object]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=directory, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return {"git_commit": "unknown", "git_dirty": None}
-    return {"git_commit": commit, "git_dirty": dirty}
-
-
-def build_report(
-    build: Build,
-    version: str | None,
-    *,
-    run: RunInfo | None = None,
-    outcome: str = "validated",
-    message: str = "",
-    findings: list[Finding] | None = None,
-    release: dict | None = None,
-) -> dict:
-    """The report of a run over ``build`` (format in docs/REPORTS.md).
-
-    ``findings`` replaces the build's own when publishing added frictionless findings; ``release``
-    is :func:`release_comparison` with the last published version.
-    """
-    inputs = ReportInputs(
-        findings=build.findings if findings is None else findings,
-        schemas_dir=build.contracts.schemas_dir,
-        corpus=build.corpus,
-        extractions=build.extractions,
-        release=release,
-    )
-    run = run or start_run("library")
-    report = build_run_report(inputs, run, outcome=outcome, version=version, message=message)
-    report["corrections_applied"] = [applied.to_dict() for applied in build.corrections]
-    return report
+def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
+    """``datapackage.json`` of ``build`` as version ``version``."""
+    validation = {"status": build.status, **build.counts, "report": "report.json"}
+    corrections = [applied.to_dict() for applied in build.corrections]
+    return describe_package(build.contracts, build.corpus, files, version, created, validation=validation, corrections=corrections)
 
 
 def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path, dist_dir: Path | None = None) -> Path:
-    """Write the run's report into ``reports_dir`` (a run folder plus ``latest/``); return the folder.
+    """Write the run's report into ``reports_dir``; return the folder.
 
     A published run reuses the report inside its version folder, byte for byte. Otherwise the
     report compares the build with the latest version in ``dist_dir``, when there is one.
     """
-    report = outcome.report or build_report(
-        build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings,
-        release=compare_with_release(build, dist_dir),
-    )
-    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
+    release = None if outcome.report else compare_with_release(build, dist_dir)
+    return write_run_report(build, outcome, run, reports_dir, release=release)
 
 
 def release_comparison(version: str, changes: Changes | None, version_dir: Path) -> dict:
@@ -296,7 +192,7 @@ def compare_with_release(build: Build, dist_dir: Path | None) -> dict | None:
 
     A build with errors cannot become a package, so only its findings are compared.
     """
-    package_dir = dist_dir / PACKAGE_NAME if dist_dir is not None else None
+    package_dir = dist_dir / build.contracts.package.name if dist_dir is not None else None
     versions = list_versions(package_dir) if package_dir is not None else []
     if not versions:
         return None
@@ -311,71 +207,6 @@ def compare_with_release(build: Build, dist_dir: Path | None) -> dict | None:
 
 # The creation time of a package that is only compared, never written.
 _UNDATED = "1970-01-01T00:00:00Z"
-
-
-def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
-    """The failed report of a run whose raw input could not be used at all (exit code 2)."""
-    inputs = ReportInputs(findings=[input_error_finding(error)], schemas_dir=schemas_dir or default_schemas_dir())
-    report = build_run_report(inputs, run, outcome="failed", message=f"unusable input: {error}")
-    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
-
-
-def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
-    corpus = build.corpus
-    return {
-        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
-        "name": PACKAGE_NAME,
-        "title": "Ceasefire violations reported during the Russian peacekeeping operation in Nagorno-Karabakh, 2020-2024",
-        "description": (
-            "Ceasefire violations reported by the Russian peacekeeping mission in Nagorno-Karabakh, extracted from "
-            "the English Wikipedia article 'Peacekeeping operations in Nagorno-Karabakh' and validated with "
-            "Frictionless and pandera, with a timeline of the dated statements of the article's prose (events) "
-            "linked to them. Each row traces back to a raw file and line (source_file, source_line)."
-        ),
-        "version": str(version),
-        "created": created,
-        "keywords": ["Nagorno-Karabakh", "ceasefire", "peacekeeping", "conflict events", "Armenia", "Azerbaijan"],
-        "licenses": [LICENSE],
-        "sources": [
-            {
-                "title": "Peacekeeping operations in Nagorno-Karabakh, English Wikipedia, CC BY-SA 4.0",
-                "path": ARTICLE_URL,
-            }
-        ],
-        "contributors": [
-            {"title": "Wikipedia contributors to the article", "path": "https://en.wikipedia.org/w/index.php?title=Peacekeeping_operations_in_Nagorno-Karabakh&action=history", "roles": ["author"]},
-            {"title": "Nagorno-Karabakh ceasefire dataset maintainers", "roles": ["publisher", "maintainer"]},
-        ],
-        "resources": [file.descriptor() for file in files],
-        "provenance": {
-            "raw_files": [
-                {"path": f"raw/{d.name}", "role": d.role, "sha256": d.sha256, "bytes": d.bytes} for d in corpus.documents
-            ],
-            "code": _git_state(build.contracts.schemas_dir.parent),
-            "software": _software_versions(),
-        },
-        "validation": {"status": build.status, **build.counts, "report": "report.json"},
-        "corrections": [applied.to_dict() for applied in build.corrections],
-        "spreadsheetSafety": FORMULA_RULE,
-        "changes": CHANGES_FILE,
-    }
-
-
-def check_output_location(path: Path) -> None:
-    """Refuse an output folder that cannot be written before any work is done.
-
-    Raises :class:`OutputLocationError` when ``path`` exists but is not a folder, or when the
-    nearest existing folder on its path cannot be written.
-    """
-    if path.exists() and not path.is_dir():
-        raise OutputLocationError(str(path), "exists and is not a folder")
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputLocationError(str(path), f"cannot be created: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputLocationError(str(path), f"cannot be written: no write permission on {existing}")
 
 
 def publish(
@@ -415,9 +246,10 @@ def _publish_locked(
     removals: list[Removal], rows: dict[str, int],
 ) -> Outcome:
     files = data_files(build)
-    package_dir = dist_dir / PACKAGE_NAME
+    package_dir = dist_dir / build.contracts.package.name
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", created), files)
+    descriptor = package_descriptor(build, files, "0.0.0", created)  # the version is set once it is known
+    candidate = snapshot_from_files(descriptor, files)
     with publish_lock(dist_dir, lock_timeout):
         pause_point("locked")
         clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
@@ -429,7 +261,7 @@ def _publish_locked(
             previous = snapshot_from_folder(package_dir / str(latest))
             changes = compare(previous, candidate)
             if changes.empty:
-                note = _refresh_finishing_touches(dist_dir)
+                note = _refresh_finishing_touches(dist_dir, build)
                 return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
                                message=f"content unchanged since {latest}; nothing published{note}")  # fmt: skip
             removed, approved = check_removals(changes, previous, str(latest), removals)
@@ -441,7 +273,7 @@ def _publish_locked(
         else:
             latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
             corrections = candidate.metadata.get("corrections") or []
-        descriptor = package_descriptor(build, files, version, created)
+        descriptor = {**descriptor, "version": str(version)}
         message = f"published {version} ({kind})"
         release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None
         report = build_report(build, str(version), run=run, outcome="published", message=message, release=release)
@@ -449,10 +281,10 @@ def _publish_locked(
         if approved:
             record["removals_approved"] = [removal.to_dict() for removal in approved]
         contents = {file.path: file.content for file in files}
-        contents["datapackage.json"] = _json_bytes(descriptor)
+        contents["datapackage.json"] = json_bytes(descriptor)
         contents.update(report_files(report))
-        contents[CHANGES_FILE] = _json_bytes(record)
-        contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
+        contents[CHANGES_FILE] = json_bytes(record)
+        contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
         frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
@@ -464,23 +296,19 @@ def _publish_locked(
         target = package_dir / str(version)
         promote(stage, target)
         pause_point("promoted")
-        message += _refresh_finishing_touches(dist_dir)
+        message += _refresh_finishing_touches(dist_dir, build)
     return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
                    message=message, report=report)  # fmt: skip
 
 
-def _refresh_finishing_touches(dist_dir: Path) -> str:
+def _refresh_finishing_touches(dist_dir: Path, build: Build) -> str:
     """Refresh the downloads; on a filesystem error say so instead of failing (the next run repairs them)."""
     try:
-        refresh_downloads(dist_dir)
+        refresh_downloads(dist_dir, build.contracts.package.short_title)
     except OSError as error:
         return (f"; the downloads (zip, latest.json, CHANGELOG.md, catalog) could not be refreshed "
                 f"({error.filename or dist_dir}: {error.strerror or error}): the next run completes them")  # fmt: skip
     return ""
-
-
-def _json_bytes(data: dict) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def run(
@@ -499,14 +327,3 @@ def run(
     outcome = publish(build, dist_dir, lock_timeout=lock_timeout, run=info, removals=removals)
     write_report(build, outcome, info, reports_dir, dist_dir)
     return outcome
-
-
-def write_traceback(reports_dir: Path, run_id: str, text: str) -> Path | None:
-    """Save the traceback of a bug into the run's report folder; None when even that fails."""
-    path = reports_dir / "runs" / run_id / "traceback.txt"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError:
-        return None
-    return path

@@ -1,19 +1,24 @@
-"""Pandera schemas built from the Frictionless Table Schemas in ``schemas/``.
+"""Pandera schemas built from the typed contract (:mod:`ceasefire.contracts.schema`).
 
 pandera's own ``from_frictionless_schema`` reads dates as strings and targets older frictionless
 releases, so this small adapter maps each Table Schema field to a pandera column that keeps dates
-as ``datetime.date``. Every check carries the rule id and the expected value that findings report;
-:class:`RuledSchema` keeps them beside the pandera schema so a failure can be named.
+as ``datetime.date``. Every check is named after its rule, and the rule (id, expected value,
+message) travels in the check's ``title`` and ``description`` and in :class:`RuledSchema`, looked
+up by the check's name: a failure case names its rule directly, never by position.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Callable
 
-import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
+
+from ceasefire.contracts.schema import Field, Schema
+from ceasefire.findings import Severity
 
 
 @dataclass(frozen=True)
@@ -24,18 +29,23 @@ class Rule:
     expected: str
     column: str | None = None
     message: str = ""
+    severity: Severity = "error"
 
 
 @dataclass
 class RuledSchema:
-    """A pandera schema plus the rule behind each of its checks, in check order."""
+    """A pandera schema plus the rule behind each of its checks, by check name."""
 
     schema: pa.DataFrameSchema
     column_rules: dict[str, list[Rule]] = field(default_factory=dict)
     frame_rules: list[Rule] = field(default_factory=list)
+    rules_by_check: dict[tuple[str | None, str], Rule] = field(default_factory=dict)
+
+    def rule_of(self, column: str | None, check: str) -> Rule | None:
+        return self.rules_by_check.get((column, check)) or self.rules_by_check.get((None, check))
 
 
-PANDAS_DTYPES = {
+PANDERA_DTYPES = {
     "string": "string",
     "integer": "Int64",
     "number": "Float64",
@@ -49,69 +59,101 @@ def _is_list_of_strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def column_for_field(spec: dict) -> tuple[pa.Column, list[Rule]]:
+def rule_check(test: Callable, rule: Rule) -> tuple[pa.Check, Rule]:
+    """A frame-wide check and its rule, for the cross-column rules of ``validate/``."""
+    return named_check(test, rule), rule
+
+
+def named_check(test: Callable, rule: Rule, *, element_wise: bool = False, ignore_na: bool = True) -> pa.Check:
+    """A pandera check that carries its rule: the name is the lookup key, title and description say it."""
+    name = rule.rule if rule.column is None else f"{rule.rule}:{rule.column}"
+    return pa.Check(test, name=name, title=rule.rule, description=rule.message or rule.expected,
+                    element_wise=element_wise, ignore_na=ignore_na)  # fmt: skip
+
+
+# Constraint key -> (rule id, how the expectation reads, the vectorised test against the bound).
+_BOUND_CHECKS = {
+    "minimum": ("minimum", ">= {}", lambda s, v: s >= v),
+    "exclusiveMinimum": ("minimum", "> {}", lambda s, v: s > v),
+    "maximum": ("maximum", "<= {}", lambda s, v: s <= v),
+    "exclusiveMaximum": ("maximum", "< {}", lambda s, v: s < v),
+}
+
+
+def _length_test(low: int | None, high: int | None) -> Callable[[object], bool]:
+    def fits(value: object) -> bool:
+        size = len(value)  # type: ignore[arg-type]
+        return (low is None or size >= low) and (high is None or size <= high)
+
+    return fits
+
+
+def column_for_field(spec: Field | Mapping) -> tuple[pa.Column, list[Rule]]:
     """One Table Schema field as a pandera column and the rules of its checks.
 
     Example:
         >>> column, rules = column_for_field({"name": "n", "type": "integer", "constraints": {"minimum": 1}})
-        >>> [r.rule for r in rules]
-        ['minimum']
+        >>> [r.rule for r in rules], [c.name for c in column.checks]
+        (['minimum'], ['minimum:n'])
     """
-    name, kind = spec["name"], spec["type"]
-    if kind not in PANDAS_DTYPES:
-        raise ValueError(f"field {name!r}: Table Schema type {kind!r} has no pandas mapping yet")
-    constraints = spec.get("constraints", {})
-    checks: list[pa.Check] = []
-    rules: list[Rule] = []
-    if kind == "list":
-        checks.append(pa.Check(_is_list_of_strings, element_wise=True, ignore_na=True))
-        rules.append(Rule("type", f"a list of {spec.get('itemType', 'string')} items", name))
-    if "minimum" in constraints:
-        checks.append(pa.Check.ge(constraints["minimum"]))
-        rules.append(Rule("minimum", f">= {constraints['minimum']}", name))
-    if "maximum" in constraints:
-        checks.append(pa.Check.le(constraints["maximum"]))
-        rules.append(Rule("maximum", f"<= {constraints['maximum']}", name))
+    spec = spec if isinstance(spec, Field) else Field.from_descriptor(spec)
+    name, constraints = spec.name, spec.constraints
+    pairs: list[tuple[Callable, Rule, bool]] = []  # (test, rule, element_wise)
+    if spec.type == "list":
+        pairs.append((_is_list_of_strings, Rule("type", f"a list of {spec.descriptor.get('itemType', 'string')} items", name), True))
+    for key, (rule_id, expected, test) in _BOUND_CHECKS.items():
+        if key in constraints:
+            bound = spec.bound(key)
+            pairs.append((lambda s, test=test, bound=bound: test(s, bound), Rule(rule_id, expected.format(constraints[key]), name), False))
     if "enum" in constraints:
-        checks.append(pa.Check.isin(constraints["enum"]))
-        rules.append(Rule("enum", "one of " + ", ".join(map(str, constraints["enum"])), name))
+        allowed = list(constraints["enum"])
+        pairs.append((lambda s: s.isin(allowed), Rule("enum", "one of " + ", ".join(map(str, allowed)), name), False))
     if "pattern" in constraints:
         # Table Schema patterns match the whole value.
-        checks.append(pa.Check.str_matches(f"^(?:{constraints['pattern']})$"))
-        rules.append(Rule("pattern", f"matches {constraints['pattern']}", name))
+        whole = f"^(?:{constraints['pattern']})$"
+        pairs.append((lambda s: s.str.match(whole), Rule("pattern", f"matches {constraints['pattern']}", name), False))
     if "minLength" in constraints or "maxLength" in constraints:
-        checks.append(pa.Check.str_length(constraints.get("minLength"), constraints.get("maxLength")))
-        rules.append(Rule("length", f"length in [{constraints.get('minLength')}, {constraints.get('maxLength')}]", name))
+        low, high = constraints.get("minLength"), constraints.get("maxLength")
+        expected = f"length in [{low}, {high}]" + (" items" if spec.type == "list" else "")
+        pairs.append((_length_test(low, high), Rule("length", expected, name), True))
+    checks = [named_check(test, rule, element_wise=element_wise) for test, rule, element_wise in pairs]
     column = pa.Column(
-        PANDAS_DTYPES[kind],
+        PANDERA_DTYPES[spec.type],
         checks=checks,
-        nullable=not constraints.get("required", False),
-        unique=bool(constraints.get("unique", False)),
+        nullable=not spec.required,
+        unique=spec.unique,
         coerce=False,
-        title=spec.get("title"),
-        description=spec.get("description"),
+        title=spec.title,
+        description=spec.description,
     )
-    return column, rules
+    return column, [rule for _, rule, _ in pairs]
 
 
-def build_pandera_schema(table_schema: dict, name: str, frame_checks: list[tuple[pa.Check, Rule]] = ()) -> RuledSchema:
-    """Build the pandera schema of a resource from its Table Schema plus cross-column checks."""
-    columns = {}
-    column_rules = {}
-    for spec in table_schema["fields"]:
-        columns[spec["name"]], column_rules[spec["name"]] = column_for_field(spec)
-    primary_key = table_schema.get("primaryKey")
-    if isinstance(primary_key, str):
-        primary_key = [primary_key]
-    schema = pa.DataFrameSchema(
+def build_pandera_schema(schema: Schema | Mapping, name: str, frame_checks: list[tuple[pa.Check, Rule]] = ()) -> RuledSchema:
+    """The pandera schema of a resource: its Table Schema plus cross-column checks.
+
+    The primary key is checked as a whole unless it is one field already declared unique (that
+    field's ``unique`` check reports the duplicate).
+    """
+    schema = schema if isinstance(schema, Schema) else Schema.from_descriptor(schema)
+    columns, column_rules, by_check = {}, {}, {}
+    for spec in schema.fields:
+        columns[spec.name], column_rules[spec.name] = column_for_field(spec)
+        for check, rule in zip(columns[spec.name].checks, column_rules[spec.name]):
+            by_check[(spec.name, check.name)] = rule
+    for check, rule in frame_checks:
+        by_check[(None, check.name)] = rule
+    key = list(schema.primary_key)
+    checked_by_column = len(key) == 1 and schema.field(key[0]).unique
+    pandera_schema = pa.DataFrameSchema(
         columns,
         checks=[check for check, _ in frame_checks],
-        unique=primary_key if primary_key and len(primary_key) > 1 else None,
+        unique=key if key and not checked_by_column else None,
         strict=True,
         ordered=True,
         name=name,
     )
-    return RuledSchema(schema=schema, column_rules=column_rules, frame_rules=[rule for _, rule in frame_checks])
+    return RuledSchema(pandera_schema, column_rules, [rule for _, rule in frame_checks], by_check)
 
 
 BUILTIN_RULES = {
@@ -124,17 +166,15 @@ BUILTIN_RULES = {
 }
 
 
-def rule_for_failure(ruled: RuledSchema, column: str | None, check: str, check_number: object) -> Rule:
-    """Name the rule behind one row of pandera's ``failure_cases``."""
+def rule_for_failure(ruled: RuledSchema, column: str | None, check: str) -> Rule:
+    """Name the rule behind one row of pandera's ``failure_cases``, by the check's name."""
     if check in BUILTIN_RULES:
         rule, expected = BUILTIN_RULES[check]
         return Rule(rule, expected, column)
     if check.startswith("dtype("):
         dtype = re.sub(r"^dtype[(](.*)[)]$", r"\1", check)
         return Rule("type", f"values of type {dtype}", column)
-    number = int(check_number) if check_number is not None and not pd.isna(check_number) else None
-    if column in ruled.column_rules and number is not None and number < len(ruled.column_rules[column]):
-        return ruled.column_rules[column][number]
-    if number is not None and number < len(ruled.frame_rules):
-        return ruled.frame_rules[number]
+    found = ruled.rule_of(column, check)
+    if found is not None:
+        return found
     return Rule(check, check, column)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+from ceasefire.contracts.package import PackageMetadata, load_package_metadata
+from ceasefire.contracts.schema import Schema
 
 
 def default_schemas_dir() -> Path:
@@ -133,14 +135,19 @@ class Contracts:
     vocabularies: dict[str, Vocabulary]
     time_span: TimeSpan
 
+    @cached_property
+    def package(self) -> PackageMetadata:
+        """Package-level metadata (``schemas/package.json``)."""
+        return load_package_metadata(self.schemas_dir)
+
+    def schema(self, resource: str) -> Schema:
+        """The typed contract of ``resource``, with vocabulary enums filled in."""
+        terms = {name: vocabulary.names for name, vocabulary in self.vocabularies.items()}
+        return Schema.from_file(self.schemas_dir / f"{resource}.schema.json", terms)
+
     def table_schema(self, resource: str) -> dict:
-        """The Frictionless Table Schema of ``resource``, with vocabulary enums filled in."""
-        schema = copy.deepcopy(_read_json(self.schemas_dir / f"{resource}.schema.json"))
-        for spec in schema["fields"]:
-            vocabulary = spec.get("x-vocabulary")
-            if vocabulary:
-                spec.setdefault("constraints", {})["enum"] = self.vocabularies[vocabulary].names
-        return schema
+        """The Frictionless Table Schema of ``resource`` as written, with vocabulary enums filled in."""
+        return self.schema(resource).to_descriptor(as_written=True)
 
 
 VOCABULARIES = ("violators", "event_types", "actors", "reporters", "claim_statuses", "location_precisions", "acled_event_types")

@@ -29,12 +29,6 @@ from ceasefire.extract.violations import Extraction, slugify
 from ceasefire.contracts.vocabularies import Contracts, Gazetteer, Vocabulary
 
 RESOURCE = "events"
-FIELDS = (
-    "event_id", "date_start", "date_end", "date_text", "date_precision", "date_basis", "section", "sentence",
-    "source_file", "source_line", "event_type", "actors", "places", "killed", "wounded", "citations", "violation_id",
-    "reported_by", "claim_status", "perpetrator", "target", "acled_event_type", "acled_sub_event_type",
-    "incident_sentences", "incident_places", "location_precision",
-)  # fmt: skip
 SECTION_SEPARATOR = " / "
 FALLBACK_EVENT_TYPE = "other"
 # Place kinds too coarse to say two reports describe the same incident.
@@ -110,6 +104,7 @@ def extract_events(corpus: RawCorpus, contracts: Contracts, violations: pd.DataF
     statements, date_findings = resolve_statements(article, sentences, contracts)
     findings.extend(date_findings)
     records, cell_columns = [], []
+    schema = contracts.schema(RESOURCE)
     index = index_violations(violations)
     continuations = find_continuations(sentences)
     for statement in statements:
@@ -120,12 +115,12 @@ def extract_events(corpus: RawCorpus, contracts: Contracts, violations: pd.DataF
         records.append(record)
         date_column = statement.sentence.column + statement.phrase.start
         cell_columns.append(
-            {name: statement.sentence.column for name in FIELDS}
+            {name: statement.sentence.column for name in schema.field_names}
             | {"date_start": date_column, "date_end": date_column, "date_text": date_column, "date_precision": date_column,
                "date_basis": date_column}
         )  # fmt: skip
     assign_event_ids(records)
-    return Extraction(resource=RESOURCE, frame=events_frame(records), findings=findings, cell_columns=cell_columns,
+    return Extraction(resource=RESOURCE, frame=schema.frame_from_records(records), findings=findings, cell_columns=cell_columns,
                       section=("prose",))  # fmt: skip
 
 
@@ -641,16 +636,3 @@ def _date_warning(document: RawDocument, statement: _Statement, rule: str, messa
         source_column=statement.sentence.column + statement.phrase.start,
     )  # fmt: skip
 
-
-def events_frame(records: list[dict]) -> pd.DataFrame:
-    """Records to a frame with the published dtypes."""
-    frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
-    for name in ("killed", "wounded", "source_line", "incident_sentences"):
-        frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
-    for name in ("event_id", "date_text", "date_precision", "date_basis", "section", "sentence", "source_file",
-                 "event_type", "violation_id", "reported_by", "claim_status", "perpetrator", "target",
-                 "acled_event_type", "acled_sub_event_type", "location_precision"):  # fmt: skip
-        frame[name] = pd.array(frame[name].tolist(), dtype="string")
-    for name in ("date_start", "date_end", "actors", "places", "citations", "incident_places"):
-        frame[name] = pd.Series(frame[name].tolist(), dtype="object")
-    return frame

@@ -38,11 +38,6 @@ HEADER_FIELDS = {
 }
 REQUIRED_HEADERS = {"date_text", "violation_count", "location", "violator", "consequences"}
 
-FIELDS = (
-    "violation_id", "date_start", "date_end", "date_text", "violation_count", "location", "places",
-    "violator", "consequences", "killed", "wounded", "source_file", "source_line", "location_precision",
-)  # fmt: skip
-
 # Typed fields derived from a raw cell: a finding on the cell covers them.
 DERIVED_FROM = {"date_start": "date_text", "date_end": "date_text", "places": "location",
                 "killed": "consequences", "wounded": "consequences", "location_precision": "location"}  # fmt: skip
@@ -376,40 +371,27 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
     problems.sort(key=lambda problem: problem[:2])
-    frame = pd.DataFrame(
+    frame = contracts.schema(RESOURCE).frame_from_columns(
         {
-            "violation_id": pd.array(violation_ids.tolist(), dtype="string"),
-            "date_start": pd.Series([d.start if isinstance(d, TableDate) else None for d in dates], dtype="object"),
-            "date_end": pd.Series([d.end if isinstance(d, TableDate) else None for d in dates], dtype="object"),
-            "date_text": pd.array(date_text.tolist(), dtype="string"),
-            "violation_count": pd.array(counts, dtype="Int64"),
-            "location": pd.array([text or None for text in location.tolist()], dtype="string"),
-            "places": pd.Series(contracts.gazetteer.resolve_many(location.tolist()), dtype="object"),
-            "violator": pd.array(violator, dtype="string"),
-            "consequences": pd.array(consequences.tolist(), dtype="string"),
-            "killed": pd.array(killed, dtype="Int64"),
-            "wounded": pd.array(wounded, dtype="Int64"),
-            "source_file": pd.array([document.name] * len(numbers), dtype="string"),
-            "source_line": pd.array(numbers.tolist(), dtype="Int64"),
-            "location_precision": pd.array(
-                map_unique(location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
-                dtype="string"),
-        },
-        columns=list(FIELDS),
+            "violation_id": violation_ids.tolist(),
+            "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
+            "date_end": [d.end if isinstance(d, TableDate) else None for d in dates],
+            "date_text": date_text.tolist(),
+            "violation_count": counts,
+            "location": [text or None for text in location.tolist()],
+            "places": contracts.gazetteer.resolve_many(location.tolist()),
+            "violator": violator,
+            "consequences": consequences.tolist(),
+            "killed": killed,
+            "wounded": wounded,
+            "source_file": [document.name] * len(numbers),
+            "source_line": numbers.tolist(),
+            "location_precision": map_unique(
+                location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
+        }
     )
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
         cell_columns=cell_columns, section=table.section,
     )  # fmt: skip
 
-
-def violations_frame(records: list[dict]) -> pd.DataFrame:
-    """Records to a frame with the published dtypes: dates as ``datetime.date``, nullable ints."""
-    frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
-    for name in ("violation_count", "killed", "wounded", "source_line"):
-        frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
-    for name in ("violation_id", "date_text", "location", "violator", "consequences", "source_file", "location_precision"):
-        frame[name] = pd.array(frame[name].tolist(), dtype="string")
-    for name in ("date_start", "date_end", "places"):
-        frame[name] = pd.Series(frame[name].tolist(), dtype="object")
-    return frame

@@ -114,8 +114,11 @@ def package_entry(package_dir: Path) -> dict | None:
     }
 
 
-def refresh_downloads(dist_dir: Path) -> dict:
-    """Bring every derived file in ``dist/`` up to date with the version folders (call under the lock)."""
+def refresh_downloads(dist_dir: Path, title: str) -> dict:
+    """Bring every derived file in ``dist/`` up to date with the version folders (call under the lock).
+
+    ``title`` names the collection on ``index.html`` (``x-shortTitle`` of ``schemas/package.json``).
+    """
     packages = []
     for package_dir in sorted(p for p in dist_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         entry = package_entry(package_dir)
@@ -127,7 +130,7 @@ def refresh_downloads(dist_dir: Path) -> dict:
         packages.append(entry)
     catalog = {"catalog_format": CATALOG_FORMAT, "packages": packages}
     _write_if_changed(dist_dir / "catalog.json", _json_bytes(catalog))
-    _write_if_changed(dist_dir / "index.html", render_index_html(catalog).encode("utf-8"))
+    _write_if_changed(dist_dir / "index.html", render_index_html(catalog, title).encode("utf-8"))
     return catalog
 
 
@@ -143,19 +146,19 @@ def _size(count: int) -> str:
     return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} B"
 
 
-def render_index_html(catalog: dict) -> str:
+def render_index_html(catalog: dict, title: str) -> str:
     """A static page that works when opened from disk: no scripts, no remote assets, relative links."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Nagorno-Karabakh ceasefire dataset: releases</title>",
+        f"<title>{e(title)}: releases</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
         "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}"
         "th{background:#eee}code{font-size:.85em;word-break:break-all}</style>",
         "</head><body>",
-        "<h1>Nagorno-Karabakh ceasefire dataset: releases</h1>",
+        f"<h1>{e(title)}: releases</h1>",
         "<p>Every published version, newest first. A version never changes once published. "
         "Check a download with <code>sha256sum -c VERSION.zip.sha256</code>.</p>",
     ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ceasefire.errors import PublishLockTimeout
+from ceasefire.errors import OutputLocationError, PublishLockTimeout
 
 LOCK_FILE = ".publish.lock"
 TEMP_PREFIX = ".tmp-"
@@ -91,6 +91,23 @@ class DataFile:
         if self.description:
             descriptor["description"] = self.description
         return descriptor
+
+
+def check_output_location(path: Path) -> None:
+    """Refuse an output folder that cannot be written before any work is done.
+
+    Raises :class:`OutputLocationError` when ``path`` exists but is not a folder, or when the
+    nearest existing folder on its path cannot be written.
+    """
+    if path.exists() and not path.is_dir():
+        raise OutputLocationError(str(path), "exists and is not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputLocationError(str(path), f"cannot be created: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputLocationError(str(path), f"cannot be written: no write permission on {existing}")
 
 
 def list_versions(package_dir: Path) -> list[Version]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ceasefire.plurals import plural
 from ceasefire.publish.markdown import markdown_code, markdown_text
+from ceasefire.contracts.schema import row_key_of
 from ceasefire.publish.publishing import DataFile, Version, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -32,7 +33,8 @@ CHANGES_FILE = "changes.json"
 CHANGES_FORMAT = "1.0"
 # Descriptive metadata whose correction is a PATCH. Provenance (code commit, software versions,
 # raw checksums) and the run's date are not content: they change no published value.
-METADATA_KEYS = ("name", "title", "description", "keywords", "licenses", "sources", "contributors", "corrections")
+METADATA_KEYS = ("name", "id", "title", "description", "homepage", "keywords", "licenses", "sources", "contributors",
+                 "corrections")  # fmt: skip
 RESOURCE_METADATA_KEYS = ("title", "description")
 # A published cell is as long as the raw cell it comes from; the csv module's default limit
 # (128 KiB) would make the diff fail on a long cell that validation had passed.
@@ -61,21 +63,19 @@ class Snapshot:
     resource_names: list[str]  # every resource, the JSON forms included
 
 
-def _row_key(schema: dict, row: dict[str, str | None]) -> str:
-    key = schema.get("primaryKey") or [schema["fields"][0]["name"]]
-    if isinstance(key, str):
-        key = [key]
+def _row_key(key: tuple[str, ...], row: dict[str, str | None]) -> str:
     return "/".join(str(row.get(name) or "") for name in key)
 
 
 def parse_csv_rows(content: bytes, schema: dict) -> dict[str, dict[str, str | None]]:
     """CSV bytes to rows keyed by primary key; empty cells (the missing value) become None."""
     missing = set(schema.get("missingValues", [""]))
+    key = row_key_of(schema)
     reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
     rows = {}
     for row in reader:
         clean = {name: (None if value in missing else value) for name, value in row.items()}
-        rows[_row_key(schema, clean)] = clean
+        rows[_row_key(key, clean)] = clean
     return rows
 
 
@@ -91,8 +91,7 @@ class CsvRows(Mapping):
 
     @cached_property
     def _keys(self) -> list[str]:
-        key = self.schema.get("primaryKey") or [self.schema["fields"][0]["name"]]
-        key = [key] if isinstance(key, str) else key
+        key = row_key_of(self.schema)
         missing = set(self.schema.get("missingValues", [""]))
         reader = csv.reader(io.StringIO(self.content.decode("utf-8"), newline=""))
         header = next(reader, [])
@@ -326,8 +325,8 @@ def _pair_corrected_rows(old: ResourceSnapshot, new: ResourceSnapshot, removed: 
     other fields are equal; the pair with most equal fields wins, then a shared source line.
     """
     shared = [spec["name"] for spec in new.schema["fields"] if any(f["name"] == spec["name"] for f in old.schema["fields"])]
-    key = new.schema.get("primaryKey") or [new.schema["fields"][0]["name"]]
-    compared = [name for name in shared if name not in (key if isinstance(key, list) else [key])]
+    key = row_key_of(new.schema)
+    compared = [name for name in shared if name not in key]
     if not compared:
         return []
     candidates = []

@@ -2,46 +2,25 @@
 
 The same frame always gives the same bytes: fixed field order, ``\\n`` line ends, ISO dates,
 integers without decimals, empty cells for missing values in CSV and ``null`` in JSON.
-Multi-valued fields are ``;``-joined in CSV and arrays in JSON.
+Multi-valued fields are ``;``-joined in CSV and arrays in JSON. The value codec itself is the
+contract's (:func:`ceasefire.contracts.schema.json_value` and :func:`~ceasefire.contracts.schema.csv_text`).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 
 import pandas as pd
 
-
-def _plain(value: object) -> object:
-    """A frame cell as a plain JSON value."""
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+from ceasefire.contracts.schema import csv_text, json_value
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """Plain records in field order."""
     columns = list(frame.columns)
-    return [dict(zip(columns, map(_plain, row))) for row in frame.itertuples(index=False, name=None)]
-
-
-def _csv_cell(value: object, delimiter: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return delimiter.join(value)
-    return str(value)
+    return [dict(zip(columns, map(json_value, row))) for row in frame.itertuples(index=False, name=None)]
 
 
 def _column_values(series: pd.Series) -> list[object]:
@@ -59,15 +38,15 @@ def _column_values(series: pd.Series) -> list[object]:
         try:
             values.append(plain[key])
         except KeyError:
-            plain[key] = converted = _plain(value)
+            plain[key] = converted = json_value(value)
             values.append(converted)
         except TypeError:  # unhashable
-            values.append(_plain(value))
+            values.append(json_value(value))
     return values
 
 
 def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
-    return [_csv_cell(value, delimiter) for value in _column_values(series)]
+    return [csv_text(value, delimiter) for value in _column_values(series)]
 
 
 def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from ceasefire.plurals import plural
 from ceasefire.publish.markdown import markdown_code, markdown_text
+from ceasefire.contracts.package import PackageMetadata
+from ceasefire.contracts.schema import normalise_key
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -36,16 +38,17 @@ def _type(spec: dict) -> str:
     return spec.get("type", "any")
 
 
-def citation(descriptor: dict) -> str:
+def citation(descriptor: dict, package: PackageMetadata) -> str:
+    article = package.source_article
     return (
-        f"Nagorno-Karabakh ceasefire dataset maintainers ({descriptor['created'][:4]}). {descriptor['title']}, "
+        f"{package.publisher} ({descriptor['created'][:4]}). {descriptor['title']}, "
         f"version {descriptor['version']} [data set], published {descriptor['created'][:10]}. Derived from "
-        f"Wikipedia contributors, \"Peacekeeping operations in Nagorno-Karabakh\", English Wikipedia "
-        f"({descriptor['sources'][0]['path']}), CC BY-SA 4.0."
+        f"Wikipedia contributors, \"{article['title']}\", {article['site']} "
+        f"({descriptor['sources'][0]['path']}), {article['license']}."
     )
 
 
-def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
+def render_version_readme(descriptor: dict, report: dict, changes: dict, package: PackageMetadata) -> str:
     """Markdown for ``<version>/README.md``."""
     version = descriptor["version"]
     license_ = descriptor["licenses"][0]
@@ -83,12 +86,12 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         if resource["format"] != "csv":
             continue
         schema = resource["schema"]
-        key = schema.get("primaryKey")
+        key = normalise_key(schema.get("primaryKey"))
         lines += ["", f"### {resource['name']}: {resource.get('title', '')}", ""]
         if resource.get("description"):
             lines += [resource["description"], ""]
         if key:
-            lines += [f"Primary key: {', '.join(f'`{name}`' for name in (key if isinstance(key, list) else [key]))}.", ""]
+            lines += [f"Primary key: {', '.join(f'`{name}`' for name in key)}.", ""]
         for foreign in schema.get("foreignKeys", []):
             lines += [f"Foreign key: `{foreign['fields']}` → `{foreign['reference']}`.", ""]
         lines += ["| field | type | title | description | constraints |", "|---|---|---|---|---|"]
@@ -130,14 +133,14 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict) -> str:
         "",
         "## License and attribution",
         "",
-        f"{license_['title']} ({license_['name']}, {license_['path']}). The data is derived from the English "
-        f"Wikipedia article \"Peacekeeping operations in Nagorno-Karabakh\" ({descriptor['sources'][0]['path']}) "
+        f"{license_['title']} ({license_['name']}, {license_['path']}). The data is derived from the {package.source_article['site']} "
+        f"article \"{package.source_article['title']}\" ({descriptor['sources'][0]['path']}) "
         "by its contributors (see the article's history). Reuse must credit the Wikipedia contributors and this "
         "dataset, and share adaptations under the same license.",
         "",
         "## How to cite",
         "",
-        citation(descriptor),
+        citation(descriptor, package),
         "",
         "A published version never changes. Cite the version you used; `changes.json` and the package's "
         "`CHANGELOG.md` list what changed between versions.",

@@ -15,7 +15,7 @@ from frictionless import Field
 
 from ceasefire import pipeline
 from ceasefire.review.files import REVIEWER_NEEDED, ReviewError, read_reviewed_json, require_text, write_reviewed_json
-from ceasefire.validate.corrections import RESOURCE_RULES, AppliedCorrection, Correction, _cell_text, apply_corrections
+from ceasefire.validate.corrections import RESOURCE_RULES, AppliedCorrection, Correction, apply_corrections
 
 DESCRIPTION = (
     "Reviewed corrections to values extracted from raw/, recorded with `ceasefire correct`. Raw files are never "
@@ -69,7 +69,7 @@ def record_correction(
     problems = parse_field_value(fields[field], value)
     if problems:
         raise ReviewError("; ".join(problems))
-    old_value = _cell_text(record[field])
+    old_value = build.contracts.schema(name).field(field).to_text(record[field])
     if (old_value or "") == value:
         raise ReviewError(f"{name} {row_id} {field} is already {value!r}: nothing to correct")
     correction = Correction(resource=name, id=row_id, field=field, old_value=old_value, new_value=value or None,

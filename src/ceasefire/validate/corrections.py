@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
-
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import DateError, Extraction, make_violation_id, parse_table_date
+from ceasefire.contracts.schema import Field
 from ceasefire.contracts.vocabularies import Contracts
 
 CORRECTIONS_FILE = Path("reviews") / "corrections.json"
@@ -110,31 +109,9 @@ def read_review_file(path: Path, name: str) -> object | None:
         raise RawInputError(name, "nested too deeply to be a review file") from None
 
 
-def _cell_text(value: object) -> str | None:
-    """A frame cell written as in the CSV form, so old values compare with what a user sees."""
-    if isinstance(value, list):
-        return ";".join(map(str, value))
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _typed(field_spec: dict, text: str | None) -> object:
-    """A CSV-form value as the frame holds it, by Table Schema type."""
-    if text is None or text == "":
-        return [] if field_spec.get("type") == "list" else None
-    kind = field_spec.get("type")
-    if kind == "integer":
-        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > len(str(COUNT_LIMIT)) + 1 or abs(int(text)) > COUNT_LIMIT:
-            raise ValueError(f"expected a whole number of at most {COUNT_LIMIT:,}")
-        return int(text)
-    if kind == "date":
-        return dt.date.fromisoformat(text)
-    if kind == "list":
-        return text.split(field_spec.get("delimiter", ","))
-    return text
+def _text(fields: dict[str, Field], name: str, value: object) -> str | None:
+    """A cell as the CSV form writes it, so values compare as a user sees them."""
+    return fields[name].to_text(value) if name in fields else None if value is None else str(value)
 
 
 def _derive_violation(record: dict, changed: str, contracts: Contracts) -> None:
@@ -172,9 +149,9 @@ def apply_corrections(
     mine = [c for c in corrections if c.resource == extraction.resource]
     if not mine:
         return extraction, [], []
-    schema = contracts.table_schema(extraction.resource)
-    fields = {spec["name"]: spec for spec in schema["fields"]}
-    key_field = schema["fields"][0]["name"]
+    schema = contracts.schema(extraction.resource)
+    fields = {spec.name: spec for spec in schema.fields}
+    key_field = schema.row_key[0]
     frozen, derive = RESOURCE_RULES.get(extraction.resource, (frozenset({key_field}), lambda *_: None))
     frame = extraction.frame
     records = [dict(zip(frame.columns, row)) for row in frame.itertuples(index=False, name=None)]
@@ -190,16 +167,19 @@ def apply_corrections(
             problem = f"field {correction.field!r} identifies the record and cannot be corrected"
         elif not matches:
             problem = f"no {extraction.resource} record has the id {correction.id!r}"
-        elif _cell_text(matches[0][correction.field]) != (correction.old_value or None):
+        elif fields[correction.field].to_text(matches[0][correction.field]) != (correction.old_value or None):
             problem = (
                 f"old value {correction.old_value!r} does not match the extracted value "
-                f"{_cell_text(matches[0][correction.field])!r}; review the correction"
+                f"{fields[correction.field].to_text(matches[0][correction.field])!r}; review the correction"
             )
         if problem is None:
             try:
-                value = _typed(fields[correction.field], correction.new_value)
+                value = fields[correction.field].from_text(correction.new_value)
             except ValueError as error:
-                problem = f"new value {correction.new_value!r} is not a {fields[correction.field]['type']}: {error}"
+                problem = f"new value {correction.new_value!r} is not a {fields[correction.field].type}: {error}"
+            else:
+                if isinstance(value, int) and abs(value) > COUNT_LIMIT:
+                    problem = f"new value {correction.new_value!r} is beyond {COUNT_LIMIT:,}"
         if problem is None:
             trial = {**matches[0], correction.field: value}
             derive(trial, correction.field, contracts)
@@ -222,16 +202,11 @@ def apply_corrections(
         before = dict(record)
         record[correction.field] = value
         derive(record, correction.field, contracts)
-        changed = {name for name in record if _cell_text(record[name]) != _cell_text(before[name])}
+        changed = {name for name in record if _text(fields, name, record[name]) != _text(fields, name, before[name])}
         where = (str(record.get("source_file")), int(record.get("source_line") or 0))
         touched.setdefault(where, set()).update(changed | {correction.field})
         applied.append(AppliedCorrection(correction, new_id=str(record[key_field])))
-    corrected = pd.DataFrame.from_records(records, columns=list(frame.columns)) if records else frame.iloc[0:0]
-    for name in frame.columns:
-        if str(frame[name].dtype) in ("Int64", "string"):
-            corrected[name] = pd.array(corrected[name].tolist(), dtype=str(frame[name].dtype))
-        else:
-            corrected[name] = pd.Series(corrected[name].tolist(), dtype="object")
+    corrected = schema.frame_from_columns({name: [record[name] for record in records] for name in frame.columns})
     kept = [
         finding for finding in extraction.findings
         if finding.column not in touched.get((str(finding.source_file), int(finding.source_line or 0)), set())
@@ -241,3 +216,13 @@ def apply_corrections(
         cell_columns=extraction.cell_columns, section=extraction.section,
     )  # fmt: skip
     return result, applied, findings
+
+
+def find_unknown_resources(corrections: list[Correction], resources: set[str]) -> list[Finding]:
+    """An error for each correction that names a resource the dataset does not have."""
+    return [
+        Finding("error", "correction", "extraction", correction.resource,
+                f"correction not applied: no resource named {correction.resource!r}",
+                row_id=correction.id, column=correction.field, source_file=str(CORRECTIONS_FILE))
+        for correction in corrections if correction.resource not in resources
+    ]  # fmt: skip

@@ -11,6 +11,7 @@ Only text cells are checked (``string`` fields and the items of ``list`` fields)
 
 from __future__ import annotations
 
+from ceasefire.contracts.schema import Schema
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import Extraction
 
@@ -53,10 +54,10 @@ def _rows_with_formula_text(frame, names: list[str]) -> list[int]:
     return sorted(suspect)
 
 
-def find_formula_cells(extraction: Extraction, schema: dict) -> list[Finding]:
+def find_formula_cells(extraction: Extraction, schema: Schema) -> list[Finding]:
     """One error finding per text cell of ``extraction`` that a spreadsheet would run."""
     frame = extraction.frame
-    text_fields = [spec["name"] for spec in schema["fields"] if spec.get("type") in ("string", "list")]
+    text_fields = [spec.name for spec in schema.fields if spec.is_text]
     findings = []
     for position in _rows_with_formula_text(frame, [name for name in text_fields if name in frame.columns]):
         record = dict(zip(frame.columns, frame.iloc[position].tolist()))
@@ -66,19 +67,15 @@ def find_formula_cells(extraction: Extraction, schema: dict) -> list[Finding]:
             hostile = [item for item in items if isinstance(item, str) and is_formula_text(item)]
             if not hostile:
                 continue
-            columns = extraction.cell_columns[position] if position < len(extraction.cell_columns) else {}
             findings.append(
-                Finding(
-                    severity="error", rule=RULE["name"], engine="extraction", resource=extraction.resource,
+                Finding.from_row(
+                    frame, position, severity="error", rule=RULE["name"], engine="extraction", resource=extraction.resource,
                     message=(
                         f"{name} begins with {hostile[0][:1]!r}, which a spreadsheet runs as a formula; "
                         "fix it with a reviewed correction in reviews/corrections.json"
                     ),
-                    row_id=str(record[frame.columns[0]]), column=name, value=hostile[0],
-                    expected="text that does not begin with = + - @ tab CR LF",
-                    source_file=str(record["source_file"]) if record.get("source_file") is not None else None,
-                    source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
-                    source_column=columns.get(name),
+                    column=name, value=hostile[0], expected="text that does not begin with = + - @ tab CR LF",
+                    cell_columns=extraction.cell_columns,
                 )
             )  # fmt: skip
     return findings

@@ -1,13 +1,12 @@
-"""Validation with both engines, merged into one list of findings.
+"""Validation of the extracted frames, before anything is written: pandera and the cross-resource rules.
 
-pandera checks the frame before anything is written; frictionless checks the written package,
-hashes and sizes included. Every finding names the resource, row, column, value, rule and the raw
-``file:line:column`` the value came from.
+pandera checks each frame against its contract plus the rules Table Schema cannot express;
+frictionless later checks the written package (:mod:`ceasefire.publish.package_check`). Every
+finding names the resource, row, column, value, rule and the raw ``file:line:column`` it came from.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -21,7 +20,7 @@ from ceasefire.extract.events import (
     states_russian_confirmation,
 )
 from ceasefire.findings import Finding, Severity
-from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, build_pandera_schema, rule_for_failure
+from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
@@ -44,46 +43,29 @@ def _as_timestamps(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series)
 
 
-def violation_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
-    """Rules that Table Schema cannot express: (errors, warnings)."""
+def violation_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
+    """Rules of the violations resource that Table Schema cannot express, errors and warnings."""
     span = contracts.time_span
     places = set(contracts.gazetteer.names)
     start, end = pd.Timestamp(span.start), pd.Timestamp(span.end)
-    errors = [
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end")),
-            Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start")),
-            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_start",
-                 "the date falls outside the dataset's time span"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end")),
-            Rule("time-span", f"a date from {span.start} to {span.end} (schemas/time_span.json)", "date_end",
-                 "the date falls outside the dataset's time span"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
-            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
-        ),
+    in_span = f"a date from {span.start} to {span.end} (schemas/time_span.json)"
+    return [
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end"),
+                   Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start"),
+                   Rule("time-span", in_span, "date_start", "the date falls outside the dataset's time span")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end"),
+                   Rule("time-span", in_span, "date_end", "the date falls outside the dataset's time span")),
+        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+                   Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
+        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start"),
+                   Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
+                        "date_start", "the row is dated earlier than a row above it", severity="warning")),
+        rule_check(lambda f: f["places"].map(lambda items: bool(items)),
+                   Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
+                        "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json",
+                        severity="warning")),
     ]  # fmt: skip
-    warnings = [
-        (
-            pa.Check(
-                _null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start")
-            ),
-            Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
-                 "date_start", "the row is dated earlier than a row above it"),
-        ),
-        (
-            pa.Check(lambda f: f["places"].map(lambda items: bool(items))),
-            Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
-                 "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json"),
-        ),
-    ]  # fmt: skip
-    return errors, warnings
 
 
 def _precision_fits(frame: pd.DataFrame) -> pd.Series:
@@ -98,37 +80,25 @@ def _precision_fits(frame: pd.DataFrame) -> pd.Series:
     return ((precision == "day") & day_ok) | ((precision == "month") & month_ok) | ((precision == "year") & year_ok)
 
 
-def event_checks(contracts: Contracts) -> tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]:
-    """Rules of the events resource that Table Schema cannot express: (errors, warnings)."""
-    errors, _ = violation_checks(contracts)
-    errors = [(check, rule) for check, rule in errors if rule.rule != "gazetteer"]
+def event_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
+    """Rules of the events resource that Table Schema cannot express: the violations' date errors and more."""
     places = set(contracts.gazetteer.names)
     actors = set(contracts.vocabularies["actors"].names)
-    errors += [
-        (
-            pa.Check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision")),
-            Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
-                 "year: one whole year", "date_precision", "the precision does not fit the date range"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places")),
-            Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors")),
-            Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary"),
-        ),
-        (
-            pa.Check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations")),
-            Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number"),
-        ),
-        (
-            pa.Check(lambda f: _acled_pairs_fit(f, contracts)),
-            Rule("acled-mapping", "the ACLED event and sub-event type that schemas/acled_event_types.json gives the event type",
-                 "acled_sub_event_type", "the ACLED types do not belong to the event type"),
-        ),
+    dates = [(check, rule) for check, rule in violation_checks(contracts) if rule.rule in ("date-order", "time-span")]
+    return dates + [
+        rule_check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision"),
+                   Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
+                        "year: one whole year", "date_precision", "the precision does not fit the date range")),
+        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+                   Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
+        rule_check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors"),
+                   Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary")),
+        rule_check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations"),
+                   Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number")),
+        rule_check(lambda f: _acled_pairs_fit(f, contracts),
+                   Rule("acled-mapping", "the ACLED event and sub-event type that schemas/acled_event_types.json gives the event type",
+                        "acled_sub_event_type", "the ACLED types do not belong to the event type")),
     ]  # fmt: skip
-    return errors, []
 
 
 def _acled_pairs_fit(frame: pd.DataFrame, contracts: Contracts) -> pd.Series:
@@ -146,25 +116,28 @@ def _acled_pairs_fit(frame: pd.DataFrame, contracts: Contracts) -> pd.Series:
     )
 
 
-# Resource -> its cross-column rules. A new resource registers its checks here.
-RESOURCE_CHECKS: dict[str, Callable[[Contracts], tuple[list[tuple[pa.Check, Rule]], list[tuple[pa.Check, Rule]]]]] = {
+# Resource -> its cross-column rules, each with its severity. A new resource registers its checks here.
+RESOURCE_CHECKS: dict[str, Callable[[Contracts], list[tuple[pa.Check, Rule]]]] = {
     "violations": violation_checks,
     "events": event_checks,
 }
 
 
 def build_schemas(contracts: Contracts, resource: str) -> dict[Severity, RuledSchema]:
-    """The error schema (Table Schema + cross-column rules) and the warning schema of a resource."""
-    table_schema = contracts.table_schema(resource)
-    errors, warnings = RESOURCE_CHECKS[resource](contracts)
+    """The error schema (Table Schema + cross-column error rules) and the warning schema of a resource."""
+    checks = RESOURCE_CHECKS[resource](contracts)
+    errors = [(check, rule) for check, rule in checks if rule.severity == "error"]
+    warnings = [(check, rule) for check, rule in checks if rule.severity == "warning"]
     warning_schema = pa.DataFrameSchema(checks=[check for check, _ in warnings], name=f"{resource}-warnings")
     return {
-        "error": build_pandera_schema(table_schema, resource, errors),
-        "warning": RuledSchema(schema=warning_schema, frame_rules=[rule for _, rule in warnings]),
+        "error": contracts.schema(resource).to_pandera(resource, errors),
+        "warning": RuledSchema(warning_schema, frame_rules=[rule for _, rule in warnings],
+                               rules_by_check={(None, check.name): rule for check, rule in warnings}),
     }
 
 
-def _describe(value: object) -> str | None:
+def describe_value(value: object) -> str | None:
+    """A frame cell as finding text; None for a missing value."""
     if value is None:
         return None
     try:
@@ -190,7 +163,7 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases
         for case in cases.itertuples(index=False):
-            rule = rule_for_failure(ruled, case.column, str(case.check), case.check_number)
+            rule = rule_for_failure(ruled, case.column, str(case.check))
             column = rule.column or case.column
             index = case.index
             row = None if index is None or pd.isna(index) else int(index)
@@ -203,22 +176,11 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
                 value = frame.at[row, column]
                 if column == "date_start" and rule.rule == "chronological-order":
                     value = frame.at[row, "date_text"]
-            findings.append(
-                Finding(
-                    severity=severity,
-                    rule=rule.rule,
-                    engine="pandera",
-                    resource=extraction.resource,
-                    message=rule.message or f"{column} breaks the rule {rule.rule}",
-                    row_id=_describe(frame.iat[row, 0]) if row is not None else None,
-                    column=column,
-                    value=_describe(value if not isinstance(value, list) else ";".join(value)),
-                    expected=rule.expected,
-                    source_file=_describe(frame.at[row, "source_file"]) if row is not None else None,
-                    source_line=int(frame.at[row, "source_line"]) if row is not None else None,
-                    source_column=extraction.cell_columns[row].get(column) if row is not None else None,
-                )
-            )
+            about = {"severity": severity, "rule": rule.rule, "engine": "pandera", "resource": extraction.resource,
+                     "message": rule.message or f"{column} breaks the rule {rule.rule}", "column": column,
+                     "value": describe_value(value if not isinstance(value, list) else ";".join(value)), "expected": rule.expected}
+            findings.append(Finding.from_row(frame, row, cell_columns=extraction.cell_columns, **about) if row is not None
+                            else Finding(**about))  # fmt: skip
     return findings
 
 
@@ -251,29 +213,35 @@ def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[
         found = document is not None and 1 <= line_number <= len(document.lines) and str(record.sentence) in document.line(line_number)
         if not found:
             findings.append(
-                Finding(severity="error", rule="sentence-verbatim", engine="pandera", resource=extraction.resource,
-                        message="the sentence is not on its source line", row_id=_describe(record.event_id),
-                        column="sentence", value=_describe(record.sentence), expected="the raw line's own text",
-                        source_file=_describe(record.source_file), source_line=line_number or None,
-                        source_column=extraction.cell_columns[row].get("sentence") if row < len(extraction.cell_columns) else None)
+                Finding.from_row(extraction.frame, row, severity="error", rule="sentence-verbatim", engine="pandera",
+                                 resource=extraction.resource, message="the sentence is not on its source line",
+                                 column="sentence", value=describe_value(record.sentence), expected="the raw line's own text",
+                                 cell_columns=extraction.cell_columns)
             )  # fmt: skip
     return findings
 
 
-def check_violation_links(events: Extraction, violations: Extraction) -> list[Finding]:
-    """Every ``violation_id`` of an event names a row of the violations table (the foreign key)."""
-    known = set(map(str, violations.frame["violation_id"].dropna()))
+def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:
+    """Every foreign key of every resource's contract names a row of the resource it references."""
     findings = []
-    for row, record in enumerate(events.frame.itertuples(index=False)):
-        if pd.isna(record.violation_id) or str(record.violation_id) in known:
-            continue
-        findings.append(
-            Finding(severity="error", rule="foreign-key", engine="pandera", resource=events.resource,
-                    message="violation_id names no row of the violations resource", row_id=_describe(record.event_id),
-                    column="violation_id", value=str(record.violation_id), expected="a violation_id of the violations resource",
-                    source_file=_describe(record.source_file), source_line=int(record.source_line),
-                    source_column=events.cell_columns[row].get("violation_id") if row < len(events.cell_columns) else None)
-        )  # fmt: skip
+    for name, extraction in extractions.items():
+        frame = extraction.frame
+        for key in contracts.schema(name).foreign_keys:
+            target = extractions.get(key.resource or name)
+            if target is None or not set(key.fields) <= set(frame.columns):
+                continue
+            known = set(zip(*(map(str, target.frame[field]) for field in key.reference_fields)))
+            fields, target_fields = ", ".join(key.fields), ", ".join(key.reference_fields)
+            for row, values in enumerate(zip(*(frame[field].tolist() for field in key.fields))):
+                if any(pd.isna(value) for value in values) or tuple(map(str, values)) in known:
+                    continue
+                findings.append(
+                    Finding.from_row(frame, row, severity="error", rule="foreign-key", engine="pandera", resource=name,
+                                     message=f"{fields} names no row of the {key.resource or name} resource",
+                                     column=key.fields[0], value=";".join(map(str, values)),
+                                     expected=f"a {target_fields} of the {key.resource or name} resource",
+                                     cell_columns=extraction.cell_columns)
+                )  # fmt: skip
     return findings
 
 
@@ -327,87 +295,19 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
             Finding(severity="warning", rule="table-rows-without-prose-event", engine="reconciliation",
                     resource=violations.resource,
                     message="no prose event has an overlapping date and a shared place",
-                    row_id=_describe(record.violation_id),
+                    row_id=describe_value(record.violation_id),
                     expected="a dated statement in the prose for each reported violation",
-                    source_file=_describe(record.source_file), source_line=int(record.source_line))
+                    source_file=describe_value(record.source_file), source_line=int(record.source_line))
         )  # fmt: skip
     return findings
 
 
 def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:
     """Checks that need the raw corpus or more than one resource."""
-    findings: list[Finding] = []
+    findings: list[Finding] = check_foreign_keys(contracts, extractions)
     events, violations = extractions.get("events"), extractions.get("violations")
     if events is not None:
         findings.extend(check_sentences_verbatim(corpus, events))
         if violations is not None:
-            findings.extend(check_violation_links(events, violations))
             findings.extend(reconcile_events(events, violations, contracts))
-    return findings
-
-
-# Up to this many rows (all resources), frictionless validates the written package in full; the
-# published seed package is always checked by frictionless itself. Above it, the streamed check.
-FULL_FRICTIONLESS_MAX_ROWS = 200_000
-
-
-def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
-    """The frictionless findings of a written package.
-
-    A package of at most :data:`FULL_FRICTIONLESS_MAX_ROWS` rows is validated by frictionless in
-    full. A larger one first goes through :func:`ceasefire.publish.package_check.find_package_errors`,
-    which finds column-wise what frictionless would (``tests/test_package_check.py`` proves it on
-    bad packages); only when it finds something does frictionless run in full, so a bad package is
-    still reported in frictionless' own words.
-    """
-    from ceasefire.publish.package_check import find_package_errors
-
-    if sum(len(frame) for frame in sources.values()) <= FULL_FRICTIONLESS_MAX_ROWS:
-        return run_frictionless(package_dir, sources)
-    if not find_package_errors(package_dir):
-        return []
-    return run_frictionless(package_dir, sources)
-
-
-def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
-    """Validate a written package with frictionless; map row numbers back to raw lines.
-
-    ``sources`` maps each resource name to the frame it was written from (row 2 of the file is
-    frame row 0), so a frictionless error still points at the raw text.
-    """
-    from frictionless import Package, system
-
-    with system.use_context(trusted=False):
-        report = Package(str(package_dir / "datapackage.json")).validate()
-    findings = []
-    for task in report.tasks:
-        frame = sources.get(task.name)
-        errors = [*task.errors]
-        for error in errors:
-            row_number = getattr(error, "row_number", None)
-            row = row_number - 2 if row_number is not None else None
-            record = frame.iloc[row] if frame is not None and row is not None and 0 <= row < len(frame) else None
-            findings.append(
-                Finding(
-                    severity="error",
-                    rule=error.type,
-                    engine="frictionless",
-                    resource=task.name,
-                    message=error.message,
-                    row_id=_describe(record.iloc[0]) if record is not None else None,
-                    # A primary-key error names no field; our resources' first column is the key.
-                    column=getattr(error, "field_name", None)
-                    or (str(frame.columns[0]) if error.type == "primary-key" and frame is not None else None),
-                    value=_describe(getattr(error, "cell", None)),
-                    expected=getattr(error, "note", None),
-                    source_file=_describe(record["source_file"]) if record is not None else task.place,
-                    source_line=int(record["source_line"]) if record is not None else None,
-                )
-            )
-    if report.errors:
-        for error in report.errors:
-            findings.append(
-                Finding(severity="error", rule=error.type, engine="frictionless", resource="datapackage",
-                        message=error.message, source_file="datapackage.json")
-            )  # fmt: skip
     return findings

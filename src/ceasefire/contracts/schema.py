@@ -1,0 +1,423 @@
+"""The typed contract: one :class:`Schema` per resource, read from ``schemas/<resource>.schema.json``.
+
+A Frictionless Table Schema is the single definition of a resource. Every other form is derived
+from it here: the field list, the pandas dtypes of the frames, the pandera schema
+(:meth:`Schema.to_pandera`), the CSV and JSON codecs (text or JSON value to typed value and back)
+and the descriptor published in ``datapackage.json``. Anything the contract cannot express
+exactly (an unknown type, field key or constraint) fails closed with a :class:`ContractError`
+naming the schema file and the key, instead of being skipped.
+
+Example:
+    >>> schema = Schema.from_descriptor(
+    ...     {"fields": [{"name": "n", "type": "integer", "constraints": {"minimum": 1}}], "primaryKey": "n"})
+    >>> schema.primary_key, schema.field("n").from_text("3"), schema.to_pandas_dtypes()
+    (('n',), 3, {'n': 'Int64'})
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import operator
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pandas and pandera load only when a derived form needs them
+    import pandas as pd
+
+    from ceasefire.contracts.pandera_adapter import RuledSchema
+
+# Table Schema type -> the dtype a frame holds it in. Dates are ``datetime.date`` objects and lists
+# Python lists, so both live in object columns.
+PANDAS_DTYPES = {
+    "string": "string",
+    "integer": "Int64",
+    "number": "Float64",
+    "boolean": "boolean",
+    "date": "object",
+    "list": "object",
+}
+# Which constraint keys each type supports, as frictionless applies them.
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_COMMON = ("required", "unique", "enum")
+CONSTRAINTS_BY_TYPE = {
+    "string": (*_COMMON, "pattern", "minLength", "maxLength"),
+    "integer": (*_COMMON, *_BOUNDS),
+    "number": (*_COMMON, *_BOUNDS),
+    "boolean": ("required", "enum"),
+    "date": (*_COMMON, *_BOUNDS),
+    "list": ("required", "minLength", "maxLength"),
+}
+FIELD_KEYS = ("name", "type", "title", "description", "example", "constraints", "itemType", "delimiter", "format",
+              "x-vocabulary")  # fmt: skip
+SCHEMA_KEYS = ("$schema", "title", "description", "fields", "primaryKey", "foreignKeys", "missingValues")
+LIST_ITEM_TYPES = ("string",)
+DATE_FORMAT = "%Y-%m-%d"  # frictionless' default date pattern
+TRUE_VALUES = ("true", "True", "TRUE", "1")
+FALSE_VALUES = ("false", "False", "FALSE", "0")
+
+
+class ContractError(ValueError):
+    """A schema the code cannot honour exactly: named by file and key, never skipped."""
+
+    def __init__(self, source: str, key: str, problem: str):
+        self.source, self.key = source, key
+        super().__init__(f"{source}: {key}: {problem}")
+
+
+def normalise_key(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """A ``primaryKey`` or foreign-key ``fields`` value as a tuple: Table Schema allows a string.
+
+    Example:
+        >>> normalise_key("violation_id"), normalise_key(["a", "b"]), normalise_key(None)
+        (('violation_id',), ('a', 'b'), ())
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def row_key_of(descriptor: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields that name a row of a Table Schema descriptor: its primary key, else its first field.
+
+    For published descriptors of any version, which are read without the full contract.
+
+    Example:
+        >>> row_key_of({"fields": [{"name": "a"}, {"name": "b"}], "primaryKey": "b"})
+        ('b',)
+    """
+    return normalise_key(descriptor.get("primaryKey")) or (descriptor["fields"][0]["name"],)
+
+
+def json_value(value: object) -> object:
+    """A frame cell as a plain JSON value: dates ISO, numpy scalars unwrapped, missing values None."""
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if value is None or _is_pandas_missing(value):
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def csv_text(value: object, delimiter: str = ";") -> str:
+    """A plain value (what :func:`json_value` gives) as a CSV cell; a missing value is the empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return delimiter.join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_pandas_missing(value: object) -> bool:
+    return type(value).__name__ == "NAType"  # pandas.NA, without importing pandas here
+
+
+@dataclass(frozen=True)
+class Field:
+    """One Table Schema field: its type, constraints and codecs.
+
+    ``descriptor`` is the field exactly as the schema file writes it (vocabulary enums filled
+    in); the published descriptor is derived from it, key order included.
+    """
+
+    name: str
+    type: str
+    constraints: Mapping[str, Any]
+    descriptor: Mapping[str, Any]
+    title: str | None = None
+    description: str | None = None
+    delimiter: str = ","
+    vocabulary: str | None = None
+
+    @classmethod
+    def from_descriptor(cls, spec: Mapping[str, Any], source: str = "schema") -> Field:
+        """Read one field; an unknown key, type or constraint raises :class:`ContractError`."""
+        name = spec.get("name")
+        where = f"fields[{name!r}]"
+        if not isinstance(name, str) or not name:
+            raise ContractError(source, "fields[].name", "every field needs a name")
+        for key in spec:
+            if key not in FIELD_KEYS:
+                raise ContractError(source, f"{where}.{key}", f"unknown field key; supported: {', '.join(FIELD_KEYS)}")
+        kind = spec.get("type", "string")
+        if kind not in CONSTRAINTS_BY_TYPE:
+            raise ContractError(source, f"{where}.type", f"unsupported type {kind!r}; supported: {', '.join(CONSTRAINTS_BY_TYPE)}")
+        if spec.get("format", "default") != "default":
+            raise ContractError(source, f"{where}.format", f"unsupported format {spec['format']!r}; only the default")
+        if kind == "list" and spec.get("itemType", "string") not in LIST_ITEM_TYPES:
+            raise ContractError(source, f"{where}.itemType", f"unsupported item type {spec['itemType']!r}")
+        if kind != "list" and ("itemType" in spec or "delimiter" in spec):
+            raise ContractError(source, f"{where}.{'itemType' if 'itemType' in spec else 'delimiter'}", "only list fields take it")
+        constraints = spec.get("constraints", {})
+        for key in constraints:
+            if key not in CONSTRAINTS_BY_TYPE[kind]:
+                raise ContractError(source, f"{where}.constraints.{key}",
+                                    f"not a constraint a {kind} field supports here; supported: {', '.join(CONSTRAINTS_BY_TYPE[kind])}")  # fmt: skip
+        return cls(
+            name=name, type=kind, constraints=dict(constraints), descriptor=copy.deepcopy(dict(spec)),
+            title=spec.get("title"), description=spec.get("description"), delimiter=spec.get("delimiter", ","),
+            vocabulary=spec.get("x-vocabulary"),
+        )  # fmt: skip
+
+    @property
+    def required(self) -> bool:
+        return bool(self.constraints.get("required", False))
+
+    @property
+    def unique(self) -> bool:
+        return bool(self.constraints.get("unique", False))
+
+    @property
+    def pandas_dtype(self) -> str:
+        return PANDAS_DTYPES[self.type]
+
+    @property
+    def is_text(self) -> bool:
+        """Text cells a spreadsheet could read as a formula: strings and the items of lists."""
+        return self.type in ("string", "list")
+
+    def to_descriptor(self, extensions: bool = False) -> dict:
+        """The field as published: the schema file's own keys, minus project extensions (``x-``) unless asked."""
+        return {key: copy.deepcopy(value) for key, value in self.descriptor.items() if extensions or not key.startswith("x-")}
+
+    def bound(self, key: str) -> object:
+        """A bound constraint (``minimum``, ``exclusiveMaximum``...) as the field's values hold it: dates as dates."""
+        value = self.constraints[key]
+        where = f"fields[{self.name!r}].constraints.{key}"
+        if self.type == "date":
+            try:
+                return self.from_text(str(value))
+            except ValueError:
+                raise ContractError("schema", where, f"{value!r} is not a date") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ContractError("schema", where, f"{value!r} is not a number")
+        return value
+
+    @cached_property
+    def _value_tests(self) -> tuple[tuple[str, Callable[[Any], bool]], ...]:
+        tests: list[tuple[str, Callable[[Any], bool]]] = []
+        for key, compare in (("minimum", operator.ge), ("maximum", operator.le),
+                             ("exclusiveMinimum", operator.gt), ("exclusiveMaximum", operator.lt)):  # fmt: skip
+            if key in self.constraints:
+                tests.append((key, lambda value, compare=compare, bound=self.bound(key): compare(value, bound)))
+        if "enum" in self.constraints:
+            allowed = [self.from_text(item) if isinstance(item, str) else item for item in self.constraints["enum"]]
+            tests.append(("enum", lambda value: value in allowed))
+        if "pattern" in self.constraints:
+            whole = re.compile(f"^(?:{self.constraints['pattern']})$")
+            tests.append(("pattern", lambda value: bool(whole.match(value))))
+        if "minLength" in self.constraints:
+            tests.append(("minLength", lambda value, low=self.constraints["minLength"]: len(value) >= low))
+        if "maxLength" in self.constraints:
+            tests.append(("maxLength", lambda value, high=self.constraints["maxLength"]: len(value) <= high))
+        return tuple(tests)
+
+    def broken_constraint(self, value: object) -> str | None:
+        """The first value constraint a typed, present value breaks (``required`` and ``unique`` are the table's).
+
+        Example:
+            >>> Field.from_descriptor({"name": "n", "type": "integer", "constraints": {"maximum": 1}}).broken_constraint(2)
+            'maximum'
+        """
+        return next((key for key, test in self._value_tests if not test(value)), None)
+
+    def from_text(self, text: str | None, missing_values: Iterable[str] = ("",)) -> object:
+        """A CSV cell as the frame holds it; a missing value is None (an empty list for lists).
+
+        Raises:
+            ValueError: the text is not a value of the field's type.
+
+        Example:
+            >>> Field.from_descriptor({"name": "d", "type": "date"}).from_text("2022-03-24")
+            datetime.date(2022, 3, 24)
+        """
+        if text is None or text in missing_values:
+            return [] if self.type == "list" else None
+        if self.type == "integer":
+            return int(text)
+        if self.type == "number":
+            return float(text)
+        if self.type == "date":
+            return dt.datetime.strptime(text, DATE_FORMAT).date()
+        if self.type == "boolean":
+            if text in TRUE_VALUES or text in FALSE_VALUES:
+                return text in TRUE_VALUES
+            raise ValueError(f"{text!r} is not a boolean")
+        if self.type == "list":
+            return text.split(self.delimiter)
+        return text
+
+    def to_text(self, value: object) -> str | None:
+        """A frame cell as its CSV text; None for a missing value (the empty cell)."""
+        plain = json_value(value)
+        return None if plain is None else csv_text(plain, self.delimiter)
+
+    def from_json(self, value: object) -> object:
+        """A JSON Lines value as the frame holds it."""
+        if value is None:
+            return [] if self.type == "list" else None
+        if self.type == "date":
+            return dt.date.fromisoformat(value)
+        return value
+
+    def to_json(self, value: object) -> object:
+        """A frame cell as its JSON Lines value."""
+        return json_value(value)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    fields: tuple[str, ...]
+    resource: str  # "" refers to the resource itself
+    reference_fields: tuple[str, ...]
+
+    def to_descriptor(self, reference_suffix: str = "") -> dict:
+        resource = f"{self.resource}{reference_suffix}" if self.resource else self.resource
+        return {"fields": list(self.fields), "reference": {"resource": resource, "fields": list(self.reference_fields)}}
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A resource's Table Schema, typed; every derived form is a method."""
+
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    missing_values: tuple[str, ...] = ("",)
+    title: str | None = None
+    description: str | None = None
+    source: str = "schema"
+    name: str | None = None
+    declares_missing_values: bool = dataclass_field(default=True, compare=False, repr=False)
+
+    @classmethod
+    def from_file(cls, path: Path, vocabularies: Mapping[str, list[str]] | None = None) -> Schema:
+        """Read ``schemas/<resource>.schema.json``; ``x-vocabulary`` fields get the terms as their enum."""
+        source = f"schemas/{path.name}" if path.parent.name == "schemas" else str(path)
+        try:
+            descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ContractError(source, "(file)", f"not a readable JSON schema: {error}") from None
+        for spec in descriptor.get("fields", []):
+            vocabulary = spec.get("x-vocabulary") if isinstance(spec, dict) else None
+            if vocabulary is None:
+                continue
+            if vocabularies is None or vocabulary not in vocabularies:
+                raise ContractError(source, f"fields[{spec.get('name')!r}].x-vocabulary", f"no vocabulary named {vocabulary!r}")
+            spec.setdefault("constraints", {})["enum"] = list(vocabularies[vocabulary])
+        return cls.from_descriptor(descriptor, source=source, name=path.name.removesuffix(".schema.json"))
+
+    @classmethod
+    def from_descriptor(cls, descriptor: Mapping[str, Any], source: str = "schema", name: str | None = None) -> Schema:
+        """Read a Table Schema descriptor (a file's or a published one)."""
+        for key in descriptor:
+            if key not in SCHEMA_KEYS:
+                raise ContractError(source, key, f"unknown schema key; supported: {', '.join(SCHEMA_KEYS)}")
+        specs = descriptor.get("fields")
+        if not isinstance(specs, list) or not specs:
+            raise ContractError(source, "fields", "a schema needs a list of fields")
+        fields = tuple(Field.from_descriptor(spec, source) for spec in specs)
+        names = [f.name for f in fields]
+        if len(set(names)) != len(names):
+            raise ContractError(source, "fields", "field names repeat")
+        primary_key = normalise_key(descriptor.get("primaryKey"))
+        foreign_keys = []
+        for number, key in enumerate(descriptor.get("foreignKeys", [])):
+            reference = key.get("reference", {})
+            foreign_keys.append(ForeignKey(normalise_key(key.get("fields")), reference.get("resource", ""),
+                                           normalise_key(reference.get("fields"))))  # fmt: skip
+            if len(foreign_keys[-1].fields) != len(foreign_keys[-1].reference_fields):
+                raise ContractError(source, f"foreignKeys[{number}]", "fields and reference fields differ in number")
+        for key_name, key_fields in [("primaryKey", primary_key), *(("foreignKeys", k.fields) for k in foreign_keys)]:
+            unknown = [name for name in key_fields if name not in names]
+            if unknown:
+                raise ContractError(source, key_name, f"names fields the schema lacks: {', '.join(unknown)}")
+        return cls(
+            fields=fields, primary_key=primary_key, foreign_keys=tuple(foreign_keys),
+            missing_values=tuple(descriptor.get("missingValues", [""])), title=descriptor.get("title"),
+            description=descriptor.get("description"), source=source, name=name,
+            declares_missing_values="missingValues" in descriptor,
+        )  # fmt: skip
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"{self.source}: no field {name!r}")
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        """The fields that name a row: the primary key, else the first field (as :func:`row_key_of`)."""
+        return self.primary_key or (self.fields[0].name,)
+
+    def to_pandas_dtypes(self) -> dict[str, str]:
+        """Field -> the dtype the pipeline's frames hold it in."""
+        return {f.name: f.pandas_dtype for f in self.fields}
+
+    def frame_from_records(self, records: Iterable[Mapping[str, object]]) -> pd.DataFrame:
+        """Records (typed values) as a frame with the schema's fields, in order, and dtypes."""
+        records = list(records)
+        present = set().union(*records) if records else set(self.field_names)
+        return self.frame_from_columns({name: [record.get(name) for record in records] for name in self.field_names if name in present})
+
+    def frame_from_columns(self, columns: Mapping[str, list]) -> pd.DataFrame:
+        """Typed values by field as a frame with the schema's dtypes, in schema order.
+
+        A column the schema does not list is left out (the schema is the contract); a field the
+        columns lack stays missing, and validation reports it.
+        """
+        import pandas as pd
+
+        data = {}
+        for f in self.fields:
+            if f.name not in columns:
+                continue
+            values = list(columns[f.name])
+            data[f.name] = pd.Series(values, dtype="object") if f.pandas_dtype == "object" else pd.array(values, dtype=f.pandas_dtype)
+        return pd.DataFrame(data, columns=list(data))
+
+    def to_pandera(self, name: str | None = None, frame_checks: Iterable = ()) -> RuledSchema:
+        """The pandera schema: every column check, the primary key, plus cross-column ``frame_checks``."""
+        from ceasefire.contracts.pandera_adapter import build_pandera_schema
+
+        return build_pandera_schema(self, name or self.name or "table", list(frame_checks))
+
+    def to_descriptor(self, reference_suffix: str = "", *, as_written: bool = False) -> dict:
+        """The frictionless Table Schema as published in ``datapackage.json``.
+
+        ``reference_suffix`` renames the foreign keys' target resources (``-json`` for the JSON
+        Lines twins). ``as_written`` gives the schema file's form instead: its title and
+        description (the resource's, once published) and the ``x-`` extensions.
+        """
+        descriptor: dict[str, Any] = {}
+        if as_written:
+            descriptor |= {key: value for key, value in (("title", self.title), ("description", self.description)) if value is not None}
+        descriptor["fields"] = [f.to_descriptor(extensions=as_written) for f in self.fields]
+        if self.primary_key:
+            descriptor["primaryKey"] = list(self.primary_key)
+        if self.foreign_keys:
+            descriptor["foreignKeys"] = [key.to_descriptor(reference_suffix) for key in self.foreign_keys]
+        if self.declares_missing_values:
+            descriptor["missingValues"] = list(self.missing_values)
+        return descriptor

@@ -1,0 +1,104 @@
+"""What a version folder holds besides the report: its data files and ``datapackage.json``.
+
+The data files are rendered from the extracted frames; each resource's schema and the package's
+metadata come from the contract (``schemas/*.schema.json`` and ``schemas/package.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from ceasefire.contracts.vocabularies import Contracts
+from ceasefire.extract.raw import RawCorpus
+from ceasefire.extract.violations import Extraction
+from ceasefire.publish.publishing import DataFile, Version
+from ceasefire.publish.releases import CHANGES_FILE
+from ceasefire.publish.serialize import render_csv, render_jsonl
+from ceasefire.validate.formulas import RULE as FORMULA_RULE
+
+
+def render_data_files(extractions: dict[str, Extraction], contracts: Contracts) -> list[DataFile]:
+    """The CSV and JSON Lines form of every resource, with its Table Schema.
+
+    The JSON Lines twin's foreign keys point at the JSON twins too, so frictionless checks each
+    form against the same form.
+    """
+    files = []
+    for name, extraction in extractions.items():
+        schema = contracts.schema(name)
+        title, description = schema.title or name, schema.description or ""
+        files.append(
+            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema.to_descriptor(),
+                     title, description)
+        )  # fmt: skip
+        files.append(
+            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl", render_jsonl(extraction.frame),
+                     schema.to_descriptor(reference_suffix="-json"), f"{title} (JSON Lines)", description)
+        )  # fmt: skip
+    return files
+
+
+def describe_package(
+    contracts: Contracts, corpus: RawCorpus, files: list[DataFile], version: Version | str, created: str, *,
+    validation: dict, corrections: list[dict],
+) -> dict:  # fmt: skip
+    """The package descriptor (Frictionless Data Package v2) with provenance and validation status."""
+    package = contracts.package
+    return {
+        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
+        "name": package.name,
+        "id": package.id,
+        "title": package.title,
+        "description": package.description,
+        "homepage": package.homepage,
+        "version": str(version),
+        "created": created,
+        "keywords": list(package.keywords),
+        "licenses": list(package.licenses),
+        "sources": list(package.sources),
+        "contributors": list(package.contributors),
+        "resources": [file.descriptor() for file in files],
+        "provenance": {
+            "raw_files": [
+                {"path": f"raw/{d.name}", "role": d.role, "sha256": d.sha256, "bytes": d.bytes} for d in corpus.documents
+            ],
+            "code": read_git_state(contracts.schemas_dir.parent),
+            "software": software_versions(),
+        },
+        "validation": validation,
+        "corrections": corrections,
+        "spreadsheetSafety": FORMULA_RULE,
+        "changes": CHANGES_FILE,
+    }
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("frictionless", "pandera", "pandas", "prefect"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def read_git_state(directory: Path) -> dict[str, object]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=directory, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "git_dirty": None}
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
+def json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
