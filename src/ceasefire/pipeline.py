@@ -54,6 +54,7 @@ from ceasefire.report.build import (
     write_run_report,
 )
 from ceasefire.report.build import build_report as build_run_report
+from ceasefire.publish import formats
 from ceasefire.publish.serialize import render_csv, render_jsonl
 from ceasefire.extract.events import extract_events, relink_events
 from ceasefire.validate.validation import validate_across, validate_extraction, validate_written_package
@@ -174,9 +175,11 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
 
 
 def data_files(build: Build) -> list[DataFile]:
-    """The CSV and JSON Lines form of every resource, with its Table Schema."""
-    files = []
+    """Every download of every resource: CSV and JSON Lines (tables with their Table Schema), then
+    Parquet per resource and one SQLite database of them all (files, typed by the same schemas)."""
+    files, typed = [], []
     for name, extraction in build.extractions.items():
+        contract = build.contracts.table_schema(name)
         schema = build.contracts.table_schema(name)
         for field_spec in schema["fields"]:
             field_spec.pop("x-vocabulary", None)
@@ -190,6 +193,17 @@ def data_files(build: Build) -> list[DataFile]:
             DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
                      render_jsonl(extraction.frame), _json_twin_schema(schema), f"{title} (JSON Lines)", description)
         )  # fmt: skip
+        rows = formats.typed_rows(extraction.frame)
+        typed.append((name, {"title": title, "description": description}, contract, rows))
+    for name, metadata, schema, rows in typed:
+        files.append(
+            DataFile(f"{name}-parquet", formats.parquet_path(name), "parquet", formats.PARQUET_MEDIATYPE,
+                     formats.render_parquet(rows, schema), None, f"{metadata['title']} (Parquet)", formats.PARQUET_DESCRIPTION)
+        )  # fmt: skip
+    files.append(
+        DataFile("sqlite", formats.SQLITE_PATH, "sqlite", formats.SQLITE_MEDIATYPE, formats.render_sqlite(typed), None,
+                 "Every table in one SQLite database", formats.SQLITE_DESCRIPTION)
+    )  # fmt: skip
     return files
 
 
@@ -365,7 +379,12 @@ def publish(
         contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
-        frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
+        tables = [file for file in files if file.schema is not None]
+        frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
+        mismatches = formats.find_written_mismatches(stage, {f.resource: f.schema for f in tables if f.format == "csv"})
+        if mismatches:  # a bug in a writer, not in the data: nothing is published
+            shutil.rmtree(stage)
+            raise formats.FormatMismatch("; ".join(mismatches))
         package_findings = validate_written_package(stage, frames)
         if package_findings:
             shutil.rmtree(stage)

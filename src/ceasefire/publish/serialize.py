@@ -2,7 +2,8 @@
 
 The same frame always gives the same bytes: fixed field order, ``\\n`` line ends, ISO dates,
 integers without decimals, empty cells for missing values in CSV and ``null`` in JSON.
-Multi-valued fields are ``;``-joined in CSV and arrays in JSON.
+Multi-valued fields are ``;``-joined in CSV and arrays in JSON. An empty list is a missing value
+in every format (empty in CSV, ``null`` in JSON), because CSV cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 def _plain(value: object) -> object:
     """A frame cell as a plain JSON value."""
     if isinstance(value, list):
-        return [str(item) for item in value]
+        return [str(item) for item in value] or None
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and value != value:
