@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import platform
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -55,6 +56,7 @@ from ceasefire.report.build import (
 )
 from ceasefire.report.build import build_report as build_run_report
 from ceasefire.publish import formats
+from ceasefire.publish.bundle import bundle_files
 from ceasefire.publish.serialize import render_csv, render_jsonl
 from ceasefire.extract.events import extract_events, relink_events
 from ceasefire.validate.validation import validate_across, validate_extraction, validate_written_package
@@ -68,6 +70,10 @@ LICENSE = {
     "title": "Creative Commons Attribution Share-Alike 4.0",
 }
 ARTICLE_URL = "https://en.wikipedia.org/wiki/Peacekeeping_operations_in_Nagorno-Karabakh"
+# The package's identity across versions (Data Package `id`), fixed once: uuid5(URL, the article URL + "#dataset").
+PACKAGE_ID = "urn:uuid:2f266dbf-eab1-5ced-9545-f917d4a58a3e"
+# Where dist/ is served; its index.html is the landing page.
+HOMEPAGE = "https://nagorno-karabakh-ceasefire.github.io/"
 
 
 @dataclass
@@ -222,7 +228,8 @@ def _json_twin_schema(schema: dict) -> dict:
 
 def _software_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for package in ("frictionless", "pandera", "pandas", "prefect"):
+    versions["sqlite"] = sqlite3.sqlite_version  # its file format version is in the SQLite download's header
+    for package in ("frictionless", "pandera", "pandas", "prefect", "pyarrow"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -292,6 +299,8 @@ def package_descriptor(build: Build, files: list[DataFile], version: Version | s
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": PACKAGE_NAME,
+        "id": PACKAGE_ID,
+        "homepage": HOMEPAGE,
         "title": "Ceasefire violations reported during the Russian peacekeeping operation in Nagorno-Karabakh, 2020-2024",
         "description": (
             "Ceasefire violations reported by the Russian peacekeeping mission in Nagorno-Karabakh, extracted from "
@@ -376,7 +385,8 @@ def publish(
         contents["datapackage.json"] = _json_bytes(descriptor)
         contents.update(report_files(report))
         contents[CHANGES_FILE] = _json_bytes(record)
-        contents["README.md"] = render_version_readme(descriptor, report, record).encode("utf-8")
+        contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
+        contents["README.md"] = render_version_readme(descriptor, report, record, sorted(contents)).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
         tables = [file for file in files if file.schema is not None]

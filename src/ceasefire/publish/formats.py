@@ -103,13 +103,31 @@ def render_parquet(rows: list[dict], schema: dict) -> bytes:
         })
         for spec in schema["fields"]
     ]  # fmt: skip
-    arrow_schema = pa.schema(fields)
+    arrow_schema = pa.schema(fields, metadata={b"pandas": _pandas_metadata(schema)})
     table = pa.Table.from_pylist(rows, schema=arrow_schema) if rows else arrow_schema.empty_table()
     buffer = io.BytesIO()
     # Fixed writer options: defaults can change between pyarrow releases, the pinned version's cannot.
     pq.write_table(table, buffer, compression="zstd", compression_level=9, version="2.6", use_dictionary=True,
                    write_statistics=True, row_group_size=1_000_000)  # fmt: skip
     return buffer.getvalue()
+
+
+def _pandas_metadata(schema: dict) -> bytes:
+    """pandas' own Parquet metadata, so ``pd.read_parquet`` gives nullable integers (Int64), not floats.
+
+    Written by pyarrow from an empty frame: it names the pinned pandas and pyarrow versions, no time.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    from ceasefire.contracts.pandera_adapter import PANDAS_DTYPES
+
+    extension = {"integer", "number", "boolean"}  # the types pandas would otherwise read as float or object
+    empty = pd.DataFrame({
+        spec["name"]: pd.Series([], dtype=PANDAS_DTYPES[spec["type"]] if spec.get("type") in extension else object)
+        for spec in schema["fields"]
+    })  # fmt: skip
+    return pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"]
 
 
 def read_parquet(content: bytes) -> list[dict]:
@@ -177,7 +195,8 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, list[dict]]]) -> bytes
     """
     connection = sqlite3.connect(":memory:")
     try:
-        connection.execute("PRAGMA foreign_keys = ON")  # an insert that breaks a foreign key fails here
+        # Foreign keys are declared, not enforced while writing: validation and frictionless report a broken
+        # one with its raw line, which an IntegrityError here could not.
         connection.execute(
             f"CREATE TABLE {TABLES_TABLE} (table_name TEXT PRIMARY KEY, title TEXT, description TEXT, rows INTEGER NOT NULL)"
         )
