@@ -14,7 +14,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _constraints(spec: dict) -> str:
+def describe_constraints(spec: dict) -> str:
     parts = []
     for key, value in spec.get("constraints", {}).items():
         if key == "required" and value:
@@ -30,7 +30,7 @@ def _constraints(spec: dict) -> str:
     return "; ".join(parts)
 
 
-def _type(spec: dict) -> str:
+def describe_type(spec: dict) -> str:
     if spec.get("type") == "list":
         return f"list of {spec.get('itemType', 'string')} (`{spec.get('delimiter', ',')}` in CSV, array in JSON)"
     return spec.get("type", "any")
@@ -133,8 +133,8 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict, paths: 
         lines += ["| field | type | Parquet | SQLite | title | description | constraints |", "|---|---|---|---|---|---|---|"]
         for spec in schema["fields"]:
             lines.append(
-                f"| `{spec['name']}` | {_cell(_type(spec))} | {arrow_type(spec)} | {sqlite_type(spec)} | "
-                f"{_cell(spec.get('title', ''))} | {_cell(spec.get('description', ''))} | {_cell(_constraints(spec))} |"
+                f"| `{spec['name']}` | {_cell(describe_type(spec))} | {arrow_type(spec)} | {sqlite_type(spec)} | "
+                f"{_cell(spec.get('title', ''))} | {_cell(spec.get('description', ''))} | {_cell(describe_constraints(spec))} |"
             )
     warnings = [f for f in report.get("findings", []) if f["severity"] == "warning"]
     lines += ["", "## Known warnings", ""]
