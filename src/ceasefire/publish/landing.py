@@ -15,7 +15,6 @@ import io
 import json
 from pathlib import Path
 
-import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -23,20 +22,11 @@ from ceasefire.contracts.storage_types import arrow_type, sqlite_type
 from ceasefire.publish.bundle import CITATION_FILE
 from ceasefire.publish.citation import render_bibtex
 from ceasefire.publish.version_readme import citation, describe_constraints, describe_type
+from ceasefire.report.html import autoescaped_environment
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 160
 _FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet", "sqlite": "SQLite"}
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("ceasefire.publish", "templates"),
-        autoescape=True,  # not select_autoescape: the template's .j2 suffix would turn it off
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _size(count: int) -> str:
@@ -133,4 +123,4 @@ def render_landing_page(catalog: dict, dist_dir: Path) -> str:
             "latest_view": latest_version_view(package, dist_dir),
             "changelog_html": render_changelog_html(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None,
         })  # fmt: skip
-    return _environment().get_template("index.html.j2").render(packages=packages, size=_size)
+    return autoescaped_environment("ceasefire.publish").get_template("index.html.j2").render(packages=packages, size=_size)
