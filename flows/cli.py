@@ -4,7 +4,8 @@ Exit codes: 0 published or unchanged; 1 validation errors, nothing published; 2 
 arguments; 3 another run held the publish lock past the timeout. ``publish`` and ``validate`` write
 the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
-``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect.
+``ceasefire diff OLD NEW`` compares two published versions and ``ceasefire browse [VERSION]`` serves a
+version's SQLite database with Datasette; neither needs Prefect.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the later version, e.g. 1.1.0")
     diff.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
     diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    browse = commands.add_parser("browse", help="browse a published version's SQLite database in Datasette on 127.0.0.1")
+    browse.add_argument("version", nargs="?", help="the version, e.g. 1.1.0 (default: the latest)")
+    browse.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    browse.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001)")
     for command in (publish, validate):
         command.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
         command.add_argument("--reports", type=Path, default=Path("reports"), help="report folder (default: reports)")
@@ -81,6 +86,38 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(render_diff_text(args.old, args.new, old, new), end="")
     return EXIT_OK
+
+
+def _browse(args: argparse.Namespace) -> int:
+    """Serve one version's database with Datasette until interrupted; needs no Prefect."""
+    import json
+    import subprocess
+    import tempfile
+
+    from ceasefire import PACKAGE_NAME
+    from ceasefire.publish.browse import datasette_command, write_datasette_metadata
+    from ceasefire.publish.formats import SQLITE_PATH
+
+    package_dir = args.dist / PACKAGE_NAME
+    version = args.version
+    if version is None:
+        latest = package_dir / "latest.json"
+        if not latest.is_file():
+            print(f"error: {package_dir} holds no published version", file=sys.stderr)
+            return EXIT_UNUSABLE
+        version = json.loads(latest.read_text(encoding="utf-8"))["version"]
+    folder = package_dir / version
+    if not (folder / SQLITE_PATH).is_file():
+        reason = "is not a published version" if not (folder / "datapackage.json").is_file() else "has no SQLite database (published before 1.2.0)"
+        print(f"error: {folder} {reason}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with tempfile.TemporaryDirectory(prefix="ceasefire-browse-") as scratch:
+        metadata = write_datasette_metadata(folder, Path(scratch) / "metadata.json")
+        print(f"browse {PACKAGE_NAME} {version} at http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
+        try:
+            return subprocess.run(datasette_command(folder, metadata, args.port)).returncode
+        except KeyboardInterrupt:
+            return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -148,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--dask-workers must be at least 1")
     if args.command == "diff":
         return _diff(args)
+    if args.command == "browse":
+        return _browse(args)
     _configure_prefect()
     from ceasefire.errors import PublishLockTimeout, RawInputError
 
