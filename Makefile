@@ -12,9 +12,17 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup run validate test bench profile lock clean server serve trigger
+.PHONY: setup run validate test bench profile lock clean server serve trigger chromium
 
 setup: $(STAMP)
+
+# Headless Chromium for the browser tests (landing page, report, Datasette): Debian's package,
+# installed once by the set-up (as root, or with sudo), never by a test.
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 update && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; }
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +36,7 @@ run: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/ceasefire validate --raw raw
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 # Benchmarks (docs/BENCHMARKS.md): synthetic corpora at 1x, 100x, 1000x the seed and one article of

@@ -1,15 +1,13 @@
 """Headless Chromium for tests of pages a user opens from disk.
 
-``ensure_chromium()`` installs Debian's ``chromium`` when it is missing (tests run as root on
-Debian); ``render_page()`` loads a ``file://`` page and returns its DOM as text plus a screenshot.
+Debian's ``chromium`` is installed by the set-up (``make chromium``), not by a test;
+``render_page()`` loads a ``file://`` page or an ``http://`` URL and returns its DOM as text plus a screenshot.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -25,20 +23,9 @@ FLAGS = (
 
 
 def ensure_chromium() -> Path:
-    """The Chromium binary; installs the Debian package first when it is missing."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.fail("chromium is missing and cannot be installed here: run `apt-get install -y chromium` as root")
-    # Another test session may be installing it too: wait for dpkg's lock instead of failing.
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
-        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", "chromium"],
-    ):
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
-        if result.returncode != 0 and not CHROMIUM.exists():
-            pytest.fail(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    """The Chromium binary, which the set-up installs (``make chromium``, part of ``make test``)."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: run `make chromium` (Debian's package, installed by the project's set-up)")
     return CHROMIUM
 
 
