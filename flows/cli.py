@@ -108,7 +108,7 @@ def _browse(args: argparse.Namespace) -> int:
         version = json.loads(latest.read_text(encoding="utf-8"))["version"]
     folder = package_dir / version
     if not (folder / SQLITE_PATH).is_file():
-        reason = "is not a published version" if not (folder / "datapackage.json").is_file() else "has no SQLite database (published before 1.2.0)"
+        reason = "is not a published version" if not (folder / "datapackage.json").is_file() else "has no SQLite database (published before there was one)"
         print(f"error: {folder} {reason}", file=sys.stderr)
         return EXIT_UNUSABLE
     with tempfile.TemporaryDirectory(prefix="ceasefire-browse-") as scratch:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ceasefire.contracts.pandera_adapter import build_pandera_schema
-from ceasefire.pipeline import build_dataset, data_files
+from ceasefire.pipeline import build_dataset, table_files
 from ceasefire.publish.publishing import Version, stage_version
 from ceasefire.validate.validation import run_frictionless, run_pandera
 from ceasefire.extract.violations import Extraction
@@ -74,7 +74,7 @@ def test_pandera_and_frictionless_reject_the_same_cells(contracts, tmp_path):
     }
     build = build_dataset(SEED_RAW)
     build.extractions["violations"] = bad
-    files = [f for f in data_files(build) if f.resource == "violations"]
+    files = [f for f in table_files(build) if f.resource == "violations"]
     descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
     stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
         "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip

@@ -152,7 +152,7 @@ def test_a_fresh_interpreter_writes_the_same_bytes():
 def test_a_typed_file_that_does_not_read_back_blocks_the_release(monkeypatch, tmp_path):
     build = build_dataset(SEED_RAW)
     render = formats.render_parquet
-    monkeypatch.setattr(formats, "render_parquet", lambda rows, schema: render(rows[:-1], schema))
+    monkeypatch.setattr(formats, "render_parquet", lambda columns, schema: render({k: v[:-1] for k, v in columns.items()}, schema))
     with pytest.raises(formats.FormatMismatch, match="violations:parquet: 32 rows read back, 33 in the CSV form"):
         publish(build, tmp_path / "dist")
     assert [p.name for p in (tmp_path / "dist" / PACKAGE_NAME).iterdir()] == []
@@ -160,6 +160,6 @@ def test_a_typed_file_that_does_not_read_back_blocks_the_release(monkeypatch, tm
 
 
 def test_a_changed_value_is_named_by_table_form_row_and_field():
-    expected = {"violations": [{"violation_id": "a", "killed": 1}, {"violation_id": "b", "killed": None}]}
-    read_back = {"violations:sqlite": [{"violation_id": "a", "killed": 1}, {"violation_id": "b", "killed": 0}]}
+    expected = {"violations": {"violation_id": ["a", "b"], "killed": [1, None]}}
+    read_back = {"violations:sqlite": {"violation_id": ["a", "b"], "killed": [1, 0]}}
     assert formats.find_format_mismatches(expected, read_back) == ["violations:sqlite: row 3 differs from the CSV form in killed"]

@@ -180,12 +180,10 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
     return validate(corpus, contracts, extract(corpus, contracts), corrections)
 
 
-def data_files(build: Build) -> list[DataFile]:
-    """Every download of every resource: CSV and JSON Lines (tables with their Table Schema), then
-    Parquet per resource and one SQLite database of them all (files, typed by the same schemas)."""
-    files, typed = [], []
+def table_files(build: Build) -> list[DataFile]:
+    """The CSV and JSON Lines form of every resource, with its Table Schema."""
+    files = []
     for name, extraction in build.extractions.items():
-        contract = build.contracts.table_schema(name)
         schema = build.contracts.table_schema(name)
         for field_spec in schema["fields"]:
             field_spec.pop("x-vocabulary", None)
@@ -199,12 +197,25 @@ def data_files(build: Build) -> list[DataFile]:
             DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
                      render_jsonl(extraction.frame), _json_twin_schema(schema), f"{title} (JSON Lines)", description)
         )  # fmt: skip
-        rows = formats.typed_rows(extraction.frame)
-        typed.append((name, {"title": title, "description": description}, contract, rows))
-    for name, metadata, schema, rows in typed:
+    return files
+
+
+def data_files(build: Build) -> list[DataFile]:
+    """Every download of a validated build: the tables (:func:`table_files`), then Parquet per resource
+    and one SQLite database of them all, typed by the same Table Schemas and declared as files.
+
+    The database enforces primary keys and required fields, so the build must have passed validation.
+    """
+    files = table_files(build)
+    typed = []
+    for name, extraction in build.extractions.items():
+        csv_form = next(file for file in files if file.resource == name)
+        metadata = {"title": csv_form.title, "description": csv_form.description}
+        typed.append((name, metadata, build.contracts.table_schema(name), formats.typed_columns(extraction.frame)))
+    for name, metadata, schema, columns in typed:
         files.append(
             DataFile(f"{name}-parquet", formats.parquet_path(name), "parquet", formats.PARQUET_MEDIATYPE,
-                     formats.render_parquet(rows, schema), None, f"{metadata['title']} (Parquet)", formats.PARQUET_DESCRIPTION)
+                     formats.render_parquet(columns, schema), None, f"{metadata['title']} (Parquet)", formats.PARQUET_DESCRIPTION)
         )  # fmt: skip
     files.append(
         DataFile("sqlite", formats.SQLITE_PATH, "sqlite", formats.SQLITE_MEDIATYPE, formats.render_sqlite(typed), None,

@@ -1,13 +1,13 @@
 """Typed downloads generated from the Table Schemas: Parquet per table, one SQLite database.
 
-Both are pure functions of the typed rows and the schemas, byte for byte: Parquet is written
+Both are pure functions of the typed columns and the schemas, byte for byte: Parquet is written
 without pandas metadata or timestamps, and the SQLite database is built in memory by the same
 statements in the same order, vacuumed, then serialised. Dates are dates in Parquet and ISO text
 in SQLite; lists are lists in Parquet and JSON arrays in SQLite. A missing value and an empty list
 are both null, in every format (CSV can tell them apart no better).
 
-After writing, :func:`find_format_mismatches` reads every typed file back and compares it with
-the typed rows of the CSV form, the form frictionless validates.
+After writing, :func:`find_written_mismatches` reads every typed file back and compares it, column
+by column, with the typed columns of the CSV form, the form frictionless validates.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import json
 import sqlite3
 from pathlib import Path
 from typing import Callable, Iterable
+
+import pandas as pd
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.storage_types import arrow_type, sqlite_type
@@ -67,32 +69,58 @@ def _typed_reader(spec: dict) -> Callable[[str], object]:
     return readers[kind]
 
 
-def read_csv_typed(content: bytes, schema: dict) -> list[dict]:
-    """The typed rows of a CSV form: what frictionless reads, with empty lists as None."""
+def _convert_distinct(values: Iterable, convert: Callable[[object], object]) -> list[object]:
+    """``convert`` once per distinct value (dates, places and vocabularies repeat); None stays None."""
+    done: dict[object, object] = {None: None}
+    out = []
+    for value in values:
+        try:
+            out.append(done[value])
+        except KeyError:
+            done[value] = converted = convert(value)
+            out.append(converted)
+    return out
+
+
+def read_csv_columns(content: bytes, schema: dict) -> dict[str, list]:
+    """The typed columns of a CSV form, as frictionless reads them (a list with no items is None)."""
     missing = set(schema.get("missingValues", [""]))
-    readers = {spec["name"]: _typed_reader(spec) for spec in schema["fields"]}
-    rows = []
-    for row in csv.DictReader(io.StringIO(content.decode("utf-8"), newline="")):
-        rows.append({name: None if cell in missing else readers[name](cell) for name, cell in row.items()})
-    return rows
+    reader = csv.reader(io.StringIO(content.decode("utf-8"), newline=""))
+    header = next(reader, [])
+    cells = list(zip(*reader)) or [()] * len(header)
+    specs = {spec["name"]: spec for spec in schema["fields"]}
+    columns = {}
+    for name, column in zip(header, cells):
+        read = _typed_reader(specs[name])
+        columns[name] = _convert_distinct((None if cell in missing else cell for cell in column), read)
+    return columns
 
 
-def typed_rows(frame) -> list[dict]:
-    """A validated frame as typed rows (dates as dates, integers as ints, empty lists as None)."""
-    import pandas as pd
-
-    def plain(value: object) -> object:
-        if isinstance(value, list):
-            return list(value) or None
-        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-            return None
-        return value.item() if hasattr(value, "item") else value
-
-    columns = list(frame.columns)
-    return [dict(zip(columns, map(plain, row))) for row in frame.itertuples(index=False, name=None)]
+def _plain(value: object) -> object:
+    if isinstance(value, list):
+        return list(value) or None
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
-def render_parquet(rows: list[dict], schema: dict) -> bytes:
+def typed_columns(frame) -> dict[str, list]:
+    """A validated frame as typed columns: dates as dates, integers as ints, missing values and empty lists as None."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype, pd.BooleanDtype, pd.Float64Dtype)):
+            columns[str(name)] = series.to_numpy(dtype=object, na_value=None).tolist()
+        else:
+            columns[str(name)] = [_plain(value) for value in series.tolist()]
+    return columns
+
+
+def row_count(columns: dict[str, list]) -> int:
+    return len(next(iter(columns.values()), []))
+
+
+def render_parquet(columns: dict[str, list], schema: dict) -> bytes:
     """One table as Parquet, typed by the Table Schema; each field keeps its title and description."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -104,7 +132,7 @@ def render_parquet(rows: list[dict], schema: dict) -> bytes:
         for spec in schema["fields"]
     ]  # fmt: skip
     arrow_schema = pa.schema(fields, metadata={b"pandas": _pandas_metadata(schema)})
-    table = pa.Table.from_pylist(rows, schema=arrow_schema) if rows else arrow_schema.empty_table()
+    table = pa.Table.from_pydict({spec["name"]: columns[spec["name"]] for spec in schema["fields"]}, schema=arrow_schema)
     buffer = io.BytesIO()
     # Fixed writer options: defaults can change between pyarrow releases, the pinned version's cannot.
     pq.write_table(table, buffer, compression="zstd", compression_level=9, version="2.6", use_dictionary=True,
@@ -117,7 +145,6 @@ def _pandas_metadata(schema: dict) -> bytes:
 
     Written by pyarrow from an empty frame: it names the pinned pandas and pyarrow versions, no time.
     """
-    import pandas as pd
     import pyarrow as pa
 
     from ceasefire.contracts.pandera_adapter import PANDAS_DTYPES
@@ -130,10 +157,10 @@ def _pandas_metadata(schema: dict) -> bytes:
     return pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"]
 
 
-def read_parquet(content: bytes) -> list[dict]:
+def read_parquet(content: bytes) -> dict[str, list]:
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(content)).to_pylist()
+    return pq.read_table(io.BytesIO(content)).to_pydict()
 
 
 def _quote(name: str) -> str:
@@ -178,18 +205,20 @@ def year_field(schema: dict) -> str | None:
     return next((spec["name"] for spec in schema["fields"] if spec.get("type") == "date"), None)
 
 
-def _sqlite_value(value: object) -> object:
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False) if value else None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _sqlite_column(spec: dict, values: list) -> list:
+    """A typed column as SQLite values: dates as ISO text, lists as JSON arrays."""
+    kind = spec.get("type", "string")
+    if kind == "date":
+        return [None if value is None else value.isoformat() for value in values]
+    if kind == "list":
+        return [json.dumps(value, ensure_ascii=False) if value else None for value in values]
+    return values
 
 
-def render_sqlite(tables: Iterable[tuple[str, dict, dict, list[dict]]]) -> bytes:
+def render_sqlite(tables: Iterable[tuple[str, dict, dict, dict[str, list]]]) -> bytes:
     """Every table in one SQLite database, with keys, indexes, a year view and its field descriptions.
 
-    ``tables`` gives ``(name, resource metadata, Table Schema, typed rows)``; a referenced table
+    ``tables`` gives ``(name, resource metadata, Table Schema, typed columns)``; a referenced table
     comes before the tables that refer to it. ``_tables`` and ``_fields`` hold the titles and
     descriptions, so the database explains itself without ``datapackage.json``.
     """
@@ -205,13 +234,10 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, list[dict]]]) -> bytes
             "position INTEGER NOT NULL, field_name TEXT NOT NULL, type TEXT NOT NULL, sqlite_type TEXT NOT NULL, "
             "title TEXT, description TEXT, constraints TEXT, PRIMARY KEY (table_name, field_name))"
         )
-        for name, metadata, schema, rows in tables:
+        for name, metadata, schema, columns in tables:
             connection.execute(_create_table(name, schema))
-            columns = [spec["name"] for spec in schema["fields"]]
-            connection.executemany(
-                f"INSERT INTO {_quote(name)} VALUES ({', '.join('?' for _ in columns)})",
-                ([_sqlite_value(row[column]) for column in columns] for row in rows),
-            )
+            values = [_sqlite_column(spec, columns[spec["name"]]) for spec in schema["fields"]]
+            connection.executemany(f"INSERT INTO {_quote(name)} VALUES ({', '.join('?' for _ in values)})", zip(*values))
             for column in indexed_fields(schema):
                 connection.execute(f"CREATE INDEX {_quote(f'{name}_{column}')} ON {_quote(name)} ({_quote(column)})")
             year = year_field(schema)
@@ -221,7 +247,7 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, list[dict]]]) -> bytes
                     f"AS year, * FROM {_quote(name)}"
                 )
             connection.execute(f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?, ?)",
-                               (name, metadata.get("title"), metadata.get("description"), len(rows)))  # fmt: skip
+                               (name, metadata.get("title"), metadata.get("description"), row_count(columns)))  # fmt: skip
             connection.executemany(
                 f"INSERT INTO {FIELDS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -242,54 +268,47 @@ def _field_type(spec: dict) -> str:
     return f"list of {spec.get('itemType', 'string')}" if kind == "list" else kind
 
 
-def read_sqlite_table(content: bytes, name: str, schema: dict) -> list[dict]:
-    """A table of the SQLite form as typed rows: ISO dates and JSON arrays read back by the schema."""
+def read_sqlite_table(content: bytes, name: str, schema: dict) -> dict[str, list]:
+    """A table of the SQLite form as typed columns: ISO dates and JSON arrays read back by the schema."""
     connection = sqlite3.connect(":memory:")
     try:
         connection.deserialize(content)
-        columns = [spec["name"] for spec in schema["fields"]]
-        kinds = {spec["name"]: spec.get("type", "string") for spec in schema["fields"]}
-        cursor = connection.execute(f"SELECT {', '.join(map(_quote, columns))} FROM {_quote(name)} ORDER BY rowid")
-
-        def typed(column: str, value: object) -> object:
-            if value is None:
-                return None
-            if kinds[column] == "date":
-                return dt.date.fromisoformat(value)
-            if kinds[column] == "list":
-                return json.loads(value)
-            if kinds[column] == "boolean":
-                return bool(value)
-            return value
-
-        return [{column: typed(column, value) for column, value in zip(columns, row)} for row in cursor]
+        names = [spec["name"] for spec in schema["fields"]]
+        rows = connection.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid").fetchall()
     finally:
         connection.close()
+    readers = {"date": dt.date.fromisoformat, "list": json.loads, "boolean": bool}
+    columns = {}
+    for spec, column in zip(schema["fields"], list(zip(*rows)) or [()] * len(names)):
+        read = readers.get(spec.get("type", "string"))
+        columns[spec["name"]] = _convert_distinct(column, read) if read else list(column)
+    return columns
 
 
-def find_format_mismatches(expected: dict[str, list[dict]], read_back: dict[str, list[dict]]) -> list[str]:
-    """What differs between the CSV's typed rows and each typed form, first difference per form."""
+def find_format_mismatches(expected: dict[str, dict[str, list]], read_back: dict[str, dict[str, list]]) -> list[str]:
+    """What differs between the CSV's typed columns and each typed form (``table:form``): the first difference."""
     problems = []
-    for form, rows in read_back.items():
-        table = form.split(":")[0]
-        want = expected[table]
-        if len(rows) != len(want):
-            problems.append(f"{form}: {len(rows)} rows read back, {len(want)} in the CSV form")
-            continue
-        for number, (got, row) in enumerate(zip(rows, want), start=2):
-            if got != row:
-                fields = [name for name in row if got.get(name) != row[name]] or sorted(set(got) ^ set(row))
-                problems.append(f"{form}: row {number} differs from the CSV form in {', '.join(fields)}")
-                break
+    for form, columns in read_back.items():
+        want = expected[form.split(":")[0]]
+        if list(columns) != list(want):
+            problems.append(f"{form}: columns {list(columns)} read back, {list(want)} in the CSV form")
+        elif row_count(columns) != row_count(want):
+            problems.append(f"{form}: {row_count(columns)} rows read back, {row_count(want)} in the CSV form")
+        else:
+            differing = [name for name in want if columns[name] != want[name]]
+            if differing:
+                row = min(next(i for i, (a, b) in enumerate(zip(columns[n], want[n])) if a != b) for n in differing)
+                fields = [n for n in differing if columns[n][row] != want[n][row]]
+                problems.append(f"{form}: row {row + 2} differs from the CSV form in {', '.join(fields)}")
     return problems
 
 
 def find_written_mismatches(folder: Path, schemas: dict[str, dict]) -> list[str]:
-    """Read every typed download in ``folder`` back and compare it with its CSV form's typed rows.
+    """Read every typed download in ``folder`` back and compare it with its CSV form's typed columns.
 
     ``schemas`` maps each table to the Table Schema of its CSV form.
     """
-    expected = {name: read_csv_typed((folder / f"data/{name}.csv").read_bytes(), schema) for name, schema in schemas.items()}
+    expected = {name: read_csv_columns((folder / f"data/{name}.csv").read_bytes(), schema) for name, schema in schemas.items()}
     database = (folder / SQLITE_PATH).read_bytes()
     read_back = {}
     for name, schema in schemas.items():
