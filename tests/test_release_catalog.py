@@ -132,3 +132,24 @@ def test_the_changelog_renders_markdown_but_never_raw_html() -> None:
     html = render_changelog_html("# Changelog\n\n## 1.0.0\n\n- `<b>` <script>alert(1)</script> [x](javascript:alert(1))\n")
     assert "<h2>1.0.0</h2>" in html and "<code>&lt;b&gt;</code>" in html
     assert "&lt;script&gt;" in html and "<script" not in html and "href=" not in html
+
+
+def test_the_landing_page_is_rendered_again_byte_for_byte_and_matches_its_golden_file(two_releases: Path) -> None:
+    """The page is a pure function of the version folders; the golden file shows every change to it.
+
+    Zip hashes and sizes are masked: each version's report carries its run's id.
+    Regenerate with ``UPDATE_GOLDEN=1``.
+    """
+    import os
+
+    from ceasefire.publish.landing import render_landing_page
+
+    catalog = json.loads((two_releases / "catalog.json").read_text(encoding="utf-8"))
+    page = (two_releases / "index.html").read_text(encoding="utf-8")
+    assert render_landing_page(catalog, two_releases) == page
+    masked = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", page)
+    masked = re.sub(r"\b\d+(\.\d)? (KiB|MiB|B)\b", "<size>", masked)
+    golden = Path(__file__).parent / "golden" / "index.html"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(masked, encoding="utf-8")
+    assert masked == golden.read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ceasefire.contracts.storage_types import arrow_type, sqlite_type
-from ceasefire.publish.bundle import CITATION_FILE
+from ceasefire.publish.bundle import CITATION_FILE, RAW_FOLDER
 from ceasefire.publish.citation import render_bibtex
 from ceasefire.publish.version_readme import citation, describe_constraints, describe_type
 from ceasefire.report.html import autoescaped_environment
@@ -99,8 +99,12 @@ def latest_version_view(package: dict, dist_dir: Path) -> dict:
         "links": {
             "folder": f"{base}/", "datapackage": f"{base}/datapackage.json", "readme": f"{base}/README.md",
             "report_html": f"{base}/report.html", "report_json": f"{base}/report.json",
-            "citation": f"{base}/{CITATION_FILE}", "sha256": entry["links"]["sha256"],
+            "sha256": entry["links"]["sha256"],
         },  # fmt: skip
+        # Versions published before these files existed never gain them: link only what is there.
+        "citation_file": f"{base}/{CITATION_FILE}" if (folder / CITATION_FILE).is_file() else None,
+        "self_contained": (folder / RAW_FOLDER).is_dir(),
+        "has_database": any(resource["format"] == "sqlite" for resource in descriptor.get("resources", [])),
         "validation": entry["validation"],
         "citation": citation(descriptor) if descriptor else "",
         "bibtex": render_bibtex(descriptor) if descriptor else "",
