@@ -153,3 +153,17 @@ def test_the_landing_page_is_rendered_again_byte_for_byte_and_matches_its_golden
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(masked, encoding="utf-8")
     assert masked == golden.read_text(encoding="utf-8")
+
+
+def test_the_landing_page_escapes_markup_from_the_source(tmp_path: Path) -> None:
+    from conftest import replace_line
+    from test_report_html import HOSTILE_LOCATION
+
+    article = seed_article()
+    line = article.split("\n")[78]
+    assert "territory of the former Hadrut province" in line
+    raw = write_raw_dir(tmp_path / "raw", replace_line(article, 79, line.replace("territory of the former Hadrut province", HOSTILE_LOCATION)), seed_cited())
+    assert publish(build_dataset(raw), tmp_path / "dist", now=_at(1)).version == "1.0.0"
+    page = (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
+    assert "<img" not in page and "<b>Hill" not in page
+    assert "&lt;img src=x onerror=&#34;document.body.setAttribute(&#39;data-pwned&#39;,&#39;2&#39;)&#34;&gt;&lt;b&gt;Hill&lt;/b&gt;" in page
