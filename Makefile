@@ -31,7 +31,8 @@ run: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/ceasefire validate --raw raw
 
-# The browser tests open pages in headless Chromium: Debian's package, installed once by the set-up.
+# Headless Chromium for the browser tests (landing page, report, Datasette): Debian's package,
+# installed once by the set-up (as root, or with sudo), never by a test.
 CHROMIUM := /usr/bin/chromium
 chromium:
 	@test -x $(CHROMIUM) || { \

@@ -7,9 +7,10 @@ run that promoted a version always exits 0, even if refreshing the downloads fai
 repairs them; the message says so). ``publish`` and ``validate`` write
 the run's report into ``--reports`` (``runs/<run id>/`` and ``latest/``; see docs/REPORTS.md).
 
-``ceasefire diff OLD NEW`` compares two published versions and needs no Prefect; neither do the
-review commands (``raw add``, ``correct``, ``ack``, ``findings``: src/ceasefire/review/), which
-validate a decision and write the reviewed file atomically.
+``ceasefire diff OLD NEW`` compares two published versions and ``ceasefire browse [VERSION]`` serves a
+version's SQLite database with Datasette; neither needs Prefect, and neither do the review commands
+(``raw add``, ``correct``, ``ack``, ``findings``: src/ceasefire/review/), which validate a decision
+and write the reviewed file atomically.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     add_review_commands(commands)
     validate.add_argument("--dist", type=Path, default=Path("dist"),
                           help="publication folder the report compares with (default: dist)")  # fmt: skip
+    browse = commands.add_parser("browse", help="browse a published version's SQLite database in Datasette on 127.0.0.1")
+    browse.add_argument("version", nargs="?", help="the version, e.g. 1.1.0 (default: the latest)")
+    browse.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    browse.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001)")
     for command in (publish, validate):
         command.add_argument("--verbose", action="store_true", help="show Prefect's own log lines too")
         command.add_argument("--corrections", type=Path, default=None, help=_CORRECTIONS_HELP)
@@ -123,6 +128,38 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(render_diff_text(args.old, args.new, old, new), end="")
     return EXIT_OK
+
+
+def _browse(args: argparse.Namespace) -> int:
+    """Serve one version's database with Datasette until interrupted; needs no Prefect."""
+    import json
+    import subprocess
+    import tempfile
+
+    from ceasefire import PACKAGE_NAME
+    from ceasefire.publish.browse import datasette_command, write_datasette_metadata
+    from ceasefire.publish.formats import SQLITE_PATH
+
+    package_dir = args.dist / PACKAGE_NAME
+    version = args.version
+    if version is None:
+        latest = package_dir / "latest.json"
+        if not latest.is_file():
+            print(f"error: {package_dir} holds no published version", file=sys.stderr)
+            return EXIT_UNUSABLE
+        version = json.loads(latest.read_text(encoding="utf-8"))["version"]
+    folder = package_dir / version
+    if not (folder / SQLITE_PATH).is_file():
+        reason = "is not a published version" if not (folder / "datapackage.json").is_file() else "has no SQLite database (published before there was one)"
+        print(f"error: {folder} {reason}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with tempfile.TemporaryDirectory(prefix="ceasefire-browse-") as scratch:
+        metadata = write_datasette_metadata(folder, Path(scratch) / "metadata.json")
+        print(f"browse {PACKAGE_NAME} {version} at http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
+        try:
+            return subprocess.run(datasette_command(folder, metadata, args.port)).returncode
+        except KeyboardInterrupt:
+            return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -275,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report_bug(error, Path("reports"))
     if args.command in REVIEW_COMMANDS:
         return run_review_command(args)
+    if args.command == "browse":
+        return _browse(args)
     _configure_prefect()
     from flows.temporary_server import start_temporary_server
 

@@ -1,7 +1,7 @@
 """Headless Chromium for tests of pages a user opens from disk.
 
-``make chromium`` installs Debian's ``chromium`` (``make test`` depends on it); tests only check it is
-there. ``render_page()`` loads a ``file://`` page and returns its DOM as text plus a screenshot.
+Debian's ``chromium`` is installed by the set-up (``make chromium``), not by a test;
+``render_page()`` loads a ``file://`` page or an ``http://`` URL and returns its DOM as text plus a screenshot.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ class RenderedPage:
         return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
-def render_page(page: Path, screenshot: Path, *, width: int = 1280, height: int = 900, timeout: float = 120) -> RenderedPage:
-    """Open ``page`` from disk in headless Chromium; return its DOM and write a PNG screenshot."""
+def render_page(page: Path | str, screenshot: Path, *, width: int = 1280, height: int = 900, timeout: float = 120) -> RenderedPage:
+    """Open ``page`` (a file on disk, or an ``http://`` URL) in headless Chromium; return its DOM and write a PNG screenshot."""
     binary = ensure_chromium()
-    url = page.resolve().as_uri()
+    url = page if isinstance(page, str) else page.resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         common = [str(binary), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=timeout)

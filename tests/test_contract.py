@@ -174,7 +174,7 @@ def test_package_metadata_is_read_from_schemas_package_json(tmp_path):
     assert (descriptor["title"], descriptor["licenses"][0]["name"]) == ("A renamed dataset", "CC0-1.0")
     readme = (outcome.path / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# A renamed dataset, version 1.0.0") and "CC0 1.0 (CC0-1.0, " in readme
-    assert "<h1>Renamed collection: releases</h1>" in (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>A renamed dataset</h1>" in (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "dist" / "catalog.json").read_text())["packages"][0]["license"] == "CC0-1.0"
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -49,15 +50,26 @@ def _masked(path: Path) -> dict:
     return descriptor
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["data/violations.csv", "data/violations.jsonl", "data/events.jsonl", "report.json", "datapackage.json", "README.md",
-     "changes.json"],
-)  # fmt: skip
+def _sqlite_dump(path: Path) -> bytes:
+    """The database as SQL text: its schema and rows, diffable where the file is not."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return ("\n".join(connection.iterdump()) + "\n").encode("utf-8")
+    finally:
+        connection.close()
+
+
+# Parquet and SQLite bytes are pinned by their sha256 in the golden datapackage.json; the dump shows what changed.
+@pytest.mark.parametrize("name", [
+    "data/violations.csv", "data/violations.jsonl", "data/events.jsonl", "report.json", "datapackage.json", "README.md",
+    "changes.json", "CITATION.cff", "data/nagorno-karabakh-ceasefire.sqlite.sql",
+])  # fmt: skip
 def test_package_matches_golden_files(published, name):
     golden = GOLDEN / name
     if Path(name).name in VOLATILE:
         actual = (json.dumps(_masked(published / name), indent=2, ensure_ascii=False) + "\n").encode()
+    elif name.endswith(".sqlite.sql"):
+        actual = _sqlite_dump(published / name.removesuffix(".sql"))
     else:
         actual = (published / name).read_bytes()
     if os.environ.get("UPDATE_GOLDEN"):

@@ -49,7 +49,10 @@ def test_dask_runner_on_a_two_worker_local_cluster_publishes_the_same_bytes(seed
     assert (threads.status, threads.version) == ("published", "1.0.0")
     assert (dask.status, dask.version) == ("published", "1.0.0")
     threads_files, dask_files = _data_files(tmp_path / "threads"), _data_files(tmp_path / "dask")
-    assert sorted(threads_files) == ["data/events.csv", "data/events.jsonl", "data/violations.csv", "data/violations.jsonl"]
+    assert sorted(threads_files) == [
+        "data/events.csv", "data/events.jsonl", "data/events.parquet", "data/nagorno-karabakh-ceasefire.sqlite",
+        "data/violations.csv", "data/violations.jsonl", "data/violations.parquet",
+    ]  # fmt: skip
     assert dask_files == threads_files
     # datapackage.json differs only where it should (its `created` time); the resources are identical.
     assert _resources(tmp_path / "dask") == _resources(tmp_path / "threads")

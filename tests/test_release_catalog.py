@@ -16,6 +16,7 @@ from chromium import render_page
 from conftest import insert_line, seed_article, seed_cited, write_raw_dir
 
 from ceasefire import PACKAGE_NAME
+from ceasefire.contracts.vocabularies import load_contracts
 from ceasefire.publish.catalog import build_zip
 from ceasefire.pipeline import build_dataset, publish
 
@@ -78,12 +79,32 @@ def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: 
 
 
 @pytest.mark.browser
-def test_the_catalog_page_shows_every_version_in_chromium(two_releases: Path, tmp_path: Path) -> None:
-    page = render_page(two_releases / "index.html", tmp_path / "index.png")
+def test_the_landing_page_shows_the_latest_version_and_every_version_in_chromium(two_releases: Path, tmp_path: Path) -> None:
+    page = render_page(two_releases / "index.html", tmp_path / "index.png", height=4000)
 
     text = page.text
-    assert "Nagorno-Karabakh ceasefire dataset: releases" in text
     assert "Latest version: 1.1.0" in text
+    for section in ("downloads", "dictionary", "preview", "validation", "changelog", "cite", "licence", "versions"):
+        assert f'<section id="{section}"' in page.dom, section
+    base = f"{PACKAGE_NAME}/1.1.0"
+    downloads = re.findall(r'<a class="download" href="([^"]+)"', page.dom)
+    assert downloads == [
+        f"{base}/data/violations.csv", f"{base}/data/violations.jsonl", f"{base}/data/violations.parquet",
+        f"{base}/data/events.csv", f"{base}/data/events.jsonl", f"{base}/data/events.parquet",
+        f"{base}/data/{PACKAGE_NAME}.sqlite", f"{PACKAGE_NAME}/1.1.0.zip",
+    ]  # fmt: skip
+    # The data dictionary lists every field of every table, from its Table Schema.
+    descriptor = json.loads((two_releases / base / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        if resource["format"] == "csv":
+            table = re.search(rf'<table class="fields" data-table="{resource["name"]}">(.*?)</table>', page.dom, re.S).group(1)
+            assert re.findall(r"<tr><td><code>([^<]+)</code>", table) == [spec["name"] for spec in resource["schema"]["fields"]]
+    preview = re.search(r'<table class="preview" data-table="violations">(.*?)</table>', page.dom, re.S).group(1)
+    assert len(re.findall(r"<tr>", preview)) == 1 + 5 and "2020-12-11-territory-of-the-former-hadrut-province" in preview
+    assert "Version 1.1.0: passed with warnings , 0 errors, 36 warnings" in text and "Read the validation report" in text
+    assert "<p>Compared with 1.0.0.</p>" in page.dom and "<li><strong>MINOR</strong>: violations: 1 row added</li>" in page.dom
+    assert "@misc{nagorno_karabakh_ceasefire_1_1_0," in text and "version = {1.1.0}" in text
+    assert "Creative Commons Attribution Share-Alike 4.0" in text
     catalog = json.loads((two_releases / "catalog.json").read_text())
     for entry in catalog["packages"][0]["versions"]:
         row = re.search(rf'<tr data-version="{re.escape(entry["version"])}">(.*?)</tr>', page.dom, re.S)
@@ -95,11 +116,57 @@ def test_the_catalog_page_shows_every_version_in_chromium(two_releases: Path, tm
             f"passed with warnings, {entry['validation']['warnings']} warnings",
         ]  # fmt: skip
         assert cells[6] == entry["zip"]["sha256"]
-        assert cells[7] == "zip · sha256 · datapackage.json · README · changes"
     assert text.index("1.1.0 2024-05-02 minor") < text.index("1.0.0 2024-05-01 initial")
-    # Every link on the page opens a file that exists next to it on disk.
+    # Every link opens a file next to the page on disk (or a section of it); only the licence and the
+    # source article are on the web.
     hrefs = re.findall(r'href="([^"]+)"', page.dom)
-    assert len(hrefs) == 2 + 5 * 2
-    assert all((two_releases / href).exists() for href in hrefs), hrefs
+    remote = sorted({href for href in hrefs if href.startswith("https://")})
+    assert remote == ["https://creativecommons.org/licenses/by-sa/4.0/", "https://en.wikipedia.org/wiki/Peacekeeping_operations_in_Nagorno-Karabakh"]
+    local = [href for href in hrefs if not href.startswith(("https://", "#"))]
+    assert len(local) > 20 and all((two_releases / href).exists() for href in local), local
+    assert all(f'id="{href[1:]}"' in page.dom for href in hrefs if href.startswith("#"))
     png = page.screenshot.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_the_changelog_renders_markdown_but_never_raw_html() -> None:
+    from ceasefire.publish.landing import render_changelog_html
+
+    html = render_changelog_html("# Changelog\n\n## 1.0.0\n\n- `<b>` <script>alert(1)</script> [x](javascript:alert(1))\n")
+    assert "<h2>1.0.0</h2>" in html and "<code>&lt;b&gt;</code>" in html
+    assert "&lt;script&gt;" in html and "<script" not in html and "href=" not in html
+
+
+def test_the_landing_page_is_rendered_again_byte_for_byte_and_matches_its_golden_file(two_releases: Path) -> None:
+    """The page is a pure function of the version folders; the golden file shows every change to it.
+
+    Zip hashes and sizes are masked: each version's report carries its run's id.
+    Regenerate with ``UPDATE_GOLDEN=1``.
+    """
+    import os
+
+    from ceasefire.publish.landing import render_landing_page
+
+    catalog = json.loads((two_releases / "catalog.json").read_text(encoding="utf-8"))
+    page = (two_releases / "index.html").read_text(encoding="utf-8")
+    assert render_landing_page(catalog, two_releases, load_contracts().package) == page
+    masked = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", page)
+    masked = re.sub(r"\b\d+(\.\d)? (KiB|MiB|B)\b", "<size>", masked)
+    golden = Path(__file__).parent / "golden" / "index.html"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(masked, encoding="utf-8")
+    assert masked == golden.read_text(encoding="utf-8")
+
+
+def test_the_landing_page_escapes_markup_from_the_source(tmp_path: Path) -> None:
+    from conftest import replace_line
+    from test_report_html import HOSTILE_LOCATION
+
+    article = seed_article()
+    line = article.split("\n")[78]
+    assert "territory of the former Hadrut province" in line
+    raw = write_raw_dir(tmp_path / "raw", replace_line(article, 79, line.replace("territory of the former Hadrut province", HOSTILE_LOCATION)), seed_cited())
+    assert publish(build_dataset(raw), tmp_path / "dist", now=_at(1)).version == "1.0.0"
+    page = (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
+    assert "<img" not in page and "<b>Hill" not in page
+    assert "&lt;img src=x onerror=&#34;document.body.setAttribute(&#39;data-pwned&#39;,&#39;2&#39;)&#34;&gt;&lt;b&gt;Hill&lt;/b&gt;" in page

@@ -120,7 +120,8 @@ def test_a_run_killed_after_the_rename_leaves_a_complete_version_that_the_next_r
 
     assert Package(str(package / "1.1.0" / "datapackage.json")).validate().valid
     assert sorted(p.name for p in (package / "1.1.0").iterdir()) == [
-        "README.md", "changes.json", "data", "datapackage.json", "report.html", "report.json"
+        "CITATION.cff", "README.md", "changes.json", "data", "datapackage.json", "docs", "raw", "report.html",
+        "report.json", "schemas",
     ]  # fmt: skip
     assert not (package / "1.1.0.zip").exists()  # the downloads were not refreshed yet
 

@@ -59,6 +59,7 @@ def test_report_json_holds_the_data_diff_and_the_findings_new_since_the_release(
     assert "chronological-order" not in [f["rule"] for f in new]  # 1.0.0 already had it
 
 
+@pytest.mark.browser
 def test_report_page_shows_what_changed_beside_the_findings_in_chromium(validated_after_a_release, tmp_path):
     page = render_page(validated_after_a_release / "report.html", tmp_path / "report.png", width=1366, height=900)
     text = page.text

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from ceasefire.contracts.pandera_adapter import build_pandera_schema
-from ceasefire.pipeline import build_dataset, data_files
+from ceasefire.pipeline import build_dataset
+from ceasefire.publish.descriptor import render_data_files
 from ceasefire.publish.publishing import Version, stage_version
 from ceasefire.publish.package_check import run_frictionless
 from ceasefire.validate.validation import run_pandera
@@ -75,7 +76,7 @@ def test_pandera_and_frictionless_reject_the_same_cells(contracts, tmp_path):
     }
     build = build_dataset(SEED_RAW)
     build.extractions["violations"] = bad
-    files = [f for f in data_files(build) if f.resource == "violations"]
+    files = [f for f in render_data_files(build.extractions, build.contracts) if f.resource == "violations"]
     descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
     stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
         "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip
@@ -121,7 +122,7 @@ def test_pandera_and_frictionless_reject_the_same_new_event_cells(contracts, tmp
     ruled = build_pandera_schema(contracts.table_schema("events"), "events")
     pandera_cells = {(f.row_id, f.column, _normalise(f.rule, f.expected)) for f in run_pandera(bad, {"error": ruled})}
     build.extractions["events"] = bad
-    files = data_files(build)
+    files = render_data_files(build.extractions, build.contracts)
     descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
     stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
         "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip

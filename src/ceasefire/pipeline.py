@@ -30,6 +30,8 @@ from ceasefire.validate.formulas import find_formula_cells
 from ceasefire.validate.removals import Removal, check_removals, default_removals_file, load_removals
 from ceasefire.validate.validation import validate_across, validate_extraction
 # publish
+from ceasefire.publish import formats
+from ceasefire.publish.bundle import bundle_files
 from ceasefire.publish.catalog import refresh_downloads
 from ceasefire.publish.descriptor import describe_package, json_bytes, render_data_files
 from ceasefire.publish.package_check import validate_written_package
@@ -152,8 +154,14 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
 
 
 def data_files(build: Build) -> list[DataFile]:
-    """The CSV and JSON Lines form of every resource, with its Table Schema."""
-    return render_data_files(build.extractions, build.contracts)
+    """Every download of a validated build: the CSV and JSON Lines form of every resource with its
+    Table Schema, then Parquet per resource and one SQLite database of them all, typed by the same
+    Table Schemas and declared as files.
+
+    The database enforces primary keys and required fields, so the build must have passed validation.
+    """
+    files = render_data_files(build.extractions, build.contracts)
+    return files + formats.render_typed_files(build.extractions, build.contracts, files)
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
@@ -284,10 +292,16 @@ def _publish_locked(
         contents["datapackage.json"] = json_bytes(descriptor)
         contents.update(report_files(report))
         contents[CHANGES_FILE] = json_bytes(record)
-        contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package).encode("utf-8")
+        contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
+        contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, sorted(contents)).encode("utf-8")
         stage = stage_version(package_dir, version, contents)
         pause_point("staged")
-        frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files}
+        tables = [file for file in files if file.schema is not None]
+        frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
+        mismatches = formats.find_written_mismatches(stage, {f.resource: f.schema for f in tables if f.format == "csv"})
+        if mismatches:  # a bug in a writer, not in the data: nothing is published
+            shutil.rmtree(stage)
+            raise formats.FormatMismatch("; ".join(mismatches))
         package_findings = validate_written_package(stage, frames)
         if package_findings:
             shutil.rmtree(stage)
@@ -304,7 +318,7 @@ def _publish_locked(
 def _refresh_finishing_touches(dist_dir: Path, build: Build) -> str:
     """Refresh the downloads; on a filesystem error say so instead of failing (the next run repairs them)."""
     try:
-        refresh_downloads(dist_dir, build.contracts.package.short_title)
+        refresh_downloads(dist_dir, build.contracts.package)
     except OSError as error:
         return (f"; the downloads (zip, latest.json, CHANGELOG.md, catalog) could not be refreshed "
                 f"({error.filename or dist_dir}: {error.strerror or error}): the next run completes them")  # fmt: skip

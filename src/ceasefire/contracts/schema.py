@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # pandas and pandera load only when a derived form needs them
     import pandas as pd
+    import pyarrow as pa
 
     from ceasefire.contracts.pandera_adapter import RuledSchema
 
@@ -98,9 +99,12 @@ def row_key_of(descriptor: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def json_value(value: object) -> object:
-    """A frame cell as a plain JSON value: dates ISO, numpy scalars unwrapped, missing values None."""
+    """A frame cell as a plain JSON value: dates ISO, numpy scalars unwrapped, missing values None.
+
+    An empty list is a missing value too, as in every published format: CSV cannot tell the two apart.
+    """
     if isinstance(value, list):
-        return [str(item) for item in value]
+        return [str(item) for item in value] or None
     if value is None or _is_pandas_missing(value):
         return None
     if isinstance(value, float) and value != value:
@@ -374,6 +378,23 @@ class Schema:
     def to_pandas_dtypes(self) -> dict[str, str]:
         """Field -> the dtype the pipeline's frames hold it in."""
         return {f.name: f.pandas_dtype for f in self.fields}
+
+    def to_pyarrow(self) -> pa.Schema:
+        """The Arrow schema of the Parquet download: dates as dates, nullable integers, lists as lists."""
+        import pyarrow as pa
+
+        from ceasefire.contracts.storage_types import arrow_type
+
+        return pa.schema([
+            pa.field(f.name, arrow_type(f.descriptor), metadata={key: f.descriptor[key] for key in ("title", "description") if f.descriptor.get(key)})
+            for f in self.fields
+        ])  # fmt: skip
+
+    def to_sqlite(self) -> dict[str, str]:
+        """Field -> its column type in the SQLite download (``publish/formats.py`` adds keys and indexes)."""
+        from ceasefire.contracts.storage_types import sqlite_type
+
+        return {f.name: sqlite_type(f.descriptor) for f in self.fields}
 
     def frame_from_records(self, records: Iterable[Mapping[str, object]]) -> pd.DataFrame:
         """Records (typed values) as a frame with the schema's fields, in order, and dtypes."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceasefire.errors import RawInputError
@@ -27,6 +27,7 @@ class RawDocument:
     lines: tuple[str, ...]
     sha256: str
     bytes: int
+    data: bytes = field(default=b"", repr=False, compare=False)  # the file as read: downloads ship it
 
     def line(self, number: int) -> str:
         return self.lines[number - 1]
@@ -167,7 +168,7 @@ def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
             f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
             "edited; add a new revision with its own provenance entry",
         )
-    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data))
+    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data), data=data)
 
 
 def read_raw_dir(raw_dir: Path) -> RawCorpus:

@@ -1,5 +1,5 @@
 """Downloads and the catalog: a zip and its sha256 per version, ``latest.json``, the package's
-``CHANGELOG.md``, ``dist/catalog.json`` and ``dist/index.html``.
+``CHANGELOG.md``, ``dist/catalog.json`` and the landing page ``dist/index.html`` (``landing``).
 
 All of these are derived from the published version folders, which are the only record. Every
 run refreshes them under the publish lock, so a run killed after a version folder was renamed into
@@ -10,13 +10,14 @@ pure functions of the version folders: no timestamps of their own.
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import json
 import os
 import zipfile
 from pathlib import Path
 
+from ceasefire.contracts.package import PackageMetadata
+from ceasefire.publish.landing import render_landing_page
 from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably, write_durably
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 
@@ -114,10 +115,10 @@ def package_entry(package_dir: Path) -> dict | None:
     }
 
 
-def refresh_downloads(dist_dir: Path, title: str) -> dict:
+def refresh_downloads(dist_dir: Path, metadata: PackageMetadata) -> dict:
     """Bring every derived file in ``dist/`` up to date with the version folders (call under the lock).
 
-    ``title`` names the collection on ``index.html`` (``x-shortTitle`` of ``schemas/package.json``).
+    ``metadata`` (``schemas/package.json``) gives the landing page its citation.
     """
     packages = []
     for package_dir in sorted(p for p in dist_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -130,64 +131,9 @@ def refresh_downloads(dist_dir: Path, title: str) -> dict:
         packages.append(entry)
     catalog = {"catalog_format": CATALOG_FORMAT, "packages": packages}
     _write_if_changed(dist_dir / "catalog.json", _json_bytes(catalog))
-    _write_if_changed(dist_dir / "index.html", render_index_html(catalog, title).encode("utf-8"))
+    _write_if_changed(dist_dir / "index.html", render_landing_page(catalog, dist_dir, metadata).encode("utf-8"))
     return catalog
 
 
 def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def _count(count: int | None, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _size(count: int) -> str:
-    return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} B"
-
-
-def render_index_html(catalog: dict, title: str) -> str:
-    """A static page that works when opened from disk: no scripts, no remote assets, relative links."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}: releases</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}"
-        "th{background:#eee}code{font-size:.85em;word-break:break-all}</style>",
-        "</head><body>",
-        f"<h1>{e(title)}: releases</h1>",
-        "<p>Every published version, newest first. A version never changes once published. "
-        "Check a download with <code>sha256sum -c VERSION.zip.sha256</code>.</p>",
-    ]
-    for package in catalog["packages"]:
-        parts += [
-            f'<section id="{e(package["name"])}">',
-            f"<h2>{e(package['title'] or package['name'])}</h2>",
-            f"<p>Package <code>{e(package['name'])}</code>, license {e(str(package['license']))}. "
-            f'Latest version: <strong class="latest">{e(package["latest"])}</strong>. '
-            f'<a href="{e(package["links"]["changelog"])}">Changelog</a> · '
-            f'<a href="{e(package["links"]["latest"])}">latest.json</a></p>',
-            '<table class="versions"><thead><tr><th>version</th><th>date</th><th>change</th><th>rows</th>'
-            "<th>validation</th><th>zip size</th><th>sha256</th><th>links</th></tr></thead><tbody>",
-        ]
-        for entry in package["versions"]:
-            rows = ", ".join(f"{e(name)}: {count}" for name, count in entry["rows"].items())
-            validation = entry["validation"]
-            links = entry["links"]
-            parts.append(
-                f'<tr data-version="{e(entry["version"])}"><td>{e(entry["version"])}</td>'
-                f"<td>{e(str(entry['created'] or '')[:10])}</td><td>{e(entry['bump'])}</td><td>{rows}</td>"
-                f"<td>{e(str(validation['status']))}, {e(_count(validation['warnings'], 'warning'))}</td>"
-                f"<td>{e(_size(entry['zip']['bytes']))}</td><td><code>{e(entry['zip']['sha256'])}</code></td>"
-                f'<td><a href="{e(links["zip"])}">zip</a> · <a href="{e(links["sha256"])}">sha256</a> · '
-                f'<a href="{e(links["datapackage"])}">datapackage.json</a> · <a href="{e(links["readme"])}">README</a> · '
-                f'<a href="{e(links["changes"])}">changes</a></td></tr>'
-            )
-        parts += ["</tbody></table>", "</section>"]
-    if not catalog["packages"]:
-        parts.append("<p>No version has been published yet.</p>")
-    parts += ["</body></html>", ""]
-    return "\n".join(parts)

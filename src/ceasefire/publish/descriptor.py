@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sqlite3
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -78,7 +79,8 @@ def describe_package(
 
 def software_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for package in ("frictionless", "pandera", "pandas", "prefect"):
+    versions["sqlite"] = sqlite3.sqlite_version  # its file format version is in the SQLite download's header
+    for package in ("frictionless", "pandera", "pandas", "prefect", "pyarrow"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

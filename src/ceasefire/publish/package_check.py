@@ -123,6 +123,8 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             except ContractError:
                 errors.append(PackageError(name, None, None, "schema-not-checked"))
     for name, resource in resources.items():
+        if resource.get("type") == "file":
+            continue  # files (Parquet, SQLite) are checked by size and hash above, and read back when published
         if resource.get("format") != "csv" and (name.removesuffix("-json") not in schemas or resource.get("format") != "jsonl"):
             errors.append(PackageError(name, None, None, "json-not-checked"))
         elif resource.get("format") != "csv" and resource.get("schema") != schemas[name.removesuffix("-json")].to_descriptor(reference_suffix="-json"):

@@ -66,7 +66,7 @@ class DataFile:
     format: str
     mediatype: str
     content: bytes
-    schema: dict
+    schema: dict | None  # None: a binary download (Parquet, SQLite) that frictionless checks by size and hash only
     title: str = ""
     description: str = ""
 
@@ -77,15 +77,17 @@ class DataFile:
     def descriptor(self) -> dict:
         descriptor = {
             "name": self.resource,
-            "type": "table",
+            "type": "table" if self.schema is not None else "file",
             "path": self.path,
             "format": self.format,
             "mediatype": self.mediatype,
-            "encoding": "utf-8",
-            "bytes": len(self.content),
-            "hash": f"sha256:{self.sha256}",
-            "schema": self.schema,
         }
+        if self.schema is not None:
+            descriptor["encoding"] = "utf-8"
+        descriptor["bytes"] = len(self.content)
+        descriptor["hash"] = f"sha256:{self.sha256}"
+        if self.schema is not None:
+            descriptor["schema"] = self.schema
         if self.title:
             descriptor["title"] = self.title
         if self.description:

@@ -4,6 +4,8 @@ The same frame always gives the same bytes: fixed field order, ``\\n`` line ends
 integers without decimals, empty cells for missing values in CSV and ``null`` in JSON.
 Multi-valued fields are ``;``-joined in CSV and arrays in JSON. The value codec itself is the
 contract's (:func:`ceasefire.contracts.schema.json_value` and :func:`~ceasefire.contracts.schema.csv_text`).
+An empty list is a missing value in every format (empty in CSV, ``null`` in JSON), because CSV
+cannot tell the two apart.
 """
 
 from __future__ import annotations

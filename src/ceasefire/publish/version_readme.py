@@ -9,6 +9,8 @@ from ceasefire.plurals import plural
 from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.contracts.package import PackageMetadata
 from ceasefire.contracts.schema import normalise_key
+from ceasefire.contracts.storage_types import arrow_type, sqlite_type
+from ceasefire.publish.citation import render_bibtex
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -16,7 +18,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _constraints(spec: dict) -> str:
+def describe_constraints(spec: dict) -> str:
     parts = []
     for key, value in spec.get("constraints", {}).items():
         if key == "required" and value:
@@ -32,7 +34,7 @@ def _constraints(spec: dict) -> str:
     return "; ".join(parts)
 
 
-def _type(spec: dict) -> str:
+def describe_type(spec: dict) -> str:
     if spec.get("type") == "list":
         return f"list of {spec.get('itemType', 'string')} (`{spec.get('delimiter', ',')}` in CSV, array in JSON)"
     return spec.get("type", "any")
@@ -48,8 +50,35 @@ def citation(descriptor: dict, package: PackageMetadata) -> str:
     )
 
 
-def render_version_readme(descriptor: dict, report: dict, changes: dict, package: PackageMetadata) -> str:
-    """Markdown for ``<version>/README.md``."""
+def _names(fields: str | list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in ([fields] if isinstance(fields, str) else fields))
+
+
+def _foreign_key(foreign: dict) -> str:
+    reference = foreign["reference"]
+    return f"{_names(foreign['fields'])} → table `{reference.get('resource') or 'itself'}`, {_names(reference['fields'])}"
+
+
+def _table_of(resource: dict) -> str:
+    """The table a resource holds: ``violations`` for violations, violations-json and violations-parquet."""
+    name = resource["name"]
+    for suffix in ("-json", "-parquet"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+_COMPANIONS = {
+    "raw": "the raw inputs, byte for byte: every `source_file` is here, and `source_line` is its 1-based line",
+    "schemas": "the rules that explain each finding (`rules.json`) and the vocabularies the descriptions name",
+    "docs": "how dates, types, actors and citations are resolved",
+    "CITATION.cff": "the citation of this version (Citation File Format)",
+}
+
+
+def render_version_readme(
+    descriptor: dict, report: dict, changes: dict, package: PackageMetadata, paths: list[str] | tuple[str, ...] = ()
+) -> str:
+    """Markdown for ``<version>/README.md``; ``paths`` lists every file of the version folder."""
     version = descriptor["version"]
     license_ = descriptor["licenses"][0]
     lines = [
@@ -67,7 +96,7 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict, package
         "|---|---|---|---|---|---|",
     ]
     for resource in descriptor["resources"]:
-        rows = report.get("rows", {}).get(resource["name"].removesuffix("-json"), "")
+        rows = report.get("rows", {}).get(_table_of(resource), "")
         lines.append(
             f"| `{resource['path']}` | {resource['name']} | {resource['format']} | {rows} | {resource['bytes']} | "
             f"`{resource['hash'].removeprefix('sha256:')}` |"
@@ -77,8 +106,22 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict, package
         "| `report.json` | validation findings | JSON | | | |",
         "| `changes.json` | changes since the previous version | JSON | | | |",
         "",
-        "The CSV and JSON Lines forms of a resource hold the same records. `datapackage.json` is a "
-        "Frictionless Data Package (v2) describing both; `frictionless validate datapackage.json` checks them.",
+        "The CSV, JSON Lines and Parquet forms of a table and its table in the SQLite database hold the same "
+        "records: publishing read each of them back and compared it with the CSV form. `datapackage.json` is a "
+        "Frictionless Data Package (v2); `frictionless validate datapackage.json` checks the tables and the size "
+        "and sha256 of every file. A missing value, and a list with no items, is an empty CSV cell, `null` in JSON "
+        "Lines and Parquet and `NULL` in SQLite.",
+        "",
+    ]
+    companions = sorted({path.split("/")[0] for path in paths} & set(_COMPANIONS))
+    if companions:
+        lines += ["Also in this folder (and its zip):", ""]
+        lines += [f"- `{name}{'/' if name != 'CITATION.cff' else ''}`: {_COMPANIONS[name]}" for name in companions]
+        lines.append("")
+    lines += [
+        "Read it with pandas (`pd.read_parquet(\"data/violations.parquet\")` keeps every type), DuckDB "
+        "(`SELECT * FROM 'data/violations.parquet'`) or sqlite3; `ceasefire browse` serves the SQLite database "
+        "in the browser with Datasette.",
         "",
         "## Data dictionary",
     ]
@@ -91,25 +134,27 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict, package
         if resource.get("description"):
             lines += [resource["description"], ""]
         if key:
-            lines += [f"Primary key: {', '.join(f'`{name}`' for name in key)}.", ""]
+            lines += [f"Primary key: {_names(key)}.", ""]
         for foreign in schema.get("foreignKeys", []):
-            lines += [f"Foreign key: `{foreign['fields']}` → `{foreign['reference']}`.", ""]
-        lines += ["| field | type | title | description | constraints |", "|---|---|---|---|---|"]
+            lines += [f"Foreign key: {_foreign_key(foreign)}.", ""]
+        lines += ["| field | type | Parquet | SQLite | title | description | constraints |", "|---|---|---|---|---|---|---|"]
         for spec in schema["fields"]:
             lines.append(
-                f"| `{spec['name']}` | {_cell(_type(spec))} | {_cell(spec.get('title', ''))} | "
-                f"{_cell(spec.get('description', ''))} | {_cell(_constraints(spec))} |"
+                f"| `{spec['name']}` | {_cell(describe_type(spec))} | {arrow_type(spec)} | {sqlite_type(spec)} | "
+                f"{_cell(spec.get('title', ''))} | {_cell(spec.get('description', ''))} | {_cell(describe_constraints(spec))} |"
             )
-        lines += ["", "An empty CSV cell (`null` in JSON) is a missing value."]
     warnings = [f for f in report.get("findings", []) if f["severity"] == "warning"]
     lines += ["", "## Known warnings", ""]
     if warnings:
         lines.append("Published with these validation warnings (see `report.json`):")
         lines.append("")
         for finding in warnings:
-            where = finding["source_file"] + (f":{finding['source_line']}" if finding.get("source_line") else "")
-            lines.append(f"- {markdown_code(where)} [{markdown_text(finding['rule'])}] {markdown_text(finding['message'])} "
-                         f"(row {markdown_code(finding.get('row_id'))})")
+            shipped = f"raw/{finding['source_file']}"  # the raw input inside this folder, when it is one
+            where = (shipped if shipped in paths else finding["source_file"]) + (
+                f":{finding['source_line']}" if finding.get("source_line") else ""
+            )
+            row = f" (row {markdown_code(finding['row_id'])})" if finding.get("row_id") else ""
+            lines.append(f"- {markdown_code(where)} [{markdown_text(finding['rule'])}] {markdown_text(finding['message'])}{row}")
     else:
         lines.append("None.")
     corrections = descriptor.get("corrections", [])
@@ -141,6 +186,12 @@ def render_version_readme(descriptor: dict, report: dict, changes: dict, package
         "## How to cite",
         "",
         citation(descriptor, package),
+        "",
+        "BibTeX (also `CITATION.cff` in this folder):",
+        "",
+        "```bibtex",
+        render_bibtex(descriptor).rstrip("\n"),
+        "```",
         "",
         "A published version never changes. Cite the version you used; `changes.json` and the package's "
         "`CHANGELOG.md` list what changed between versions.",

@@ -15,9 +15,10 @@ from ceasefire.report.charts import stacked_bars
 SAMPLES_SHOWN = 5
 
 
-def _environment() -> jinja2.Environment:
+def autoescaped_environment(package: str = "ceasefire.report") -> jinja2.Environment:
+    """The Jinja2 environment of every HTML page we publish: ``package``'s templates, autoescaping on."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("ceasefire.report", "templates"),
+        loader=jinja2.PackageLoader(package, "templates"),
         autoescape=True,  # not select_autoescape: the template's .j2 suffix would turn it off
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -40,6 +41,6 @@ def render_report_html(report: dict[str, Any]) -> str:
     for fingerprint in (report.get("since_release") or {}).get("new_findings", []):
         entry = by_fingerprint[fingerprint]
         new_since_release.setdefault(entry["rule"], []).append(entry)
-    template = _environment().get_template("report.html.j2")
+    template = autoescaped_environment().get_template("report.html.j2")
     return template.render(report=report, groups=groups, charts=charts, by_fingerprint=by_fingerprint,
                            new_since_release=new_since_release)  # fmt: skip

@@ -1,0 +1,167 @@
+"""Parquet and SQLite downloads: typed by the Table Schemas, read alike by pandas, DuckDB and sqlite3,
+equal to the CSV form's typed rows, byte-identical on a re-run, and checked before a version is promoted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+from frictionless import Package
+
+from ceasefire import PACKAGE_NAME
+from ceasefire.contracts.storage_types import UnknownStorageType, arrow_type, sqlite_type
+from ceasefire.pipeline import build_dataset, data_files, publish
+from ceasefire.publish import formats
+from conftest import REPO, SEED_RAW, tree_snapshot
+
+TABLES = ("violations", "events")
+
+
+@pytest.fixture(scope="module")
+def version_dir(tmp_path_factory):
+    dist = tmp_path_factory.mktemp("dist")
+    outcome = publish(build_dataset(SEED_RAW), dist, now=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    assert outcome.status == "published"
+    return outcome.path
+
+
+def _frictionless_rows(version_dir, table: str) -> list[dict]:
+    """The CSV form's typed rows as frictionless reads them: the reference every typed form must equal."""
+    rows = Package(str(version_dir / "datapackage.json")).get_resource(table).read_rows()
+    return [row.to_dict() for row in rows]
+
+
+def _plain(value: object) -> object:
+    """A client's cell as a plain Python value: NA to None, numpy arrays and scalars to lists and ints."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def test_schema_types_map_to_arrow_and_sqlite_types():
+    cases = {
+        "string": ("string", "TEXT"),
+        "integer": ("int64", "INTEGER"),
+        "number": ("double", "REAL"),
+        "boolean": ("bool", "INTEGER"),
+        "date": ("date32[day]", "TEXT"),
+    }
+    for kind, (arrow, sqlite) in cases.items():
+        assert (str(arrow_type({"name": "f", "type": kind})), sqlite_type({"name": "f", "type": kind})) == (arrow, sqlite)
+    places = {"name": "places", "type": "list", "itemType": "string", "delimiter": ";"}
+    assert (str(arrow_type(places)), sqlite_type(places)) == ("list<item: string>", "TEXT")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"name": "when", "type": "datetime"}, "field 'when': type 'datetime' has no Arrow mapping"),
+    ({"name": "tags", "type": "list", "itemType": "object"}, "field 'tags': itemType 'object' has no Arrow mapping"),
+])  # fmt: skip
+def test_an_unknown_type_fails_closed_naming_field_and_key(spec, message):
+    with pytest.raises(UnknownStorageType, match=message):
+        arrow_type(spec)
+    with pytest.raises(UnknownStorageType, match=f"field '{spec['name']}'"):
+        sqlite_type(spec)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_pandas_and_duckdb_read_the_parquet_as_the_csv_typed_rows(version_dir, table):
+    expected = _frictionless_rows(version_dir, table)
+    path = version_dir / formats.parquet_path(table)
+    frame = pd.read_parquet(path)
+    assert [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")] == expected
+    assert str(frame["killed"].dtype) == "Int64" and str(frame["source_line"].dtype) == "Int64"
+    assert isinstance(frame["date_start"].iloc[0], dt.date) and isinstance(frame["places"].dropna().iloc[0].tolist(), list)
+    relation = duckdb.connect().sql(f"SELECT * FROM read_parquet('{path}')")
+    types = dict(zip(relation.columns, map(str, relation.types)))
+    assert (types["date_start"], types["killed"], types["places"]) == ("DATE", "BIGINT", "VARCHAR[]")
+    assert [dict(zip(relation.columns, row)) for row in relation.fetchall()] == expected
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_sqlite3_and_pandas_read_the_database_as_the_csv_typed_rows(version_dir, table):
+    expected = _frictionless_rows(version_dir, table)
+    path = version_dir / formats.SQLITE_PATH
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    cursor = connection.execute(f"SELECT * FROM {table}")
+    columns = [d[0] for d in cursor.description]
+    rows = [dict(zip(columns, row)) for row in cursor]
+    descriptor = json.loads((version_dir / "datapackage.json").read_text(encoding="utf-8"))
+    schema = next(r["schema"] for r in descriptor["resources"] if r["name"] == table)
+    lists = [spec["name"] for spec in schema["fields"] if spec["type"] == "list"]
+    for row in rows:
+        for name in columns:
+            if name.startswith("date_") and name not in ("date_text", "date_precision", "date_basis"):
+                row[name] = dt.date.fromisoformat(row[name])
+        for name in lists:
+            row[name] = json.loads(row[name]) if row[name] is not None else None
+    assert rows == expected
+    frame = pd.read_sql(f"SELECT * FROM {table}", connection)
+    assert [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")] == [
+        {k: v.isoformat() if isinstance(v, dt.date) else json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
+        for row in expected
+    ]
+
+
+def test_the_database_declares_keys_indexes_views_and_field_descriptions(version_dir):
+    connection = sqlite3.connect(f"file:{version_dir / formats.SQLITE_PATH}?mode=ro", uri=True)
+    assert [row[5] for row in connection.execute("PRAGMA table_info(violations)") if row[5]] == [1]  # violation_id
+    assert connection.execute("PRAGMA foreign_key_list(events)").fetchall()[0][2:5] == ("violations", "violation_id", "violation_id")
+    indexes = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    assert {"violations_date_start", "violations_violator", "events_event_type", "events_date_start", "events_violation_id"} <= indexes
+    plan = " ".join(str(row) for row in connection.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE event_type = 'agreement'"))
+    assert "events_event_type" in plan
+    assert connection.execute("SELECT year, count(*) FROM violations_by_year GROUP BY year ORDER BY year").fetchall()[0] == (2020, 1)
+    descriptor = json.loads((version_dir / "datapackage.json").read_text())
+    schema = next(r["schema"] for r in descriptor["resources"] if r["name"] == "events")
+    stored = connection.execute("SELECT field_name, description FROM _fields WHERE table_name = 'events' ORDER BY position").fetchall()
+    assert stored == [(spec["name"], spec.get("description")) for spec in schema["fields"]]
+    assert connection.execute("SELECT rows FROM _tables WHERE table_name = 'violations'").fetchone() == (33,)
+
+
+def test_every_download_is_listed_with_its_size_and_sha256(version_dir):
+    descriptor = json.loads((version_dir / "datapackage.json").read_text())
+    listed = {r["path"]: r for r in descriptor["resources"]}
+    for path in ["data/violations.parquet", "data/events.parquet", formats.SQLITE_PATH]:
+        content = (version_dir / path).read_bytes()
+        assert (listed[path]["type"], listed[path]["bytes"], listed[path]["hash"]) == (
+            "file", len(content), f"sha256:{hashlib.sha256(content).hexdigest()}"
+        )  # fmt: skip
+    tables = [r["name"] for r in descriptor["resources"] if r["type"] == "table"]
+    assert tables == ["violations", "violations-json", "events", "events-json"]
+
+
+def test_a_fresh_interpreter_writes_the_same_bytes():
+    """Set order, hash seeds and SQLite page order cannot change a typed file between runs."""
+    script = (
+        "import hashlib, sys; from pathlib import Path; from ceasefire.pipeline import build_dataset, data_files; "
+        "print({f.path: hashlib.sha256(f.content).hexdigest() for f in data_files(build_dataset(Path(sys.argv[1])))})"
+    )
+    here = {f.path: hashlib.sha256(f.content).hexdigest() for f in data_files(build_dataset(SEED_RAW))}
+    other = subprocess.run([sys.executable, "-c", script, str(SEED_RAW)], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=REPO)  # fmt: skip
+    assert other.stdout.strip() == str(here)
+
+
+def test_a_typed_file_that_does_not_read_back_blocks_the_release(monkeypatch, tmp_path):
+    build = build_dataset(SEED_RAW)
+    render = formats.render_parquet
+    monkeypatch.setattr(formats, "render_parquet", lambda columns, schema: render({k: v[:-1] for k, v in columns.items()}, schema))
+    with pytest.raises(formats.FormatMismatch, match="violations:parquet: 32 rows read back, 33 in the CSV form"):
+        publish(build, tmp_path / "dist")
+    assert [p.name for p in (tmp_path / "dist" / PACKAGE_NAME).iterdir()] == []
+    assert tree_snapshot(tmp_path / "dist" / PACKAGE_NAME) == {}
+
+
+def test_a_changed_value_is_named_by_table_form_row_and_field():
+    expected = {"violations": {"violation_id": ["a", "b"], "killed": [1, None]}}
+    read_back = {"violations:sqlite": {"violation_id": ["a", "b"], "killed": [1, 0]}}
+    assert formats.find_format_mismatches(expected, read_back) == ["violations:sqlite: row 3 differs from the CSV form in killed"]
