@@ -1,4 +1,4 @@
-"""The review commands of ``ceasefire``: ``raw add``, ``correct``, ``ack`` and ``findings``.
+"""The review commands of ``ceasefire``: ``raw add``, ``correct``, ``ack``, ``approve-removal`` and ``findings``.
 
 Thin: each parses its arguments, calls one function of ``ceasefire.review`` and prints what was
 recorded. A decision that cannot be recorded exits with code 2 and a message; nothing is written.
@@ -16,7 +16,7 @@ from pathlib import Path
 from flows.console import Console, finding_line
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
-REVIEW_COMMANDS = ("raw", "correct", "ack", "findings")
+REVIEW_COMMANDS = ("raw", "correct", "ack", "approve-removal", "findings")
 _ACKNOWLEDGEMENTS = Path("reviews") / "acknowledgements.json"
 
 
@@ -52,6 +52,16 @@ def add_review_commands(commands: argparse._SubParsersAction) -> None:
     ack.add_argument("--acknowledgements", type=Path, default=_ACKNOWLEDGEMENTS,
                      help=f"acknowledgements file (default: {_ACKNOWLEDGEMENTS})")  # fmt: skip
 
+    removal = commands.add_parser("approve-removal", help="approve dropping one published row from the next version (MAJOR)")
+    removal.add_argument("row_id", help="the published row's id, as the row-removed finding names it")
+    removal.add_argument("--resource", required=True, help="violations or events")
+    removal.add_argument("--reason", required=True, help="why the row goes: the source or check that shows it was wrong")
+    removal.add_argument("--reviewer", default=None, help="who reviewed it (default: git config user.name)")
+    removal.add_argument("--dist", type=Path, default=Path("dist"), help="publication folder (default: dist)")
+    removal.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default: raw)")
+    removal.add_argument("--removals", type=Path, default=None,
+                         help="removals file (default: reviews/removals.json beside the raw folder)")  # fmt: skip
+
     findings = commands.add_parser("findings", help="list the last run's findings, or show one in full")
     findings.add_argument("fingerprint", nargs="?", help="show this finding in full, with its raw line")
     findings.add_argument("--rule", default=None, help="only this rule")
@@ -64,7 +74,7 @@ def run_review_command(args: argparse.Namespace) -> int:
     from ceasefire.errors import RawInputError
     from ceasefire.review.files import ReviewError
 
-    handlers = {"raw": _raw_add, "correct": _correct, "ack": _ack, "findings": _findings}
+    handlers = {"raw": _raw_add, "correct": _correct, "ack": _ack, "approve-removal": _approve_removal, "findings": _findings}
     try:
         return handlers[args.command](args)
     except (ReviewError, RawInputError) as error:
@@ -105,6 +115,19 @@ def _ack(args: argparse.Namespace) -> int:
                                    _reviewer(args.reviewer), _today())  # fmt: skip
     print(f"acknowledged {entry['fingerprint']} in {args.acknowledgements}")
     print("next: ceasefire validate")
+    return EXIT_OK
+
+
+def _approve_removal(args: argparse.Namespace) -> int:
+    from ceasefire import PACKAGE_NAME
+    from ceasefire.review.removal import record_removal
+    from ceasefire.validate.removals import default_removals_file
+
+    path = args.removals or default_removals_file(args.raw)
+    removal = record_removal(args.dist / PACKAGE_NAME, path, args.resource, args.row_id, args.reason,
+                             _reviewer(args.reviewer), _today())  # fmt: skip
+    print(f"approved in {path}: {removal.resource} {removal.id} may be dropped; the next release is MAJOR")
+    print("next: ceasefire publish")
     return EXIT_OK
 
 

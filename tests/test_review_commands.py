@@ -1,4 +1,4 @@
-"""The review loop through the real command line: raw add, correct, ack and findings.
+"""The review loop through the real command line: raw add, correct, ack, approve-removal and findings.
 
 Each command runs as a subprocess (``ceasefire …``) in a scratch copy of the project, the way a
 maintainer runs it; a refused decision exits 2 and leaves every reviewed file byte for byte as it was.
@@ -14,8 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import ARTICLE, REPO, SEED_RAW, replace_line, seed_article, tree_snapshot
+from conftest import ARTICLE, REPO, SEED_RAW, replace_line, seed_article, seed_cited, tree_snapshot, write_raw_dir
+
+from ceasefire import pipeline
 
 CEASEFIRE = Path(sys.executable).parent / "ceasefire"
 YEGHTSAOG_ID = "2021-08-11-2-km-northwest-of-yeghtsaog"  # the row out of date order, raw line 83
@@ -245,3 +248,28 @@ def test_a_failed_write_leaves_the_reviewed_file_as_it_was(tmp_path, monkeypatch
     monkeypatch.undo()
     write_reviewed_json(path, {"corrections": [{"id": "x"}]})
     assert json.loads(path.read_text(encoding="utf-8")) == {"corrections": [{"id": "x"}]}
+
+
+def test_approve_removal_lets_a_published_row_go_and_refuses_what_it_cannot_approve(project):
+    dist = project / "dist"
+    first = pipeline.run(project / "raw", dist)
+    published = pd.read_csv(first.path / "data" / "violations.csv")
+    dropped = published.loc[published["source_line"] == 79, "violation_id"].item()
+    write_raw_dir(project / "raw", replace_line(seed_article(), 79, None), seed_cited())
+    assert pipeline.run(project / "raw", dist).status == "failed"  # the row-removed gate holds
+
+    unknown = ceasefire(project, "approve-removal", "2099-01-01-nowhere", "--resource", "violations", "--reason", "typo")
+    assert unknown.returncode == 2 and "version 1.0.0 has no violations row '2099-01-01-nowhere'" in unknown.stderr
+    assert not (project / "reviews" / "removals.json").exists()  # nothing was written
+
+    approved = ceasefire(project, "approve-removal", dropped, "--resource", "violations", "--reason", "a duplicate of the next row")
+    assert approved.returncode == 0, approved.stderr
+    [entry] = json.loads((project / "reviews" / "removals.json").read_text(encoding="utf-8"))["removals"]
+    assert (entry["resource"], entry["id"], entry["reason"], entry["reviewer"]) == (
+        "violations", dropped, "a duplicate of the next row", "Test Reviewer")
+    again = ceasefire(project, "approve-removal", dropped, "--resource", "violations", "--reason", "twice")
+    assert again.returncode == 2 and "already approved" in again.stderr and "Traceback" not in again.stderr
+
+    outcome = pipeline.run(project / "raw", dist)
+    assert (outcome.status, outcome.version, outcome.bump) == ("published", "2.0.0", "major")
+    assert json.loads((outcome.path / "changes.json").read_text(encoding="utf-8"))["removals_approved"][0]["id"] == dropped

@@ -78,8 +78,9 @@ def check_removals(changes: Changes, previous: Snapshot, version: str, removals:
                 Finding(
                     severity="error", rule="row-removed", engine="reconciliation", resource=name,
                     message=(
-                        f"row {row_id} of version {version} is missing from this build; restore its raw line, or "
-                        f"approve the removal in {REMOVALS_FILE} (resource, id, reason, reviewer, date)"
+                        f"row {row_id} of version {version} is missing from this build; register a raw revision that "
+                        f"holds it, or approve the removal with `ceasefire approve-removal {row_id} --resource {name} "
+                        f"--reason …` ({REMOVALS_FILE})"
                     ),
                     row_id=row_id, source_file=row.get("source_file") or None,
                     source_line=int(line) if line and line.isdigit() else None,
