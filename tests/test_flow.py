@@ -64,7 +64,7 @@ def test_cli_exit_codes(flow_module, tmp_path, seed_raw_dir, capsys):
     assert f"error: unusable input: {ARTICLE}:1: the file is empty" in capsys.readouterr().err
 
     assert main(["validate", "--raw", str(seed_raw_dir), *reports]) == 0
-    assert "validation passed with warnings: 0 errors, 32 warnings" in capsys.readouterr().out
+    assert "validation passed with warnings: 0 errors, 35 warnings" in capsys.readouterr().out
     assert tree_snapshot(dist) == before
 
 

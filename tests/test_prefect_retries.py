@@ -100,7 +100,7 @@ def test_rerun_on_unchanged_input_reuses_cached_results_and_publishes_nothing(se
     assert (second.status, second.version) == ("unchanged", "1.0.0")
     assert (reads, extracts, validations) == ([], [], [])  # served from the persisted results
     assert len(publishes) == 1  # publishing is never cached: it always looks at dist/
-    assert second.counts == first.counts == {"error": 0, "warning": 32}
+    assert second.counts == first.counts == {"error": 0, "warning": 35}
 
 
 def test_a_new_reviewed_correction_is_not_hidden_behind_the_cache(seed_raw_dir, dist_dir, tmp_path):
