@@ -92,8 +92,11 @@ def test_version_help_and_a_missing_version():
     assert "ceasefire: extract, validate and publish the Nagorno-Karabakh ceasefire dataset" in " ".join(help_text.split())
     missing = ceasefire(REPO, "diff", "1.0.0", "9.9.9")
     assert missing.returncode == 2
+    published = sorted((p.name for p in (REPO / "dist" / "nagorno-karabakh-ceasefire").iterdir() if p.is_dir()),
+                       key=lambda name: tuple(map(int, name.split("."))))  # fmt: skip
+    assert published[:2] == ["1.0.0", "1.1.0"]
     assert missing.stdout == ("error: dist/nagorno-karabakh-ceasefire/9.9.9 is not a published version; "
-                              "published versions: 1.0.0, 1.1.0\n")  # fmt: skip
+                              f"published versions: {', '.join(published)}\n")  # fmt: skip
 
 
 def test_counts_take_the_singular_for_one():
