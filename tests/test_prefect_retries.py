@@ -170,3 +170,20 @@ def test_two_runs_started_together_wait_for_the_lock_and_publish_one_version(see
     assert saw_lock_held == [True, True]
     assert sorted((o.status, o.version) for o in outcomes.values()) == [("published", "1.0.0"), ("unchanged", "1.0.0")]
     assert _versions(dist_dir) == ["1.0.0"]
+
+
+def test_a_cached_build_whose_stored_folder_is_gone_is_computed_again(seed_raw_dir, dist_dir, monkeypatch):
+    import shutil
+
+    from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+
+    from flows.references import store_root
+
+    with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
+        first = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+    shutil.rmtree(store_root())  # Prefect's cache records remain; the builds they point at do not
+    extracts = _count_calls(monkeypatch, pipeline, "extract")
+    validations = _count_calls(monkeypatch, pipeline, "validate")
+    second = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+    assert (first.version, second.status, second.version) == ("1.0.0", "unchanged", "1.0.0")
+    assert (len(extracts), len(validations)) == (1, 1)
