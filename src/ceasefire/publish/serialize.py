@@ -67,6 +67,14 @@ def _column_values(series: pd.Series) -> list[object]:
 
 
 def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
+    """The CSV cells of a column: nullable integers and strings in one call each, other columns value by value."""
+    if isinstance(series.dtype, pd.Int64Dtype):
+        missing = series.isna().to_numpy()
+        cells = series.to_numpy(dtype="int64", na_value=0).astype(str).astype(object)
+        cells[missing] = ""
+        return cells.tolist()
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.to_numpy(dtype=object, na_value="").tolist()
     return [_csv_cell(value, delimiter) for value in _column_values(series)]
 
 
@@ -79,14 +87,13 @@ def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _json_column(name: str, series: pd.Series) -> list[str]:
-    """``"name": value`` for each row, JSON-encoded as ``json.dumps`` does inside one record.
+def _json_column(series: pd.Series) -> list[str]:
+    """Each value of a column JSON-encoded as ``json.dumps`` does inside one record.
 
     Scalars are encoded in one call: the values are dumped as one array with ``\\n`` between
     items, and a newline cannot occur inside an encoded value (JSON escapes it), so splitting on
     it gives each value back. Lists are encoded once per distinct list.
     """
-    prefix = json.dumps(name, ensure_ascii=False) + ": "
     values = _column_values(series)
     if not values:
         return []
@@ -96,17 +103,19 @@ def _json_column(name: str, series: pd.Series) -> list[str]:
         for value in values:
             key = (True, tuple(value)) if isinstance(value, list) else (False, type(value), value)
             if key not in encoded_lists:
-                encoded_lists[key] = prefix + json.dumps(value, ensure_ascii=False)
+                encoded_lists[key] = json.dumps(value, ensure_ascii=False)
             encoded.append(encoded_lists[key])
         return encoded
-    encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
-    return [prefix + text for text in encoded]
+    return json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
 
 
 def render_jsonl(frame: pd.DataFrame) -> bytes:
     """One JSON object per line, the same bytes as ``json.dumps`` of each record in field order."""
     if not len(frame):
         return b""
-    columns = [_json_column(str(name), frame[name]) for name in frame.columns]
-    lines = ["{" + ", ".join(parts) + "}" for parts in zip(*columns)]
+    # One %-template per line: the keys are encoded once, each row is one formatting call.
+    keys = [json.dumps(str(name), ensure_ascii=False).replace("%", "%%") for name in frame.columns]
+    template = "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
+    columns = [_json_column(frame[name]) for name in frame.columns]
+    lines = [template % parts for parts in zip(*columns)]
     return ("\n".join(lines) + "\n").encode("utf-8")
