@@ -11,8 +11,12 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
+
+# Rows rendered at once: bounds the Python strings alive while a big table is rendered.
+RENDER_ROWS = 100_000
 
 
 def _plain(value: object) -> object:
@@ -78,12 +82,23 @@ def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
     return [_csv_cell(value, delimiter) for value in _column_values(series)]
 
 
+def _slices(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The frame in slices of :data:`RENDER_ROWS` rows: the text of one slice is alive at a time."""
+    for start in range(0, len(frame), RENDER_ROWS):
+        yield frame.iloc[start : start + RENDER_ROWS]
+
+
 def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
-    """RFC 4180 CSV, header row first; written column by column, then by the csv module in one call."""
+    """RFC 4180 CSV, header row first; each slice written column by column, then by the csv module in one call."""
+    parts = [_csv_bytes([list(frame.columns)])]
+    for part in _slices(frame):
+        parts.append(_csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns])))
+    return b"".join(parts)
+
+
+def _csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(frame.columns)
-    writer.writerows(zip(*[_csv_column(frame[name], list_delimiter) for name in frame.columns]))
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -116,6 +131,8 @@ def render_jsonl(frame: pd.DataFrame) -> bytes:
     # One %-template per line: the keys are encoded once, each row is one formatting call.
     keys = [json.dumps(str(name), ensure_ascii=False).replace("%", "%%") for name in frame.columns]
     template = "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
-    columns = [_json_column(frame[name]) for name in frame.columns]
-    lines = [template % parts for parts in zip(*columns)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    parts = []
+    for part in _slices(frame):
+        columns = [_json_column(part[name]) for name in part.columns]
+        parts.append(("\n".join([template % cells for cells in zip(*columns)]) + "\n").encode("utf-8"))
+    return b"".join(parts)
