@@ -210,12 +210,12 @@ def run_child(name: str, *arguments: object, env: dict[str, str] | None = None, 
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
-def timed_command(command: list[str], timeout: float = 3600) -> dict:
+def timed_command(command: list[str], timeout: float = 3600, env: dict[str, str] | None = None) -> dict:
     """Wall time and peak RSS of a command (``/usr/bin/time -v`` when it is there)."""
     time_binary = shutil.which("time") or "/usr/bin/time"
     wrapped = [time_binary, "-v", *command] if Path(time_binary).exists() else command
     started = time.perf_counter()
-    completed = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout, env=_child_env())
+    completed = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout, env=env or _child_env())
     seconds = time.perf_counter() - started
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", completed.stderr)
     return {"seconds": seconds, "returncode": completed.returncode, "peak_rss_mb": int(peak.group(1)) / 1024 if peak else None}
@@ -325,7 +325,7 @@ def describe_machine() -> dict:
     with contextlib.suppress(OSError, AttributeError):
         ram_gib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024**2
     libraries = {}
-    for name in ("frictionless", "pandera", "pandas", "numpy", "prefect", "prefect-dask", "dask"):
+    for name in ("frictionless", "pandera", "pandas", "numpy", "pyarrow", "prefect", "prefect-dask", "dask"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             libraries[name] = metadata.version(name)
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(ram_gib, 1) if ram_gib else None,
