@@ -195,7 +195,7 @@ def _child_main(argv: list[str]) -> None:
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240", PYTHONPATH=str(REPO))  # fmt: skip
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240", PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)]))  # fmt: skip
     env.update(extra or {})
     return env
 

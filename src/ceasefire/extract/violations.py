@@ -18,6 +18,7 @@ import pandas as pd
 
 from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row
 from ceasefire.extract.casualties import parse_casualties
+from ceasefire.extract.table_cells import split_cells
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
@@ -245,7 +246,8 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     first, last = table.header.line + 1, table.last_line
     numbers = pd.Series(range(first, last + 1), dtype="int64")
     raw_lines = document.lines[first - 1 : last]
-    cells, widths = split_table_lines(pd.Series(raw_lines, dtype=object))
+    counts, cells = split_cells(raw_lines, width)  # Arrow kernels over the whole column
+    widths = pd.Series(counts)
     problems: list[tuple[int, int, Finding]] = []  # (row, order, finding): reported in table order
     bad_width = (widths != width).to_numpy()
     for position in bad_width.nonzero()[0].tolist():
@@ -256,8 +258,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     numbers = numbers[kept].reset_index(drop=True)
     kept_lines = [line for line, keep in zip(raw_lines, kept.tolist()) if keep] if bad_width.any() else raw_lines
     cell_columns = TableCellColumns(kept_lines, positions)
-    cells = cells.reindex(columns=range(width))
-    column = {name: cells[index][kept].astype(object).str.strip().reset_index(drop=True) for name, index in positions.items()}
+    column = {name: cells[index] for name, index in positions.items()}
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
 
