@@ -48,8 +48,9 @@ bench: $(STAMP) $(TIME_BIN)
 # commit> adds that commit's publish, run without pyarrow as it was.
 COMPARE_ROWS ?= 1000000
 COMPARE_ROUNDS ?= 3
+COMPARE_SEED_ROUNDS ?= 3
 bench-compare: $(STAMP) $(TIME_BIN)
-	$(BIN)/python -m benchmarks.compare --rows $(COMPARE_ROWS) --rounds $(COMPARE_ROUNDS) \
+	$(BIN)/python -m benchmarks.compare --rows $(COMPARE_ROWS) --rounds $(COMPARE_ROUNDS) --seed-rounds $(COMPARE_SEED_ROUNDS) \
 		$(if $(BASELINE),--baseline $(BASELINE) --baseline-hides pyarrow)
 
 PROFILE_ROWS ?= 100000

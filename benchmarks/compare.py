@@ -12,7 +12,9 @@ side, in rounds that alternate the commands, and reported as medians and ratios:
 - ``frictionless``: ``frictionless validate datapackage.json --resource-name violations`` on the
   package the round published (schema, constraints, bytes and sha256 of the CSV);
 - ``floor``: reading and hashing the raw input bytes, and writing (with fsync) as many bytes as
-  the published version folder holds: what the hardware needs for the bytes alone.
+  the published version folder holds: what the hardware needs for the bytes alone;
+- ``--seed-rounds N``: the seed (``raw/``) published and then re-run unchanged on the same server,
+  N rounds alternating with the baseline: the re-run is what a scheduled run costs on most days.
 
     python -m benchmarks.compare --rows 1000000 --rounds 3 [--baseline /tmp/base] [--out results.json]
 """
@@ -31,7 +33,7 @@ import time
 from pathlib import Path
 
 from benchmarks.generate import generate_corpus
-from benchmarks.run import REPO, _child_env, _fresh, describe_machine, prefect_server, timed_command
+from benchmarks.run import REPO, _child_env, _fresh, describe_machine, prefect_server, run_child, timed_command
 
 PACKAGE = "nagorno-karabakh-ceasefire"
 
@@ -118,16 +120,41 @@ def compare(rows: int, rounds: int, baseline: Path | None, scratch: Path, hide: 
     return result
 
 
+def compare_seed_rerun(rounds: int, baseline: Path | None, scratch: Path, hide: list[str] | None = None) -> dict:
+    """The seed published, then re-run unchanged, on one running server; the baseline alternating."""
+    hidden = _hiding(hide, scratch / "hidden") if hide else None
+    reruns: dict[str, list[float]] = {"rerun": []}
+    if baseline is not None:
+        reruns["baseline"] = []
+    with prefect_server(_fresh(scratch / "server")) as api_url:
+        for round_number in range(rounds):
+            order = list(reruns) if round_number % 2 == 0 else list(reruns)[::-1]
+            for name in order:
+                env = {"PREFECT_API_URL": api_url, "PREFECT_HOME": str(_fresh(scratch / name / "home"))}
+                if name == "baseline":
+                    env["PYTHONPATH"] = os.pathsep.join([*([str(hidden)] if hidden else []), str(baseline / "src"), str(baseline)])
+                flow = run_child("flow", REPO / "raw", _fresh(scratch / name / "work"), 2, env=_child_env(env))
+                if flow["statuses"][1] != "unchanged":
+                    raise RuntimeError(f"the {name} re-run was {flow['statuses'][1]}, not unchanged")
+                reruns[name].append(flow["seconds"][1])
+                print(f"seed round {round_number + 1} {name}: {flow['seconds']}", flush=True)
+    return {"rounds": rounds, "rerun_seconds": reruns,
+            "medians_seconds": {name: statistics.median(values) for name, values in reruns.items()}}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, default=None, help="a source tree to compare with (its src/ and flows/)")
+    parser.add_argument("--seed-rounds", type=int, default=0, help="also time the seed's unchanged re-run, this many rounds")
     parser.add_argument("--baseline-hides", nargs="*", default=[], help="modules the baseline must not see (e.g. pyarrow)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "compare.json")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ceasefire-compare-") as scratch:
-        result = compare(args.rows, args.rounds, args.baseline, Path(scratch), args.baseline_hides)
+        result = compare(args.rows, args.rounds, args.baseline, Path(scratch), args.baseline_hides) if args.rounds else {}
+        if args.seed_rounds:
+            result["seed"] = compare_seed_rerun(args.seed_rounds, args.baseline, Path(scratch) / "seed", args.baseline_hides)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({key: result[key] for key in result if key != "samples"}, indent=2))
