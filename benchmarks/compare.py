@@ -133,7 +133,8 @@ def compare_seed_rerun(rounds: int, baseline: Path | None, scratch: Path, hide: 
                 env = {"PREFECT_API_URL": api_url, "PREFECT_HOME": str(_fresh(scratch / name / "home"))}
                 if name == "baseline":
                     env["PYTHONPATH"] = os.pathsep.join([*([str(hidden)] if hidden else []), str(baseline / "src"), str(baseline)])
-                flow = run_child("flow", REPO / "raw", _fresh(scratch / name / "work"), 2, env=_child_env(env))
+                source = baseline if name == "baseline" else REPO
+                flow = run_child("flow", REPO / "raw", _fresh(scratch / name / "work"), 2, env=_child_env(env), cwd=source)
                 if flow["statuses"][1] != "unchanged":
                     raise RuntimeError(f"the {name} re-run was {flow['statuses'][1]}, not unchanged")
                 reruns[name].append(flow["seconds"][1])

@@ -200,10 +200,15 @@ def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_child(name: str, *arguments: object, env: dict[str, str] | None = None, timeout: float = 3600) -> dict:
-    """Run one measurement in a fresh interpreter and return its JSON result."""
+def run_child(
+    name: str, *arguments: object, env: dict[str, str] | None = None, timeout: float = 3600, cwd: Path = REPO
+) -> dict:
+    """Run one measurement in a fresh interpreter and return its JSON result.
+
+    ``python -m`` puts ``cwd`` first on the import path: it is the source tree being measured.
+    """
     command = [sys.executable, "-m", "benchmarks.run", "--child", name, *map(str, arguments)]
-    completed = subprocess.run(command, env=env or _child_env(), cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    completed = subprocess.run(command, env=env or _child_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     if completed.returncode or not lines:
         raise RuntimeError(f"{name} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
