@@ -14,7 +14,10 @@ side, in rounds that alternate the commands, and reported as medians and ratios:
 - ``floor``: reading and hashing the raw input bytes, and writing (with fsync) as many bytes as
   the published version folder holds: what the hardware needs for the bytes alone;
 - ``--seed-rounds N``: the seed (``raw/``) published and then re-run unchanged on the same server,
-  N rounds alternating with the baseline: the re-run is what a scheduled run costs on most days.
+  N rounds alternating with the baseline: the re-run is what a scheduled run costs on most days;
+- ``--publish-args`` and ``--baseline-args`` pass options to either command: with the current tree
+  as its own baseline, ``--publish-args "--task-runner dask --dask-workers 2"`` compares Dask with
+  the thread pool.
 
     python -m benchmarks.compare --rows 1000000 --rounds 3 [--baseline /tmp/base] [--out results.json]
 """
@@ -70,12 +73,14 @@ def _hiding(modules: list[str], folder: Path) -> Path:
     return folder
 
 
-def _publish(raw_dir: Path, work: Path, api_url: str, source: Path | None, hidden: Path | None = None) -> dict:
+def _publish(
+    raw_dir: Path, work: Path, api_url: str, source: Path | None, hidden: Path | None = None, extra: list[str] | None = None
+) -> dict:
     env = {"PREFECT_API_URL": api_url, "PREFECT_HOME": str(_fresh(work / "home"))}
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([*([str(hidden)] if hidden else []), str(source / "src"), str(source)])
     command = [str(Path(sys.executable).parent / "ceasefire"), "publish", "--raw", str(raw_dir),
-               "--dist", str(_fresh(work / "dist")), "--reports", str(work / "reports")]  # fmt: skip
+               "--dist", str(_fresh(work / "dist")), "--reports", str(work / "reports"), *(extra or [])]  # fmt: skip
     result = timed_command(command, env=_child_env(env))
     if result["returncode"]:
         raise RuntimeError(f"ceasefire publish failed with exit code {result['returncode']}")
@@ -86,7 +91,10 @@ def _version_dir(work: Path) -> Path:
     return next((work / "dist" / PACKAGE).glob("*/datapackage.json")).parent
 
 
-def compare(rows: int, rounds: int, baseline: Path | None, scratch: Path, hide: list[str] | None = None) -> dict:
+def compare(
+    rows: int, rounds: int, baseline: Path | None, scratch: Path, hide: list[str] | None = None,
+    publish_args: list[str] | None = None, baseline_args: list[str] | None = None,
+) -> dict:
     raw_dir = generate_corpus(_fresh(scratch / "raw"), 1, rows)[0]
     hidden = _hiding(hide, scratch / "hidden") if hide else None
     cli = str(Path(sys.executable).parent / "frictionless")
@@ -100,7 +108,8 @@ def compare(rows: int, rounds: int, baseline: Path | None, scratch: Path, hide: 
             for name in order if round_number % 2 == 0 else order[::-1]:
                 work = _fresh(scratch / name)
                 source = baseline if name == "baseline" else None
-                samples[name].append(_publish(raw_dir, work, api_url, source, hidden if source else None))
+                extra = baseline_args if name == "baseline" else publish_args
+                samples[name].append(_publish(raw_dir, work, api_url, source, hidden if source else None, extra))
                 print(f"round {round_number + 1} {name}: {samples[name][-1]}", flush=True)
             version = _version_dir(scratch / "publish")
             samples["frictionless"].append(timed_command([cli, "validate", str(version / "datapackage.json"),
@@ -110,7 +119,9 @@ def compare(rows: int, rounds: int, baseline: Path | None, scratch: Path, hide: 
     medians = {name: statistics.median(s["seconds"] for s in runs) for name, runs in samples.items()}
     peaks = {name: max(s.get("peak_rss_mb") or 0 for s in runs) for name, runs in samples.items() if name != "floor"}
     result = {
-        "rows": rows, "rounds": rounds, "baseline": str(baseline) if baseline else None, "baseline_hides": hide or [], "machine": describe_machine(), "load_average": os.getloadavg(),
+        "rows": rows, "rounds": rounds, "publish_args": publish_args or [], "baseline_args": baseline_args or [],
+        "baseline": str(baseline) if baseline else None, "baseline_hides": hide or [],
+        "machine": describe_machine(), "load_average": os.getloadavg(),
         "medians_seconds": medians, "peak_rss_mb": peaks, "samples": samples,
         "publish_over_frictionless": medians["publish"] / medians["frictionless"],
         "floor_seconds": medians["floor"],
@@ -150,10 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, default=None, help="a source tree to compare with (its src/ and flows/)")
     parser.add_argument("--seed-rounds", type=int, default=0, help="also time the seed's unchanged re-run, this many rounds")
     parser.add_argument("--baseline-hides", nargs="*", default=[], help="modules the baseline must not see (e.g. pyarrow)")
+    parser.add_argument("--publish-args", default="", help="extra options of ceasefire publish, e.g. '--task-runner dask'")
+    parser.add_argument("--baseline-args", default="", help="extra options of the baseline's ceasefire publish")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "compare.json")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ceasefire-compare-") as scratch:
-        result = compare(args.rows, args.rounds, args.baseline, Path(scratch), args.baseline_hides) if args.rounds else {}
+        result = compare(args.rows, args.rounds, args.baseline, Path(scratch), args.baseline_hides,
+                         args.publish_args.split(), args.baseline_args.split()) if args.rounds else {}  # fmt: skip
         if args.seed_rounds:
             result["seed"] = compare_seed_rerun(args.seed_rounds, args.baseline, Path(scratch) / "seed", args.baseline_hides)
     args.out.parent.mkdir(parents=True, exist_ok=True)
