@@ -252,9 +252,10 @@ def publish_dataset(
         provenance = load_provenance(Path(raw_dir))
         with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
             documents = runner.map(read_document_task, {"raw_dir": unmapped(Path(raw_dir)), "entry": provenance["files"]}).result()
-            corpus = CorpusRef(documents=tuple(documents), provenance=provenance)
-            extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas})
-            validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections})
+            # Cache keys hash content, not paths: a cached reference is pointed at this run's raw folder.
+            corpus = CorpusRef(documents=tuple(d.at(Path(raw_dir)) for d in documents), provenance=provenance)
+            extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas}).with_corpus(corpus)
+            validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections}).with_corpus(corpus)
         build = validated.load()
     except RawInputError as error:
         publish_report_artifacts(pipeline.write_input_error_report(error, run, Path(reports_dir), schemas))

@@ -61,6 +61,10 @@ class DocumentRef:
         # read_raw_document checks the bytes against the provenance entry, whose sha256 is ours.
         return read_raw_document(self.raw_dir, self.entry)
 
+    def at(self, raw_dir: Path) -> "DocumentRef":
+        """The same file in ``raw_dir``: a cached reference may come from another folder with the same bytes."""
+        return dataclasses.replace(self, raw_dir=raw_dir)
+
 
 @dataclass(frozen=True)
 class CorpusRef:
@@ -80,6 +84,10 @@ class BuildRef:
     folder: Path
     corpus: CorpusRef
     schemas_dir: Path
+
+    def with_corpus(self, corpus: CorpusRef) -> "BuildRef":
+        """This build read from ``corpus``: a cached reference may name another raw folder with the same bytes."""
+        return dataclasses.replace(self, corpus=corpus)
 
     def is_stored(self) -> bool:
         return (self.folder / _REST_FILE).is_file()

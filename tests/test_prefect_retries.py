@@ -187,3 +187,17 @@ def test_a_cached_build_whose_stored_folder_is_gone_is_computed_again(seed_raw_d
     second = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
     assert (first.version, second.status, second.version) == ("1.0.0", "unchanged", "1.0.0")
     assert (len(extracts), len(validations)) == (1, 1)
+
+
+def test_cached_references_read_this_runs_raw_folder_not_the_one_they_were_made_from(tmp_path, dist_dir):
+    import shutil
+
+    from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+
+    first = write_raw_dir(tmp_path / "first", seed_article(), seed_cited())
+    with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
+        published = flows.publish.publish_dataset(raw_dir=str(first), dist_dir=str(dist_dir))
+    second = write_raw_dir(tmp_path / "second", seed_article(), seed_cited())  # the same bytes elsewhere
+    shutil.rmtree(first)
+    again = flows.publish.publish_dataset(raw_dir=str(second), dist_dir=str(dist_dir))  # served from the cache
+    assert (published.version, again.status, again.version) == ("1.0.0", "unchanged", "1.0.0")
