@@ -24,6 +24,7 @@ the raw folder on shared storage (docs/BENCHMARKS.md, "Scale-out").
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pickle
 import shutil
@@ -142,7 +143,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         else:
             columns.append(array)
             names.append(str(name))
-    metadata = {"columns": repr(list(map(str, frame.columns))), "dtypes": repr([str(t) for t in frame.dtypes])}
+    metadata = {"columns": json.dumps([str(name) for name in frame.columns]), "dtypes": json.dumps([str(t) for t in frame.dtypes])}
     table = pa.Table.from_arrays(columns, names=names) if columns else pa.table({})
     table = table.replace_schema_metadata(metadata)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
@@ -153,14 +154,12 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 
 def read_frame(path: Path) -> pd.DataFrame:
     """The frame :func:`write_frame` wrote: same columns, dtypes and Python values."""
-    import ast
-
     with pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
     with open(path.with_suffix(".pickle"), "rb") as handle:
         rows, leftovers = pickle.load(handle)
-    names = ast.literal_eval(table.schema.metadata[b"columns"].decode())
-    dtypes = dict(zip(names, ast.literal_eval(table.schema.metadata[b"dtypes"].decode())))
+    names = json.loads(table.schema.metadata[b"columns"])
+    dtypes = dict(zip(names, json.loads(table.schema.metadata[b"dtypes"])))
     data = {}
     for name in names:
         if name in leftovers:
