@@ -24,6 +24,7 @@ the raw folder on shared storage (docs/BENCHMARKS.md, "Scale-out").
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import pickle
@@ -40,6 +41,8 @@ from ceasefire import pipeline
 from ceasefire.extract.raw import RawCorpus, RawDocument, read_raw_document
 
 STORE_FOLDER = "ceasefire-builds"
+# The cache key covers the domain code, not this module: a change to the stored format gets new folders.
+_FORMAT = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 _REST_FILE = "build.pickle"
 
 
@@ -204,7 +207,7 @@ class _BuildUnpickler(pickle.Unpickler):
 
 def store_build(build: pipeline.Build, corpus: CorpusRef, key: str, root: Path | None = None) -> BuildRef:
     """Store ``build`` under ``root/key`` (once: a folder of that key already holds the same build)."""
-    folder = (root or store_root()) / key
+    folder = (root or store_root()) / f"{key}-{_FORMAT}"
     ref = BuildRef(folder=folder, corpus=corpus, schemas_dir=build.contracts.schemas_dir)
     if ref.is_stored():
         return ref
