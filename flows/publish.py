@@ -104,7 +104,10 @@ def validate_task(extracted: BuildRef, corrections_file: Path) -> BuildRef:
     logger.info("validation %s: %d errors, %d warnings", build.status, build.counts["error"], build.counts["warning"])
     for finding in build.findings:
         (logger.error if finding.severity == "error" else logger.warning)(finding.format())
-    return store_build(build, extracted.corpus, task_cache_key())
+    # A frame validation did not change (no corrections) is linked from the extracted build, not written again.
+    unchanged = {name: extracted.frame_file(name) for name, e in build.extractions.items()
+                 if name in built.extractions and e.frame is built.extractions[name].frame}  # fmt: skip
+    return store_build(build, extracted.corpus, task_cache_key(), unchanged=unchanged)
 
 
 def _submit_build_task(runner, build_task, parameters: dict) -> BuildRef:

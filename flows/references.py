@@ -93,6 +93,9 @@ class BuildRef:
         """This build read from ``corpus``: a cached reference may name another raw folder with the same bytes."""
         return dataclasses.replace(self, corpus=corpus)
 
+    def frame_file(self, resource: str) -> Path:
+        return self.folder / f"frame-{resource}.arrow"
+
     def is_stored(self) -> bool:
         return (self.folder / _REST_FILE).is_file()
 
@@ -205,8 +208,14 @@ class _BuildUnpickler(pickle.Unpickler):
         return self._corpus.documents[document].lines[index]
 
 
-def store_build(build: pipeline.Build, corpus: CorpusRef, key: str, root: Path | None = None) -> BuildRef:
-    """Store ``build`` under ``root/key`` (once: a folder of that key already holds the same build)."""
+def store_build(
+    build: pipeline.Build, corpus: CorpusRef, key: str, root: Path | None = None, unchanged: dict[str, Path] | None = None
+) -> BuildRef:
+    """Store ``build`` under ``root/key`` (once: a folder of that key already holds the same build).
+
+    ``unchanged`` names frame files already stored that hold some resources' frames as they are
+    (validation without corrections changes none): they are hard-linked, not written again.
+    """
     folder = (root or store_root()) / f"{key}-{_FORMAT}"
     ref = BuildRef(folder=folder, corpus=corpus, schemas_dir=build.contracts.schemas_dir)
     if ref.is_stored():
@@ -215,8 +224,10 @@ def store_build(build: pipeline.Build, corpus: CorpusRef, key: str, root: Path |
     scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
     try:
         extractions = {}
-        for index, (name, extraction) in enumerate(build.extractions.items()):
-            write_frame(extraction.frame, scratch / f"frame-{index}.arrow")
+        for name, extraction in build.extractions.items():
+            target = scratch / f"frame-{name}.arrow"
+            if not _link_frame((unchanged or {}).get(name), target):
+                write_frame(extraction.frame, target)
             extractions[name] = dataclasses.replace(extraction, frame=None)
         rest = dataclasses.replace(build, corpus=None, extractions=extractions)
         with open(scratch / _REST_FILE, "wb") as handle:
@@ -231,13 +242,23 @@ def store_build(build: pipeline.Build, corpus: CorpusRef, key: str, root: Path |
     return ref
 
 
+def _link_frame(source: Path | None, target: Path) -> bool:
+    """Hard-link a stored frame (its Arrow file and the pickle beside it); False if it cannot be."""
+    if source is None:
+        return False
+    try:
+        os.link(source, target)
+        os.link(source.with_suffix(".pickle"), target.with_suffix(".pickle"))
+    except OSError:
+        target.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def load_build(ref: BuildRef, corpus: RawCorpus | None = None) -> pipeline.Build:
     """The build stored at ``ref``, with its raw corpus read again (or ``corpus``, already read)."""
     corpus = corpus or ref.corpus.load()
     with open(ref.folder / _REST_FILE, "rb") as handle:
         rest: pipeline.Build = _BuildUnpickler(handle, corpus).load()
-    extractions = {
-        name: dataclasses.replace(extraction, frame=read_frame(ref.folder / f"frame-{index}.arrow"))
-        for index, (name, extraction) in enumerate(rest.extractions.items())
-    }
+    extractions = {name: dataclasses.replace(extraction, frame=read_frame(ref.frame_file(name))) for name, extraction in rest.extractions.items()}
     return dataclasses.replace(rest, corpus=corpus, extractions=extractions)

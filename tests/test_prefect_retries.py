@@ -117,6 +117,9 @@ def test_a_new_reviewed_correction_is_not_hidden_behind_the_cache(seed_raw_dir, 
     second = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), corrections_file=str(corrections))
     assert (first.version, second.status, second.version, second.bump) == ("1.0.0", "published", "1.0.1", "patch")
     assert "chronological-order" not in [f.rule for f in second.findings]
+    # The corrected frame is published, not the extracted one the validate task started from.
+    published = (dist_dir / PACKAGE / "1.0.1" / "data" / "violations.csv").read_text(encoding="utf-8")
+    assert ",11.11.2021," in published and ",11.08.2021," not in published
 
 
 def test_cache_follows_file_content_not_paths(tmp_path, dist_dir, monkeypatch):

@@ -79,3 +79,34 @@ def test_the_seed_build_round_trips(tmp_path):
     loaded = load_build(store_build(build, _corpus_ref(SEED_RAW, build), "seed", tmp_path))
     for name, extraction in build.extractions.items():
         _same_cells(extraction.frame, loaded.extractions[name].frame)
+
+
+@pytest.mark.prefect
+def test_the_flow_publishes_the_bytes_the_plain_pipeline_publishes(seed_raw_dir, tmp_path):
+    """Through the references (stored after extract, linked or stored after validate, loaded to publish)."""
+    from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+
+    from ceasefire.pipeline import publish
+    from flows.publish import publish_dataset
+
+    publish(build_dataset(seed_raw_dir), tmp_path / "plain")
+    with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
+        outcome = publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(tmp_path / "flow"))
+    assert (outcome.status, outcome.version) == ("published", "1.0.0")
+
+    def data(dist: Path) -> dict[str, bytes]:
+        folder = dist / "nagorno-karabakh-ceasefire" / "1.0.0" / "data"
+        return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+    assert data(tmp_path / "flow") == data(tmp_path / "plain")
+    assert len(data(tmp_path / "plain")) == 4
+
+
+def test_a_frame_validation_left_as_it_was_is_linked_not_written_again(tmp_path):
+    build = build_dataset(SEED_RAW)
+    corpus = _corpus_ref(SEED_RAW, build)
+    extracted = store_build(build, corpus, "extracted", tmp_path)
+    validated = store_build(build, corpus, "validated", tmp_path, unchanged={"violations": extracted.frame_file("violations")})
+    assert validated.frame_file("violations").samefile(extracted.frame_file("violations"))
+    assert not validated.frame_file("events").samefile(extracted.frame_file("events"))
+    _same_cells(load_build(validated).extractions["violations"].frame, build.extractions["violations"].frame)
