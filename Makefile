@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_UI_ENABLED := false
 
-.PHONY: setup chromium run validate test test-fast bench profile lock clean server serve trigger deploy worker automations
+.PHONY: setup chromium run validate test test-fast bench bench-compare profile lock clean server serve trigger deploy worker automations
 
 setup: $(STAMP)
 
@@ -51,8 +51,23 @@ test-fast: $(STAMP)
 # 1,000,000 rows; writes benchmarks/results/latest.json and the table in docs/BENCHMARKS.md. Not part
 # of make test. BENCH_SIZES=1x limits the run; profile writes a pyinstrument profile of one size.
 BENCH_SIZES ?= 1x 100x 1000x 1M
-bench: $(STAMP)
+# Peak RSS comes from GNU time (`time -v`); Debian ships it in the `time` package.
+TIME_BIN := /usr/bin/time
+$(TIME_BIN):
+	apt-get update && apt-get install -y --no-install-recommends time
+
+bench: $(STAMP) $(TIME_BIN)
 	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
+
+# Side by side in alternating rounds: `ceasefire publish` under Prefect, `frictionless validate` and
+# the floor (read + hash the input, write the output bytes); BASELINE=<source tree of an earlier
+# commit> adds that commit's publish, run without pyarrow as it was.
+COMPARE_ROWS ?= 1000000
+COMPARE_ROUNDS ?= 3
+COMPARE_SEED_ROUNDS ?= 3
+bench-compare: $(STAMP) $(TIME_BIN)
+	$(BIN)/python -m benchmarks.compare --rows $(COMPARE_ROWS) --rounds $(COMPARE_ROUNDS) --seed-rounds $(COMPARE_SEED_ROUNDS) \
+		$(if $(BASELINE),--baseline $(BASELINE) --baseline-hides pyarrow)
 
 PROFILE_ROWS ?= 100000
 profile: $(STAMP)

@@ -195,27 +195,32 @@ def _child_main(argv: list[str]) -> None:
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240", PYTHONPATH=str(REPO))  # fmt: skip
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240", PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)]))  # fmt: skip
     env.update(extra or {})
     return env
 
 
-def run_child(name: str, *arguments: object, env: dict[str, str] | None = None, timeout: float = 3600) -> dict:
-    """Run one measurement in a fresh interpreter and return its JSON result."""
+def run_child(
+    name: str, *arguments: object, env: dict[str, str] | None = None, timeout: float = 3600, cwd: Path = REPO
+) -> dict:
+    """Run one measurement in a fresh interpreter and return its JSON result.
+
+    ``python -m`` puts ``cwd`` first on the import path: it is the source tree being measured.
+    """
     command = [sys.executable, "-m", "benchmarks.run", "--child", name, *map(str, arguments)]
-    completed = subprocess.run(command, env=env or _child_env(), cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    completed = subprocess.run(command, env=env or _child_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     if completed.returncode or not lines:
         raise RuntimeError(f"{name} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
-def timed_command(command: list[str], timeout: float = 3600) -> dict:
+def timed_command(command: list[str], timeout: float = 3600, env: dict[str, str] | None = None) -> dict:
     """Wall time and peak RSS of a command (``/usr/bin/time -v`` when it is there)."""
     time_binary = shutil.which("time") or "/usr/bin/time"
     wrapped = [time_binary, "-v", *command] if Path(time_binary).exists() else command
     started = time.perf_counter()
-    completed = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout, env=_child_env())
+    completed = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout, env=env or _child_env())
     seconds = time.perf_counter() - started
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", completed.stderr)
     return {"seconds": seconds, "returncode": completed.returncode, "peak_rss_mb": int(peak.group(1)) / 1024 if peak else None}
@@ -316,7 +321,7 @@ def describe_machine() -> dict:
     with contextlib.suppress(OSError, AttributeError):
         ram_gib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024**2
     libraries = {}
-    for name in ("frictionless", "pandera", "pandas", "numpy", "prefect", "prefect-dask", "dask"):
+    for name in ("frictionless", "pandera", "pandas", "numpy", "pyarrow", "prefect", "prefect-dask", "dask"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             libraries[name] = metadata.version(name)
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(ram_gib, 1) if ram_gib else None,

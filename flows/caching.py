@@ -19,9 +19,10 @@ from typing import Any
 import ceasefire
 from ceasefire.extract.raw import RawCorpus, sha256_file
 from ceasefire.contracts.vocabularies import default_schemas_dir
+from flows.references import CorpusRef
 
-# Libraries whose behaviour decides the extracted and validated values.
-_OUTPUT_LIBRARIES = ("pandas", "pandera", "frictionless", "numpy")
+# Libraries whose behaviour decides the extracted and validated values (pyarrow: string columns and the stored builds).
+_OUTPUT_LIBRARIES = ("pandas", "pandera", "frictionless", "numpy", "pyarrow")
 
 
 def _digest(*parts: object) -> str:
@@ -49,7 +50,7 @@ def fingerprint_schemas(schemas_dir: Path | None) -> str:
     return _digest(str(folder), files)
 
 
-def fingerprint_corpus(corpus: RawCorpus) -> str:
+def fingerprint_corpus(corpus: RawCorpus | CorpusRef) -> str:
     documents = [(d.name, d.role, d.sha256, d.bytes) for d in corpus.documents]
     return _digest(documents, corpus.provenance)
 
@@ -69,14 +70,14 @@ def key_raw_document(context: Any, parameters: dict[str, Any]) -> str:
 def key_build(context: Any, parameters: dict[str, Any]) -> str:
     """Key of ``extract`` and ``validate``: the corpus, the contracts, the code and the corrections.
 
-    ``validate`` receives the extracted build, a pure function of these, so it shares the key
-    instead of hashing data frames.
+    ``validate`` receives the reference to the extracted build (``flows/references.py``), a pure
+    function of these, so it shares the key instead of hashing data frames.
     """
     if "corpus" in parameters:
         corpus, schemas_dir = parameters["corpus"], parameters["schemas_dir"]
     else:
         extracted = parameters["extracted"]
-        corpus, schemas_dir = extracted.corpus, extracted.contracts.schemas_dir
+        corpus, schemas_dir = extracted.corpus, extracted.schemas_dir
     task_name = context.task.name if context is not None else ""
     # validate applies the reviewed corrections: their content is an input too.
     corrections = parameters.get("corrections_file")

@@ -5,7 +5,9 @@ logging, retries with backoff for filesystem hiccups, cached results keyed on co
 (``flows/caching.py``), artifacts and the ``ceasefire.package.published`` event.
 
 Reading, extracting and validating are cached: a re-run on unchanged input, or after a crash,
-reuses their persisted results. Publishing is never cached: it always looks at ``dist/`` under the
+reuses their persisted results. These tasks hand each other references (``flows/references.py``):
+the raw files by path and checksum, each build as Arrow files in a folder named by its cache key;
+Prefect persists only the references. Publishing is never cached: it always looks at ``dist/`` under the
 publish lock, and reports ``unchanged`` when the latest version already holds the same data.
 Every run, failed or not, writes its report (docs/REPORTS.md) and publishes three artifacts with
 stable keys: the run summary, the table of findings and a link to report.html.
@@ -33,9 +35,10 @@ from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, findings_t
 from ceasefire.findings import Finding
 from ceasefire.publish.markdown import markdown_text
 from ceasefire.publish.publishing import publish_lock
-from ceasefire.extract.raw import RawCorpus, RawDocument, load_provenance, read_raw_document
+from ceasefire.extract.raw import load_provenance, read_raw_document
 from ceasefire.contracts.vocabularies import load_contracts
 from flows.caching import key_build, key_raw_document
+from flows.references import BuildRef, CorpusRef, DocumentRef, store_build, task_cache_key
 from flows.runners import TaskRunnerName, build_task_runner
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
@@ -78,36 +81,50 @@ def _retry_on_filesystem_error(task, task_run, state) -> bool:
     name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
     cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_raw_document), persist_result=True,
 )  # fmt: skip
-def read_document_task(raw_dir: Path, entry: dict) -> RawDocument:
+def read_document_task(raw_dir: Path, entry: dict) -> DocumentRef:
     document = read_raw_document(raw_dir, entry)
     get_run_logger().info("read %s (%s): %d lines, sha256 %s", document.name, document.role, len(document.lines), document.sha256[:12])
-    return document
+    return DocumentRef.of(raw_dir, entry, document)
 
 
 @task(
     name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
     cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True,
 )  # fmt: skip
-def extract_task(corpus: RawCorpus, schemas_dir: Path | None) -> pipeline.Build:
+def extract_task(corpus: CorpusRef, schemas_dir: Path | None) -> BuildRef:
     logger = get_run_logger()
     contracts = load_contracts(schemas_dir)
-    extractions = pipeline.extract(corpus, contracts)
+    raw = corpus.load()
+    extractions = pipeline.extract(raw, contracts)
     for name, extraction in extractions.items():
         logger.info("extracted %d %s rows from %s", len(extraction.frame), name, " / ".join(extraction.section))
-    return pipeline.Build(corpus=corpus, contracts=contracts, extractions=extractions)
+    return store_build(pipeline.Build(corpus=raw, contracts=contracts, extractions=extractions), corpus, task_cache_key())
 
 
 @task(name="validate", cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True)
-def validate_task(extracted: pipeline.Build, corrections_file: Path) -> pipeline.Build:
+def validate_task(extracted: BuildRef, corrections_file: Path) -> BuildRef:
     logger = get_run_logger()
     corrections = load_corrections(corrections_file)
-    build = pipeline.validate(extracted.corpus, extracted.contracts, extracted.extractions, corrections)
+    built = extracted.load()
+    build = pipeline.validate(built.corpus, built.contracts, built.extractions, corrections)
     for applied in build.corrections:
         logger.info("applied correction to %s %s.%s", applied.correction.resource, applied.correction.id, applied.correction.field)
     # One line, not one per finding: the command line prints each finding once, and the findings
     # artifact and report.html list them all.
     logger.info("validation %s: %d errors, %d warnings", build.status, build.counts["error"], build.counts["warning"])
-    return build
+    # A frame validation did not change (no corrections) is linked from the extracted build, not written again.
+    unchanged = {name: extracted.frame_file(name) for name, e in build.extractions.items()
+                 if name in built.extractions and e.frame is built.extractions[name].frame}  # fmt: skip
+    return store_build(build, extracted.corpus, task_cache_key(), unchanged=unchanged)
+
+
+def _submit_build_task(runner, build_task, parameters: dict) -> BuildRef:
+    """Run a task that stores a build; if its cached result points at a folder since deleted, run it again."""
+    ref = runner.submit(build_task, parameters).result()
+    if not ref.is_stored():
+        get_run_logger().warning("the build stored for %s is gone (%s); running it again", build_task.name, ref.folder)
+        ref = runner.submit(build_task.with_options(refresh_cache=True), parameters).result()
+    return ref
 
 
 def _publish_lock_is_held(dist_dir: Path) -> bool:
@@ -286,9 +303,11 @@ def _publish_dataset(
         removals = load_removals(default_removals_file(raw_dir))
         with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
             documents = runner.map(read_document_task, {"raw_dir": unmapped(raw_dir), "entry": provenance["files"]}).result()
-            corpus = RawCorpus(documents=tuple(documents), provenance=provenance)
-            extracted = runner.submit(extract_task, {"corpus": corpus, "schemas_dir": schemas}).result()
-            build = runner.submit(validate_task, {"extracted": extracted, "corrections_file": corrections}).result()
+            # Cache keys hash content, not paths: a cached reference is pointed at this run's raw folder.
+            corpus = CorpusRef(documents=tuple(d.at(raw_dir) for d in documents), provenance=provenance)
+            extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas}).with_corpus(corpus)
+            validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections}).with_corpus(corpus)
+        build = validated.load()
     except RawInputError as error:
         publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
         return _failed(error, f"unusable input: {error}")

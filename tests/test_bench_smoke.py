@@ -68,3 +68,17 @@ def test_the_benchmark_runs_the_pipeline_and_writes_its_table(tmp_path: Path) ->
     assert text.endswith("<!-- results:end -->\nafter\n") and "old" not in text
     row = next(line for line in text.splitlines() if line.startswith("| 2x |"))
     assert row.startswith("| 2x | 2 | 60 |")
+
+
+def test_the_floor_reads_every_raw_byte_and_writes_as_many_as_the_version_holds(tmp_path: Path) -> None:
+    from benchmarks.compare import measure_floor
+
+    raw = generate.generate_corpus(tmp_path / "raw", articles=1, rows_per_article=40)[0]
+    version = tmp_path / "dist" / "package" / "1.0.0"
+    (version / "data").mkdir(parents=True)
+    (version / "data" / "a.csv").write_bytes(b"x" * 5_000_000)
+    (version / "datapackage.json").write_bytes(b"{}")
+    floor = measure_floor(raw, version)
+    assert floor["read_bytes"] == sum(p.stat().st_size for p in raw.iterdir())
+    assert floor["write_bytes"] == 5_000_002
+    assert list((tmp_path / "dist").iterdir()) == [tmp_path / "dist" / "package"]  # the scratch file is gone

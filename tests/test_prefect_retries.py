@@ -117,6 +117,9 @@ def test_a_new_reviewed_correction_is_not_hidden_behind_the_cache(seed_raw_dir, 
     second = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), corrections_file=str(corrections))
     assert (first.version, second.status, second.version, second.bump) == ("1.0.0", "published", "1.0.1", "patch")
     assert "chronological-order" not in [f.rule for f in second.findings]
+    # The corrected frame is published, not the extracted one the validate task started from.
+    published = (dist_dir / PACKAGE / "1.0.1" / "data" / "violations.csv").read_text(encoding="utf-8")
+    assert ",11.11.2021," in published and ",11.08.2021," not in published
 
 
 def test_cache_follows_file_content_not_paths(tmp_path, dist_dir, monkeypatch):
@@ -170,3 +173,34 @@ def test_two_runs_started_together_wait_for_the_lock_and_publish_one_version(see
     assert saw_lock_held == [True, True]
     assert sorted((o.status, o.version) for o in outcomes.values()) == [("published", "1.0.0"), ("unchanged", "1.0.0")]
     assert _versions(dist_dir) == ["1.0.0"]
+
+
+def test_a_cached_build_whose_stored_folder_is_gone_is_computed_again(seed_raw_dir, dist_dir, monkeypatch):
+    import shutil
+
+    from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+
+    from flows.references import store_root
+
+    with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
+        first = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+    shutil.rmtree(store_root())  # Prefect's cache records remain; the builds they point at do not
+    extracts = _count_calls(monkeypatch, pipeline, "extract")
+    validations = _count_calls(monkeypatch, pipeline, "validate")
+    second = flows.publish.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir))
+    assert (first.version, second.status, second.version) == ("1.0.0", "unchanged", "1.0.0")
+    assert (len(extracts), len(validations)) == (1, 1)
+
+
+def test_cached_references_read_this_runs_raw_folder_not_the_one_they_were_made_from(tmp_path, dist_dir):
+    import shutil
+
+    from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+
+    first = write_raw_dir(tmp_path / "first", seed_article(), seed_cited())
+    with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
+        published = flows.publish.publish_dataset(raw_dir=str(first), dist_dir=str(dist_dir))
+    second = write_raw_dir(tmp_path / "second", seed_article(), seed_cited())  # the same bytes elsewhere
+    shutil.rmtree(first)
+    again = flows.publish.publish_dataset(raw_dir=str(second), dist_dir=str(dist_dir))  # served from the cache
+    assert (published.version, again.status, again.version) == ("1.0.0", "unchanged", "1.0.0")

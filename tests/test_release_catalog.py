@@ -59,6 +59,36 @@ def test_zips_are_byte_reproducible(two_releases: Path) -> None:
     assert build_zip(folder, f"{PACKAGE_NAME}-1.1.0") == (two_releases / PACKAGE_NAME / "1.1.0.zip").read_bytes()
 
 
+def _zipfile_bytes(folder: Path, root: str) -> bytes:
+    """What zipfile writes for the folder, one file after the other (the reference the parallel zip must match)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{root}/{path.relative_to(folder).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+def test_the_parallel_zip_has_the_bytes_zipfile_writes(two_releases: Path, tmp_path: Path, monkeypatch) -> None:
+    import random
+
+    from ceasefire.publish import zipping
+
+    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)  # files are read in many blocks
+    folder = tmp_path / "version"
+    (folder / "data").mkdir(parents=True)
+    (folder / "empty.txt").write_bytes(b"")
+    noise = random.Random(7).randbytes(30_000)
+    (folder / "data" / "naïve ü.csv").write_bytes(noise + b"a,b\n" * 20_000 + noise)
+    (folder / "data" / "small.json").write_text('{"a": 1}\n', encoding="utf-8")
+    for source, root in ((folder, "root"), (two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")):
+        assert build_zip(source, root) == _zipfile_bytes(source, root)
+    assert (two_releases / PACKAGE_NAME / "1.0.0.zip").read_bytes() == _zipfile_bytes(two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")
+
+
 def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: Path) -> None:
     catalog = json.loads((two_releases / "catalog.json").read_text(encoding="utf-8"))
     [package] = catalog["packages"]

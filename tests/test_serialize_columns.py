@@ -57,6 +57,21 @@ def test_column_wise_rendering_matches_row_by_row(values: list[tuple]) -> None:
     assert render_jsonl(frame) == render_jsonl_by_row(frame)
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(rows, max_size=12))
+def test_rendering_in_slices_gives_the_bytes_of_one_piece(values: list[tuple]) -> None:
+    from ceasefire.publish import serialize
+
+    frame = frame_of(values)
+    whole = (render_csv(frame), render_jsonl(frame))
+    original = serialize.RENDER_ROWS
+    serialize.RENDER_ROWS = 3  # not monkeypatch: hypothesis runs the body many times in one test
+    try:
+        assert (render_csv(frame), render_jsonl(frame)) == whole == (render_csv_by_row(frame), render_jsonl_by_row(frame))
+    finally:
+        serialize.RENDER_ROWS = original
+
+
 def test_rendering_a_small_frame_gives_these_bytes() -> None:
     frame = frame_of([(1, 'a "b"\nc', dt.date(2022, 3, 24), ["Shusha", "Parukh"]), (None, None, None, [])])
     assert render_csv(frame) == b'count,text,day,items\n1,"a ""b""\nc",2022-03-24,Shusha;Parukh\n,,,\n'

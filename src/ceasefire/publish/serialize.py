@@ -13,10 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from ceasefire.contracts.schema import csv_text, json_value
+
+# Rows rendered at once: bounds the Python strings alive while a big table is rendered.
+RENDER_ROWS = 100_000
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -48,26 +52,44 @@ def _column_values(series: pd.Series) -> list[object]:
 
 
 def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
+    """The CSV cells of a column: nullable integers and strings in one call each, other columns value by value."""
+    if isinstance(series.dtype, pd.Int64Dtype):
+        missing = series.isna().to_numpy()
+        cells = series.to_numpy(dtype="int64", na_value=0).astype(str).astype(object)
+        cells[missing] = ""
+        return cells.tolist()
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.to_numpy(dtype=object, na_value="").tolist()
     return [csv_text(value, delimiter) for value in _column_values(series)]
 
 
+def _slices(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The frame in slices of :data:`RENDER_ROWS` rows: the text of one slice is alive at a time."""
+    for start in range(0, len(frame), RENDER_ROWS):
+        yield frame.iloc[start : start + RENDER_ROWS]
+
+
 def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
-    """RFC 4180 CSV, header row first; written column by column, then by the csv module in one call."""
+    """RFC 4180 CSV, header row first; each slice written column by column, then by the csv module in one call."""
+    parts = [_csv_bytes([list(frame.columns)])]
+    for part in _slices(frame):
+        parts.append(_csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns])))
+    return b"".join(parts)
+
+
+def _csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(frame.columns)
-    writer.writerows(zip(*[_csv_column(frame[name], list_delimiter) for name in frame.columns]))
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
-def _json_column(name: str, series: pd.Series) -> list[str]:
-    """``"name": value`` for each row, JSON-encoded as ``json.dumps`` does inside one record.
+def _json_column(series: pd.Series) -> list[str]:
+    """Each value of a column JSON-encoded as ``json.dumps`` does inside one record.
 
     Scalars are encoded in one call: the values are dumped as one array with ``\\n`` between
     items, and a newline cannot occur inside an encoded value (JSON escapes it), so splitting on
     it gives each value back. Lists are encoded once per distinct list.
     """
-    prefix = json.dumps(name, ensure_ascii=False) + ": "
     values = _column_values(series)
     if not values:
         return []
@@ -77,17 +99,21 @@ def _json_column(name: str, series: pd.Series) -> list[str]:
         for value in values:
             key = (True, tuple(value)) if isinstance(value, list) else (False, type(value), value)
             if key not in encoded_lists:
-                encoded_lists[key] = prefix + json.dumps(value, ensure_ascii=False)
+                encoded_lists[key] = json.dumps(value, ensure_ascii=False)
             encoded.append(encoded_lists[key])
         return encoded
-    encoded = json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
-    return [prefix + text for text in encoded]
+    return json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
 
 
 def render_jsonl(frame: pd.DataFrame) -> bytes:
     """One JSON object per line, the same bytes as ``json.dumps`` of each record in field order."""
     if not len(frame):
         return b""
-    columns = [_json_column(str(name), frame[name]) for name in frame.columns]
-    lines = ["{" + ", ".join(parts) + "}" for parts in zip(*columns)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    # One %-template per line: the keys are encoded once, each row is one formatting call.
+    keys = [json.dumps(str(name), ensure_ascii=False).replace("%", "%%") for name in frame.columns]
+    template = "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
+    parts = []
+    for part in _slices(frame):
+        columns = [_json_column(part[name]) for name in part.columns]
+        parts.append(("\n".join([template % cells for cells in zip(*columns)]) + "\n").encode("utf-8"))
+    return b"".join(parts)

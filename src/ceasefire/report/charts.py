@@ -70,18 +70,44 @@ def monthly_series(records: list[tuple[str | None, str, int]], unit: str) -> dic
     return {"unit": unit, "months": months, "series": ordered}
 
 
-def _int_or_zero(value: object) -> int:
-    return 0 if value is None or pd.isna(value) else int(value)
+def _months_of(values: pd.Series) -> pd.Series:
+    """:func:`_month` of every value of a column, computed once per distinct value (dates repeat)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    # Code -1 (a missing value) takes the last item: no month.
+    months = pd.array([_month(value) for value in uniques] + [None], dtype=object)
+    return pd.Series(months[codes], index=values.index, dtype=object)
+
+
+def _amounts(values: pd.Series) -> pd.Series:
+    """A count column as plain integers, a missing count as 0."""
+    return values.fillna(0).astype("int64")
+
+
+def monthly_series_of(records: pd.DataFrame, unit: str) -> dict[str, Any] | None:
+    """:func:`monthly_series` for a frame of ``month``, ``series`` and ``amount`` columns, without a row loop."""
+    dated = records[records["month"].notna()]
+    counted = dated[dated["amount"] != 0]
+    if counted.empty:
+        return None
+    months = month_range(dated["month"].min(), dated["month"].max())
+    position = {month: index for index, month in enumerate(months)}
+    series: dict[str, list[int]] = {}
+    sums = counted.groupby(["series", "month"], sort=False)["amount"].sum()
+    for (name, month), amount in zip(sums.index.tolist(), sums.tolist()):
+        series.setdefault(str(name), [0] * len(months))[position[month]] += int(amount)
+    ordered = dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))
+    return {"unit": unit, "months": months, "series": ordered}
 
 
 def violations_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     """Violations (the table's counts, not rows) per month of ``date_start``, by violator."""
-    records = [
-        (_month(row.date_start), str(row.violator) if not pd.isna(row.violator) else "not indicated",
-         _int_or_zero(row.violation_count))
-        for row in frame.itertuples(index=False)
-    ]  # fmt: skip
-    return monthly_series(records, "violations")
+    violator = frame["violator"].astype(object)
+    records = pd.DataFrame({
+        "month": _months_of(frame["date_start"]),
+        "series": violator.where(violator.notna(), "not indicated"),
+        "amount": _amounts(frame["violation_count"]),
+    })  # fmt: skip
+    return monthly_series_of(records, "violations")
 
 
 def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
@@ -89,12 +115,12 @@ def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     kinds = [kind for kind in ("killed", "wounded") if kind in frame.columns]
     if not kinds or "date_start" not in frame.columns:
         return None  # a schema without casualty fields has nothing to draw
-    records = []
-    for row in frame[["date_start", *kinds]].itertuples(index=False):
-        month = _month(row.date_start)
-        for kind in kinds:
-            records.append((month, kind, _int_or_zero(getattr(row, kind))))
-    series = monthly_series(records, "people")
+    month = _months_of(frame["date_start"])
+    records = pd.concat(
+        [pd.DataFrame({"month": month, "series": kind, "amount": _amounts(frame[kind])}) for kind in kinds],
+        ignore_index=True,
+    )
+    series = monthly_series_of(records, "people")
     if series:
         series["series"] = {name: series["series"].get(name, [0] * len(series["months"])) for name in kinds}
     return series

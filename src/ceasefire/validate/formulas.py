@@ -11,6 +11,9 @@ Only text cells are checked (``string`` fields and the items of ``list`` fields)
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from ceasefire.contracts.schema import Schema
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import Extraction
@@ -41,17 +44,29 @@ def is_formula_text(text: str) -> bool:
     return text.startswith(FORMULA_PREFIXES)
 
 
+def _formula_text_mask(column: pd.Series) -> np.ndarray:
+    """For each row of ``column``: does its text, or any text item of its list, begin with a formula prefix?
+
+    String columns and list columns of strings are tested column-wise; a column that mixes strings
+    with other values (a hand-built frame) is tested value by value.
+    """
+    column = column.reset_index(drop=True)
+    items = column.explode() if column.dtype == object else column  # a list's items keep its row number
+    if isinstance(items.dtype, pd.StringDtype) or pd.api.types.infer_dtype(items, skipna=True) in ("string", "empty"):
+        hits = items.astype("string").str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+    else:
+        hits = items.map(lambda value: isinstance(value, str) and is_formula_text(value)).astype(bool)
+    mask = np.zeros(len(column), dtype=bool)
+    mask[hits.index[hits.to_numpy()].unique()] = True
+    return mask
+
+
 def _rows_with_formula_text(frame, names: list[str]) -> list[int]:
     """Positions of rows where any text cell (or list item) begins with a formula prefix."""
-    suspect: set[int] = set()
+    suspect = np.zeros(len(frame), dtype=bool)
     for name in names:
-        for position, value in enumerate(frame[name].tolist()):
-            if isinstance(value, str):
-                if value.startswith(FORMULA_PREFIXES):
-                    suspect.add(position)
-            elif isinstance(value, list) and any(isinstance(item, str) and is_formula_text(item) for item in value):
-                suspect.add(position)
-    return sorted(suspect)
+        suspect |= _formula_text_mask(frame[name])
+    return suspect.nonzero()[0].tolist()
 
 
 def find_formula_cells(extraction: Extraction, schema: Schema) -> list[Finding]:
