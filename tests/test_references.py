@@ -99,7 +99,7 @@ def test_the_flow_publishes_the_bytes_the_plain_pipeline_publishes(seed_raw_dir,
         return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
     assert data(tmp_path / "flow") == data(tmp_path / "plain")
-    assert len(data(tmp_path / "plain")) == 4
+    assert len(data(tmp_path / "plain")) == 7  # CSV, JSON Lines and Parquet of both tables, and the SQLite database
 
 
 def test_a_frame_validation_left_as_it_was_is_linked_not_written_again(tmp_path):
