@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gold.score import render_markdown, score_build, score_field
+from benchmarks.gold_scores import render_markdown, score_build, score_field
 
 from ceasefire.pipeline import build_dataset
 from conftest import SEED_RAW
@@ -25,7 +25,7 @@ def test_precision_and_recall_count_only_filled_values():
 
 
 def test_docs_show_the_current_scores(scores):
-    assert render_markdown(scores) in DOCS.read_text(encoding="utf-8"), "rerun `python tests/gold/score.py` and update docs/EVENTS.md"
+    assert render_markdown(scores) in DOCS.read_text(encoding="utf-8"), "rerun `python -m benchmarks.gold_scores` and update docs/EVENTS.md"
 
 
 def test_the_rules_keep_their_measured_quality(scores):

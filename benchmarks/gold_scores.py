@@ -1,6 +1,6 @@
 """Precision and recall of the extraction rules against the hand-coded gold (tests/gold/*.csv).
 
-Run ``python tests/gold/score.py`` from the repository root: it builds the seed and prints the
+Run ``python -m benchmarks.gold_scores`` from the repository root: it builds the seed and prints the
 Markdown table that docs/EVENTS.md shows. ``tests/test_gold.py`` checks the docs show these numbers.
 
 For each field, a prediction is a non-empty value: precision is the share of predictions that equal
@@ -14,7 +14,8 @@ import csv
 import sys
 from pathlib import Path
 
-GOLD = Path(__file__).parent
+# The hand-coded gold is test data: it lives beside the tests that check these scores.
+GOLD = Path(__file__).resolve().parents[1] / "tests" / "gold"
 EVENT_FIELDS = ("reported_by", "claim_status", "perpetrator", "target", "location_precision", "violation_id")
 VIOLATION_FIELDS = ("location_precision",)
 
