@@ -200,3 +200,14 @@ def test_the_landing_page_escapes_markup_from_the_source(tmp_path: Path) -> None
     page = (tmp_path / "dist" / "index.html").read_text(encoding="utf-8")
     assert "<img" not in page and "<b>Hill" not in page
     assert "&lt;img src=x onerror=&#34;document.body.setAttribute(&#39;data-pwned&#39;,&#39;2&#39;)&#34;&gt;&lt;b&gt;Hill&lt;/b&gt;" in page
+
+
+def test_the_landing_page_before_any_release_names_the_collection_from_package_json(tmp_path: Path) -> None:
+    from ceasefire.publish.landing import render_landing_page
+
+    import dataclasses
+
+    metadata = dataclasses.replace(load_contracts().package, short_title="A renamed collection")
+    page = render_landing_page({"packages": []}, tmp_path, metadata)
+    assert f"<title>{metadata.short_title}</title>" in page and f"<h1>{metadata.short_title}</h1>" in page
+    assert '<p id="no-version">No version has been published yet.</p>' in page

@@ -10,8 +10,6 @@ pure functions of the version folders: no timestamps of their own.
 from __future__ import annotations
 
 import hashlib
-import io
-import html
 import json
 import os
 import zipfile

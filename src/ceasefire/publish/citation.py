@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import re
 
-AUTHOR = "Nagorno-Karabakh ceasefire dataset maintainers"
 ARTICLE_TITLE = "Peacekeeping operations in Nagorno-Karabakh"
 ARTICLE_AUTHOR = "Wikipedia contributors"
+
+
+def publisher(descriptor: dict) -> str:
+    """Who publishes the dataset: the contributor with the ``publisher`` role (``schemas/package.json``)."""
+    return next(c["title"] for c in descriptor["contributors"] if "publisher" in c.get("roles", []))
 
 
 def _quoted(text: str) -> str:
@@ -33,7 +37,7 @@ def render_citation_cff(descriptor: dict) -> str:
         f"date-released: {_quoted(descriptor['created'][:10])}",
         f"license: {license_}",
         "authors:",
-        f"  - name: {_quoted(AUTHOR)}",
+        f"  - name: {_quoted(publisher(descriptor))}",
     ]
     if descriptor.get("homepage"):
         lines.append(f"url: {_quoted(descriptor['homepage'])}")
@@ -67,11 +71,11 @@ def _braced(text: str) -> str:
 def render_bibtex(descriptor: dict) -> str:
     """A ``@misc`` BibTeX entry for one version."""
     fields = [
-        ("author", "{" + AUTHOR + "}"),
+        ("author", "{" + publisher(descriptor) + "}"),
         ("title", _braced(descriptor["title"])),
         ("year", _braced(descriptor["created"][:4])),
         ("version", _braced(descriptor["version"])),
-        ("publisher", _braced(AUTHOR)),
+        ("publisher", _braced(publisher(descriptor))),
         ("url", "{" + re.sub(r"[{}\s]", "", descriptor.get("homepage") or descriptor["sources"][0]["path"]) + "}"),
         ("note", _braced(
             f"Data set, published {descriptor['created'][:10]}. Derived from {ARTICLE_AUTHOR}, "

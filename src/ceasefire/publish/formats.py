@@ -163,29 +163,26 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _names(key: str | list[str]) -> list[str]:
-    return [key] if isinstance(key, str) else list(key)
+def _quoted_names(names: tuple[str, ...]) -> str:
+    return ", ".join(map(_quote, names))
 
 
 def _create_table(name: str, schema: dict) -> str:
-    columns = [
-        f"{_quote(spec['name'])} {sqlite_type(spec)}" + (" NOT NULL" if spec.get("constraints", {}).get("required") else "")
-        for spec in schema["fields"]
-    ]
-    if schema.get("primaryKey"):
-        columns.append(f"PRIMARY KEY ({', '.join(map(_quote, _names(schema['primaryKey'])))})")
-    for foreign in schema.get("foreignKeys", []):
-        reference = foreign["reference"]
-        columns.append(
-            f"FOREIGN KEY ({', '.join(map(_quote, _names(foreign['fields'])))}) REFERENCES "
-            f"{_quote(reference.get('resource') or name)} ({', '.join(map(_quote, _names(reference['fields'])))})"
-        )
+    """``CREATE TABLE`` from the contract: its SQLite types, NOT NULL, primary and foreign keys."""
+    contract = Schema.from_descriptor(schema, name=name)
+    types = contract.to_sqlite()
+    columns = [f"{_quote(f.name)} {types[f.name]}" + (" NOT NULL" if f.required else "") for f in contract.fields]
+    if contract.primary_key:
+        columns.append(f"PRIMARY KEY ({_quoted_names(contract.primary_key)})")
+    for key in contract.foreign_keys:
+        columns.append(f"FOREIGN KEY ({_quoted_names(key.fields)}) REFERENCES {_quote(key.resource or name)} "
+                       f"({_quoted_names(key.reference_fields)})")  # fmt: skip
     return f"CREATE TABLE {_quote(name)} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
 def indexed_fields(schema: dict) -> list[str]:
     """Fields users filter and facet on: dates, controlled vocabularies and enums, foreign keys."""
-    foreign = {name for key in schema.get("foreignKeys", []) for name in _names(key["fields"])}
+    foreign = {field for key in Schema.from_descriptor(schema).foreign_keys for field in key.fields}
     return [
         spec["name"]
         for spec in schema["fields"]

@@ -128,4 +128,4 @@ def render_landing_page(catalog: dict, dist_dir: Path, metadata: PackageMetadata
             "latest_view": latest_version_view(package, dist_dir, metadata),
             "changelog_html": render_changelog_html(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None,
         })  # fmt: skip
-    return autoescaped_environment("ceasefire.publish").get_template("index.html.j2").render(packages=packages, size=_size)
+    return autoescaped_environment("ceasefire.publish").get_template("index.html.j2").render(packages=packages, size=_size, collection=metadata.short_title)
