@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Literal, Sequence
 
 Severity = Literal["error", "warning"]
@@ -34,6 +33,9 @@ class Finding:
     source_file: str | None = None
     source_line: int | None = None
     source_column: int | None = None
+    # A summary finding stands for many rows (their ids, in order): a rule that would otherwise say
+    # the same thing once per row of a large table says it once, and the report lists the rows in a file.
+    rows: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def location(self) -> str:
@@ -75,7 +77,11 @@ class Finding:
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The finding's fields as JSON-ready values; ``rows`` only as its count, when it has any."""
+        values = {name: getattr(self, name) for name in _PLAIN_FIELDS}
+        if self.rows:
+            values["row_count"] = len(self.rows)
+        return values
 
     def format(self) -> str:
         """One line for a terminal, in the style of a compiler message."""
@@ -92,6 +98,9 @@ class Finding:
         if details:
             parts.append(f" ({', '.join(details)})")
         return "".join(parts)
+
+
+_PLAIN_FIELDS = tuple(f.name for f in fields(Finding) if f.name != "rows")
 
 
 def _text(value: object) -> str | None:

@@ -290,7 +290,7 @@ def _publish_locked(
             record["removals_approved"] = [removal.to_dict() for removal in approved]
         contents = {file.path: file.content for file in files}
         contents["datapackage.json"] = json_bytes(descriptor)
-        contents.update(report_files(report))
+        contents.update(report_files(report, build.findings))
         contents[CHANGES_FILE] = json_bytes(record)
         contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
         contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, sorted(contents)).encode("utf-8")

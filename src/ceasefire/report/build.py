@@ -9,9 +9,12 @@ replaces ``<reports>/latest/``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import fcntl
 import hashlib
+import io
+import itertools
 import json
 import re
 import uuid
@@ -19,7 +22,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.report.charts import casualties_per_month, events_per_month, violations_per_month
@@ -32,6 +35,7 @@ from ceasefire.validate.corrections import read_review_file
 REPORT_FORMAT = "2.1"
 RULES_FILE = "rules.json"
 DEFAULT_ACKNOWLEDGEMENTS = Path("reviews") / "acknowledgements.json"
+ROWS_FILE = "report-rows.csv"  # the rows each summary finding stands for
 SAMPLES_PER_RULE = 5
 _LOCK_FILE = ".reports.lock"
 
@@ -311,6 +315,7 @@ def build_report(
                 "new": acknowledgement is None and fingerprint not in previous_fingerprints,
                 "acknowledged": acknowledgement,
                 "fix": fill_in_commands(describe_rule(catalogue, finding.rule)["fix"], fingerprint, finding),
+                **({"rows_file": ROWS_FILE} if finding.rows else {}),
             }
         )  # fmt: skip
     current = set(fingerprints)
@@ -430,14 +435,32 @@ def _groups(entries: list[dict]) -> list[dict]:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def report_files(report: dict) -> dict[str, bytes]:
-    """``report.json`` and ``report.html`` of a report."""
+def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, bytes]:
+    """``report.json`` and ``report.html`` of a report, and its rows file when a summary finding
+    stands for many rows.
+
+    ``findings`` are the findings the report was built from, in its order.
+    """
     from ceasefire.report.html import render_report_html
 
-    return {
+    files = {
         "report.json": (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         "report.html": render_report_html(report).encode("utf-8"),
     }
+    summaries = [(entry["fingerprint"], finding.rows) for entry, finding in zip(report["findings"], findings) if finding.rows]
+    if summaries:
+        files[ROWS_FILE] = render_rows_file(summaries)
+    return files
+
+
+def render_rows_file(summaries: Sequence[tuple[str, Sequence[str]]]) -> bytes:
+    """The rows each summary finding stands for: a CSV of ``fingerprint,row_id``, in the rows' order."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["fingerprint", "row_id"])
+    for fingerprint, rows in summaries:
+        writer.writerows(zip(itertools.repeat(fingerprint), rows))
+    return buffer.getvalue().encode("utf-8")
 
 
 @contextmanager

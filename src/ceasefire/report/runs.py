@@ -52,7 +52,7 @@ def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path
         build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings,
         release=release,
     )
-    return write_run_report(reports_dir, run.run_id, report_files(report), run.started)
+    return write_run_report(reports_dir, run.run_id, report_files(report, outcome.findings), run.started)
 
 
 def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:

@@ -7,6 +7,7 @@ finding names the resource, row, column, value, rule and the raw ``file:line:col
 
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
 import pandas as pd
@@ -287,19 +288,43 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
                         source_line=int(record.source_line))
             )  # fmt: skip
     table = violations.frame
-    unmatched = table[~table["violation_id"].astype(str).isin(matched)]
+    unmatched = table[~table["violation_id"].isin(list(matched))]
+    if len(unmatched) > PER_ROW_WARNINGS_MAX:
+        findings.append(summarise_unmatched_rows(unmatched, violations.resource))
+        return findings
     # One finding per row, so each row has its own fingerprint: acknowledging or fixing one row
     # leaves the others' fingerprints untouched.
     for record in unmatched.itertuples(index=False):
         findings.append(
             Finding(severity="warning", rule="table-rows-without-prose-event", engine="reconciliation",
-                    resource=violations.resource,
-                    message="no prose event has an overlapping date and a shared place",
-                    row_id=describe_value(record.violation_id),
-                    expected="a dated statement in the prose for each reported violation",
+                    resource=violations.resource, message=UNMATCHED_ROW_MESSAGE,
+                    row_id=describe_value(record.violation_id), expected=UNMATCHED_ROW_EXPECTED,
                     source_file=describe_value(record.source_file), source_line=int(record.source_line))
         )  # fmt: skip
     return findings
+
+
+UNMATCHED_ROW_MESSAGE = "no prose event has an overlapping date and a shared place"
+UNMATCHED_ROW_EXPECTED = "a dated statement in the prose for each reported violation"
+# Above this many table rows without a prose event the rule says so once, with the rows in a file:
+# a table of ACLED's size (millions of rows, an article narrating a handful) would otherwise make the
+# report a list of millions of identical warnings that no reviewer reads one by one.
+PER_ROW_WARNINGS_MAX = 1_000
+
+
+def summarise_unmatched_rows(unmatched: pd.DataFrame, resource: str) -> Finding:
+    """One warning for all ``unmatched`` rows: its value counts them and names a digest of their ids,
+    so its fingerprint (and any acknowledgement of it) changes when the set of rows changes."""
+    ids = tuple(str(value) for value in unmatched["violation_id"].tolist())
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:12]
+    first = unmatched.iloc[0]
+    return Finding(
+        severity="warning", rule="table-rows-without-prose-event", engine="reconciliation", resource=resource,
+        message=f"{len(ids):,} table rows: {UNMATCHED_ROW_MESSAGE} (more than {PER_ROW_WARNINGS_MAX:,}, so one "
+                "warning stands for them all; the report's report-rows.csv names each row)",
+        value=f"{len(ids)} rows, ids sha256 {digest}", expected=UNMATCHED_ROW_EXPECTED,
+        source_file=describe_value(first["source_file"]), source_line=int(first["source_line"]), rows=ids,
+    )  # fmt: skip
 
 
 def validate_across(corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction]) -> list[Finding]:

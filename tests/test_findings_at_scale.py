@@ -1,0 +1,82 @@
+"""A rule that fires once per table row says it once for a large table (docs/REPORTS.md): the report
+stays readable and bounded, and a rows file beside it names every row the summary stands for."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.generate import generate_corpus
+from ceasefire import pipeline
+from ceasefire.report.build import ROWS_FILE, fingerprint_findings
+from ceasefire.validate import validation
+
+RULE = "table-rows-without-prose-event"
+ROWS = validation.PER_ROW_WARNINGS_MAX + 200
+
+
+@pytest.fixture(scope="module")
+def large_raw(tmp_path_factory) -> Path:
+    return generate_corpus(tmp_path_factory.mktemp("large"), articles=1, rows_per_article=ROWS)[0]
+
+
+def _rule_findings(build: pipeline.Build) -> list:
+    return [finding for finding in build.findings if finding.rule == RULE]
+
+
+def test_above_the_limit_one_warning_stands_for_exactly_the_rows_the_per_row_rule_names(large_raw, monkeypatch):
+    limit = validation.PER_ROW_WARNINGS_MAX
+    summary, = _rule_findings(pipeline.build_dataset(large_raw))
+    monkeypatch.setattr(validation, "PER_ROW_WARNINGS_MAX", 10 * ROWS)
+    per_row = _rule_findings(pipeline.build_dataset(large_raw))
+
+    assert len(per_row) > limit  # the prose links only a handful of rows
+    assert list(summary.rows) == [finding.row_id for finding in per_row]
+    assert summary.row_id is None and summary.severity == "warning"
+    assert summary.value.startswith(f"{len(per_row)} rows, ids sha256 ")
+    assert (summary.source_file, summary.source_line) == (per_row[0].source_file, per_row[0].source_line)
+
+
+def _unmatched(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"violation_id": ids, "source_file": "article.txt", "source_line": range(10, 10 + len(ids))})
+
+
+def test_the_summary_fingerprint_follows_the_set_of_rows_not_their_count():
+    ids = [f"2021-01-{day:02d}-khramort" for day in range(1, 29)]
+
+    def fingerprint(rows: list[str]) -> str:
+        return fingerprint_findings([validation.summarise_unmatched_rows(_unmatched(rows), "violations")], None)[0]
+
+    assert fingerprint(ids) == fingerprint(list(ids))
+    assert fingerprint(ids) != fingerprint(ids[:-1])  # a row linked since: the acknowledgement lapses
+    assert fingerprint(ids) != fingerprint([*ids[:-1], "2021-01-29-khramort"])  # same count, other rows
+
+
+@pytest.mark.prefect
+def test_a_published_large_table_has_one_summary_warning_and_a_rows_file_naming_each_row(large_raw, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    result = subprocess.run([str(Path(sys.executable).parent / "ceasefire"), "publish", "--raw", str(large_raw),
+                             "--dist", str(tmp_path / "dist"), "--reports", str(tmp_path / "reports")],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    version = tmp_path / "dist" / "nagorno-karabakh-ceasefire" / "1.0.0"
+    report = json.loads((version / "report.json").read_text(encoding="utf-8"))
+    entry, = [finding for finding in report["findings"] if finding["rule"] == RULE]
+    rows = list(csv.DictReader(io.StringIO((version / ROWS_FILE).read_text(encoding="utf-8"))))
+
+    assert entry["rows_file"] == ROWS_FILE and entry["row_count"] == len(rows) > validation.PER_ROW_WARNINGS_MAX
+    assert {row["fingerprint"] for row in rows} == {entry["fingerprint"]}
+    published = pd.read_csv(version / "data" / "violations.csv", dtype=str)["violation_id"]
+    assert [row["row_id"] for row in rows] == [i for i in published if i in {row["row_id"] for row in rows}]
+    assert (tmp_path / "reports" / "latest" / ROWS_FILE).read_bytes() == (version / ROWS_FILE).read_bytes()
+    assert (result.stdout + result.stderr).count(f"[{RULE}]") <= 1
+    html = (version / "report.html").read_text(encoding="utf-8")
+    assert f'each named in <a href="{ROWS_FILE}">{ROWS_FILE}</a>' in html and html.count(f"[{RULE}]") <= 1
