@@ -17,7 +17,7 @@ from conftest import insert_line, seed_article, seed_cited, write_raw_dir
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.vocabularies import load_contracts
-from ceasefire.publish.catalog import build_zip
+from ceasefire.publish.catalog import ZIP_LEVEL, build_zip
 from ceasefire.pipeline import build_dataset, publish
 
 NEW_ROW = "| 30.03.2023 | 2 | near Shusha | Azerbaijan | no casualties |"
@@ -54,9 +54,15 @@ def test_each_version_has_a_zip_of_its_folder_and_a_matching_sha256(two_releases
             assert archive.read(f"{root}/data/violations.csv") == (package / version / "data" / "violations.csv").read_bytes()
 
 
+def _zip_bytes(folder: Path, root: str) -> bytes:
+    out = io.BytesIO()
+    build_zip(folder, root, out)
+    return out.getvalue()
+
+
 def test_zips_are_byte_reproducible(two_releases: Path) -> None:
     folder = two_releases / PACKAGE_NAME / "1.1.0"
-    assert build_zip(folder, f"{PACKAGE_NAME}-1.1.0") == (two_releases / PACKAGE_NAME / "1.1.0.zip").read_bytes()
+    assert _zip_bytes(folder, f"{PACKAGE_NAME}-1.1.0") == (two_releases / PACKAGE_NAME / "1.1.0.zip").read_bytes()
 
 
 def _zipfile_bytes(folder: Path, root: str) -> bytes:
@@ -68,7 +74,7 @@ def _zipfile_bytes(folder: Path, root: str) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            archive.writestr(info, path.read_bytes(), compresslevel=ZIP_LEVEL)
     return buffer.getvalue()
 
 
@@ -85,8 +91,22 @@ def test_the_parallel_zip_has_the_bytes_zipfile_writes(two_releases: Path, tmp_p
     (folder / "data" / "naïve ü.csv").write_bytes(noise + b"a,b\n" * 20_000 + noise)
     (folder / "data" / "small.json").write_text('{"a": 1}\n', encoding="utf-8")
     for source, root in ((folder, "root"), (two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")):
-        assert build_zip(source, root) == _zipfile_bytes(source, root)
+        assert _zip_bytes(source, root) == _zipfile_bytes(source, root)
     assert (two_releases / PACKAGE_NAME / "1.0.0.zip").read_bytes() == _zipfile_bytes(two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")
+
+
+def test_a_folder_too_big_for_the_parallel_zip_is_streamed_by_zipfile_and_reads_back_whole(
+    two_releases: Path, monkeypatch
+) -> None:
+    from ceasefire.publish import zipping
+
+    monkeypatch.setattr(zipping, "_needs_zip64", lambda files: True)  # what a member near 2 GiB triggers
+    folder = two_releases / PACKAGE_NAME / "1.0.0"
+    with zipfile.ZipFile(io.BytesIO(_zip_bytes(folder, "root"))) as archive:
+        assert archive.testzip() is None
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        assert archive.namelist() == [f"root/{p.relative_to(folder).as_posix()}" for p in files]
+        assert all(archive.read(f"root/{p.relative_to(folder).as_posix()}") == p.read_bytes() for p in files)
 
 
 def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: Path) -> None:

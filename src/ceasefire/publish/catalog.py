@@ -14,10 +14,11 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ceasefire.contracts.package import PackageMetadata
 from ceasefire.publish.landing import render_landing_page
-from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably, write_durably
+from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 from ceasefire.publish.zipping import zip_files
 
@@ -25,8 +26,14 @@ CATALOG_FORMAT = "1.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip
 
 
-def build_zip(version_dir: Path, root: str) -> bytes:
-    """Every file of a version folder, sorted, with fixed dates and modes: byte-reproducible.
+# zlib's default level: at 200,000 rows level 9 took 3.3x as long (the SQLite file 5.2 s instead of 1.0 s)
+# for a zip 2.5 % smaller (docs/BENCHMARKS.md). A zip, once written, is never rewritten, so the zips
+# of earlier versions keep their bytes and checksums.
+ZIP_LEVEL = 6
+
+
+def build_zip(version_dir: Path, root: str, out: BinaryIO) -> None:
+    """Write every file of a version folder into ``out``, sorted, with fixed dates and modes: byte-reproducible.
 
     The files are deflated in parallel (:mod:`ceasefire.publish.zipping`); the bytes are those of
     ``zipfile`` writing them one after the other.
@@ -38,7 +45,7 @@ def build_zip(version_dir: Path, root: str) -> bytes:
         info.external_attr = 0o644 << 16
         info.create_system = 3
         members.append((info, path))
-    return zip_files(members, level=9)
+    zip_files(members, out, level=ZIP_LEVEL)
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
@@ -48,10 +55,13 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
     return True
 
 
-def _write_new(path: Path, content: bytes) -> None:
-    """Create ``path`` from a fsynced temporary file; an existing download is never replaced."""
+def _write_new_zip(path: Path, version_dir: Path, root: str) -> None:
+    """Create the zip at ``path`` from a fsynced temporary file; an existing download is never replaced."""
     temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{os.getpid()}")
-    write_durably(temp, content)
+    with temp.open("wb") as handle:
+        build_zip(version_dir, root, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.link(temp, path)  # fails if path exists
     temp.unlink()
 
@@ -62,8 +72,9 @@ def ensure_zip(package_dir: Path, version: Version) -> tuple[Path, str]:
     zip_path = package_dir / f"{version}.zip"
     sum_path = package_dir / f"{version}.zip.sha256"
     if not zip_path.is_file():
-        _write_new(zip_path, build_zip(package_dir / str(version), f"{name}-{version}"))
-    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+        _write_new_zip(zip_path, package_dir / str(version), f"{name}-{version}")
+    with zip_path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     _write_if_changed(sum_path, f"{digest}  {zip_path.name}\n".encode())
     return zip_path, digest
 

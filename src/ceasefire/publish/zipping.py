@@ -5,20 +5,23 @@ writes exactly what ``zipfile.ZipFile.writestr`` writes for the same ``ZipInfo``
 compression level (``tests/test_release_catalog.py`` compares the two). Deflate is the slow part
 (a 1,000,000-row version holds ~330 MB of CSV and JSON Lines); zlib releases the GIL while it
 compresses, so each file is deflated, streamed from disk, in its own thread, and the archive is
-assembled from the results in file order. Archives that would need ZIP64 records (a member near
-2 GiB) are left to ``zipfile`` itself.
+assembled from the results in file order. Each deflate stream is spooled to a temporary file, so
+memory does not grow with the folder. Archives that would need ZIP64 records (a member near 2 GiB)
+are left to ``zipfile`` itself.
 """
 
 from __future__ import annotations
 
-import io
 import os
+import shutil
 import struct
+import tempfile
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _READ_BLOCK = 1 << 22
 _UTF8_NAME_FLAG = 0x800
@@ -26,27 +29,30 @@ _UTF8_NAME_FLAG = 0x800
 
 @dataclass(frozen=True)
 class Deflated:
-    """One file's deflate stream with the CRC-32 and size of its bytes."""
+    """One file's deflate stream, spooled to ``data``, with the CRC-32 and size of its bytes."""
 
     crc: int
     size: int
-    data: bytes
+    compressed: int
+    data: BinaryIO
 
 
 def deflate_file(path: Path, level: int) -> Deflated:
-    """Raw deflate of ``path`` (as zipfile does it: ``wbits=-15``), read in blocks.
+    """Raw deflate of ``path`` (as zipfile does it: ``wbits=-15``), read in blocks, into a temporary file.
 
     zlib gives the same stream whether the input comes in one call or in blocks.
     """
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    crc, size, parts = 0, 0, []
+    crc, size, compressed = 0, 0, 0
+    spool = tempfile.TemporaryFile()
     with open(path, "rb") as handle:
         while block := handle.read(_READ_BLOCK):
             crc = zlib.crc32(block, crc)
             size += len(block)
-            parts.append(compressor.compress(block))
-    parts.append(compressor.flush())
-    return Deflated(crc, size, b"".join(parts))
+            compressed += spool.write(compressor.compress(block))
+    compressed += spool.write(compressor.flush())
+    spool.seek(0)
+    return Deflated(crc, size, compressed, spool)
 
 
 def _needs_zip64(files: list[Path]) -> bool:
@@ -55,44 +61,47 @@ def _needs_zip64(files: list[Path]) -> bool:
     return any(size * 1.05 > zipfile.ZIP64_LIMIT for size in sizes) or sum(sizes) * 1.05 > zipfile.ZIP64_LIMIT
 
 
-def _zip_sequentially(members: list[tuple[zipfile.ZipInfo, Path]], level: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+def _zip_sequentially(members: list[tuple[zipfile.ZipInfo, Path]], out: BinaryIO, level: int) -> None:
+    with zipfile.ZipFile(out, "w") as archive:
         for info, path in members:
-            archive.writestr(info, path.read_bytes(), compresslevel=level)
-    return buffer.getvalue()
+            info._compresslevel = level  # what writestr(compresslevel=) sets; Python 3.11's name for it
+            with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, _READ_BLOCK)
 
 
-def zip_files(members: list[tuple[zipfile.ZipInfo, Path]], level: int = 9, workers: int | None = None) -> bytes:
-    """The zip of ``(entry, file)`` pairs, in that order: the bytes ``zipfile.writestr`` gives, made in parallel.
+def zip_files(members: list[tuple[zipfile.ZipInfo, Path]], out: BinaryIO, level: int, workers: int | None = None) -> None:
+    """Write the zip of ``(entry, file)`` pairs, in that order, into ``out``: the bytes ``zipfile.writestr``
+    gives, made in parallel.
 
     Each entry's ``compress_type`` must be ``ZIP_DEFLATED``; its name, date, attributes and system are kept.
     """
     paths = [path for _, path in members]
     if _needs_zip64(paths):
-        return _zip_sequentially(members, level)
+        _zip_sequentially(members, out, level)
+        return
     workers = workers or min(len(paths), os.cpu_count() or 1) or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Largest first, so the big files do not wait behind the small ones.
         order = sorted(range(len(paths)), key=lambda i: -paths[i].stat().st_size)
         futures = {i: pool.submit(deflate_file, paths[i], level) for i in order}
-        deflated = [futures[i].result() for i in range(len(paths))]
-    out = io.BytesIO()
-    central = []
-    for (info, _), member in zip(members, deflated):
-        if info.compress_type != zipfile.ZIP_DEFLATED:
-            raise ValueError(f"{info.filename}: only deflated entries are written in parallel")
-        info.flag_bits = 0
-        info.CRC, info.file_size, info.compress_size = member.crc, member.size, len(member.data)
-        info.header_offset = out.tell()
-        out.write(info.FileHeader(zip64=False))
-        out.write(member.data)
-        central.append(_central_directory_entry(info))
-    start = out.tell()
+        start = out.tell()
+        central = []
+        for i, (info, _) in enumerate(members):
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                raise ValueError(f"{info.filename}: only deflated entries are written in parallel")
+            member = futures[i].result()
+            with member.data:
+                info.flag_bits = 0
+                info.CRC, info.file_size, info.compress_size = member.crc, member.size, member.compressed
+                info.header_offset = out.tell() - start
+                out.write(info.FileHeader(zip64=False))
+                shutil.copyfileobj(member.data, out, _READ_BLOCK)
+            central.append(_central_directory_entry(info))
+    directory = out.tell() - start
     out.write(b"".join(central))
-    size = out.tell() - start
-    out.write(struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, len(central), len(central), size, start, 0))
-    return out.getvalue()
+    size = out.tell() - start - directory
+    out.write(struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, len(central), len(central), size,
+                          directory, 0))  # fmt: skip
 
 
 def _central_directory_entry(info: zipfile.ZipInfo) -> bytes:
