@@ -38,7 +38,7 @@ from ceasefire.publish.publishing import publish_lock
 from ceasefire.extract.raw import load_provenance, read_raw_document
 from ceasefire.contracts.vocabularies import load_contracts
 from flows.caching import key_build, key_raw_document
-from flows.references import BuildRef, CorpusRef, DocumentRef, store_build, task_cache_key
+from flows.references import BuildRef, CorpusRef, DocumentRef, retaining, store_build, task_cache_key
 from flows.runners import TaskRunnerName, build_task_runner
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
@@ -301,13 +301,13 @@ def _publish_dataset(
     try:
         provenance = load_provenance(raw_dir)
         removals = load_removals(default_removals_file(raw_dir))
-        with build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
+        with retaining(), build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
             documents = runner.map(read_document_task, {"raw_dir": unmapped(raw_dir), "entry": provenance["files"]}).result()
             # Cache keys hash content, not paths: a cached reference is pointed at this run's raw folder.
             corpus = CorpusRef(documents=tuple(d.at(raw_dir) for d in documents), provenance=provenance)
             extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas}).with_corpus(corpus)
             validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections}).with_corpus(corpus)
-        build = validated.load()
+            build = validated.load()
     except RawInputError as error:
         publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
         return _failed(error, f"unusable input: {error}")

@@ -14,6 +14,12 @@ every cached re-run: at 1,000,000 rows that was over a minute. Instead:
   the build holds (the violations table keeps its lines to place findings) is pickled as the
   number of that line, not as its text.
 
+Within a flow run on the thread pool every task runs in the flow's process, so :func:`retaining`
+keeps what the tasks stored and read there: the next task (and the flow) take the build just
+stored instead of reading it back, and a raw file whose bytes still have the recorded sha256 is
+not decoded again. The folders are still written, for the cache of later runs and for Dask
+workers, which never see this process's memory.
+
 A build folder is named after the task's cache key, which is content-based (``flows/caching.py``):
 the same inputs and code give the same folder, so a cached result always points at a folder that
 holds exactly what the task would compute. The folders live beside Prefect's own persisted results
@@ -30,15 +36,18 @@ import os
 import pickle
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
 
 from ceasefire import pipeline
-from ceasefire.extract.raw import RawCorpus, RawDocument, read_raw_document
+from ceasefire.errors import RawInputError
+from ceasefire.extract.raw import RawCorpus, RawDocument, confine_raw_path, read_raw_document
 
 STORE_FOLDER = "ceasefire-builds"
 # The cache key covers the domain code, not this module: a change to the stored format gets new folders.
@@ -59,11 +68,21 @@ class DocumentRef:
 
     @classmethod
     def of(cls, raw_dir: Path, entry: dict, document: RawDocument) -> "DocumentRef":
+        """The reference of ``document``, just read (and kept, while :func:`retaining` is on)."""
+        if _retained.on:
+            _retained.documents[(document.name, document.role, document.sha256)] = document
         return cls(raw_dir, entry, document.name, document.role, document.sha256, document.bytes)
 
     def load(self) -> RawDocument:
         # read_raw_document checks the bytes against the provenance entry, whose sha256 is ours.
-        return read_raw_document(self.raw_dir, self.entry)
+        key = (self.name, self.role, self.sha256)
+        retained = _retained.documents.get(key) if _retained.on else None
+        if retained is not None and _still_has_sha256(self.raw_dir, self.name, self.sha256):
+            return retained
+        document = read_raw_document(self.raw_dir, self.entry)
+        if _retained.on:
+            _retained.documents[key] = document
+        return document
 
     def at(self, raw_dir: Path) -> "DocumentRef":
         """The same file in ``raw_dir``: a cached reference may come from another folder with the same bytes."""
@@ -101,6 +120,44 @@ class BuildRef:
 
     def load(self) -> pipeline.Build:
         return load_build(self)
+
+
+class _Retained:
+    """What this process stored and read during the flow run under way (see :func:`retaining`)."""
+
+    def __init__(self) -> None:
+        self.on = 0  # nested runs in one process (tests) each turn it on
+        self.builds: dict[Path, pipeline.Build] = {}
+        self.documents: dict[tuple[str, str, str], RawDocument] = {}
+
+
+_retained = _Retained()
+
+
+@contextmanager
+def retaining() -> Iterator[None]:
+    """Keep stored builds and read raw files in memory while the block runs; forget them after it.
+
+    Everything kept is keyed by content (a build folder is named by its cache key, a raw file by
+    its sha256), so a run overlapping this one in the same process can only find the same data.
+    """
+    _retained.on += 1
+    try:
+        yield
+    finally:
+        _retained.on -= 1
+        if not _retained.on:
+            _retained.builds.clear()
+            _retained.documents.clear()
+
+
+def _still_has_sha256(raw_dir: Path, name: str, sha256: str) -> bool:
+    """Whether the raw file still holds the bytes read before (anything else: read it again, and fail there)."""
+    try:
+        with confine_raw_path(raw_dir, name).open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+    except (OSError, RawInputError):
+        return False
 
 
 def store_root() -> Path:
@@ -239,6 +296,8 @@ def store_build(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+    if _retained.on:
+        _retained.builds[folder] = build
     return ref
 
 
@@ -258,6 +317,9 @@ def _link_frame(source: Path | None, target: Path) -> bool:
 def load_build(ref: BuildRef, corpus: RawCorpus | None = None) -> pipeline.Build:
     """The build stored at ``ref``, with its raw corpus read again (or ``corpus``, already read)."""
     corpus = corpus or ref.corpus.load()
+    retained = _retained.builds.get(ref.folder) if _retained.on else None
+    if retained is not None:
+        return dataclasses.replace(retained, corpus=corpus)
     with open(ref.folder / _REST_FILE, "rb") as handle:
         rest: pipeline.Build = _BuildUnpickler(handle, corpus).load()
     extractions = {name: dataclasses.replace(extraction, frame=read_frame(ref.frame_file(name))) for name, extraction in rest.extractions.items()}

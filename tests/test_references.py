@@ -14,7 +14,7 @@ from ceasefire.errors import RawInputError
 from ceasefire.pipeline import build_dataset
 from ceasefire.publish.serialize import render_csv, render_jsonl
 from conftest import ARTICLE, SEED_RAW, replace_line, seed_article, seed_cited, write_raw_dir
-from flows.references import CorpusRef, DocumentRef, load_build, read_frame, store_build, write_frame
+from flows.references import CorpusRef, DocumentRef, load_build, read_frame, retaining, store_build, write_frame
 
 
 def _corpus_ref(raw: Path, build) -> CorpusRef:
@@ -110,3 +110,27 @@ def test_a_frame_validation_left_as_it_was_is_linked_not_written_again(tmp_path)
     assert validated.frame_file("violations").samefile(extracted.frame_file("violations"))
     assert not validated.frame_file("events").samefile(extracted.frame_file("events"))
     _same_cells(load_build(validated).extractions["violations"].frame, build.extractions["violations"].frame)
+
+
+def test_while_retaining_a_stored_build_is_taken_from_memory_and_forgotten_after(tmp_path):
+    raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
+    build = build_dataset(raw)
+    with retaining():
+        ref = store_build(build, _corpus_ref(raw, build), "key", tmp_path / "store")
+        kept = load_build(ref)
+        assert all(kept.extractions[name].frame is e.frame for name, e in build.extractions.items())
+    again = load_build(ref)  # read from the folder, which was written all the same
+    assert all(again.extractions[name].frame is not e.frame for name, e in build.extractions.items())
+    for name, extraction in build.extractions.items():
+        _same_cells(again.extractions[name].frame, extraction.frame)
+
+
+def test_while_retaining_a_raw_file_edited_since_it_was_read_is_an_input_error_not_stale_data(tmp_path):
+    raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
+    build = build_dataset(raw)
+    with retaining():
+        corpus = _corpus_ref(raw, build)  # the documents as the read task read them
+        assert corpus.load().documents[0] is build.corpus.documents[0]  # not decoded again
+        (raw / ARTICLE).write_text(seed_article().replace("Khramort", "Khramorta"), encoding="utf-8")
+        with pytest.raises(RawInputError, match="sha256"):
+            corpus.load()
