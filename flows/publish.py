@@ -25,6 +25,7 @@ from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 from prefect.states import Failed, State
+from prefect.utilities.annotations import quote
 
 from ceasefire import PACKAGE_NAME, pipeline
 from ceasefire.plurals import plural
@@ -311,9 +312,11 @@ def _publish_dataset(
     except RawInputError as error:
         publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
         return _failed(error, f"unusable input: {error}")
-    outcome = publish_task(build, dist_dir, run, removals)
+    # quote: Prefect would otherwise walk every object of a task's parameters looking for futures,
+    # the raw corpus's lines one by one (about 10 s per million lines; docs/BENCHMARKS.md).
+    outcome = publish_task(quote(build), dist_dir, run, removals)
     try:
-        folder = write_report_task(build, outcome, run, reports_dir, dist_dir)
+        folder = write_report_task(quote(build), quote(outcome), run, reports_dir, dist_dir)
     except OSError as error:
         if outcome.status != "published":
             raise OutputLocationError(str(error.filename or reports_dir), f"cannot be written: {error.strerror or error}") from None

@@ -87,3 +87,27 @@ def test_a_flow_failure_state_names_the_error_count(flow_module, tmp_path):
     assert state.message.startswith("1 validation error, 35 warnings; nothing published; report: file://")
     assert "\n" not in state.message
     assert not (tmp_path / "dist").exists()
+
+
+def test_prefect_never_walks_the_build_or_the_outcome_looking_for_futures(flow_module, seed_raw_dir, dist_dir, tmp_path, monkeypatch):
+    # Prefect visits every object of an unquoted task parameter: the raw corpus line by line, about
+    # 10 s per million lines (docs/BENCHMARKS.md). The build and the outcome go to tasks quoted.
+    import prefect.task_engine
+    import prefect.utilities.engine
+
+    from ceasefire import pipeline
+    from ceasefire.extract.raw import RawCorpus
+
+    walked = []
+    for module in (prefect.task_engine, prefect.utilities.engine):
+        collect = module.collect_task_run_inputs_sync
+
+        def spy(expr, *args, _collect=collect, **kwargs):
+            walked.append(type(expr))
+            return _collect(expr, *args, **kwargs)
+
+        monkeypatch.setattr(module, "collect_task_run_inputs_sync", spy)
+    outcome = flow_module.publish_dataset(raw_dir=str(seed_raw_dir), dist_dir=str(dist_dir), reports_dir=str(tmp_path / "reports"))
+    assert outcome.status == "published"
+    assert walked, "the spy saw no task parameters: Prefect collects them elsewhere now"
+    assert not {pipeline.Build, pipeline.Outcome, RawCorpus} & set(walked)
