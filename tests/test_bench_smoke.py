@@ -82,3 +82,22 @@ def test_the_floor_reads_every_raw_byte_and_writes_as_many_as_the_version_holds(
     assert floor["read_bytes"] == sum(p.stat().st_size for p in raw.iterdir())
     assert floor["write_bytes"] == 5_000_002
     assert list((tmp_path / "dist").iterdir()) == [tmp_path / "dist" / "package"]  # the scratch file is gone
+
+
+def test_the_cpu_steps_time_extraction_and_the_check_on_prepared_input(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str) -> dict:
+        # As documented: prepare as a module (it uses the generator), the steps as a file.
+        script = ["-m", "benchmarks.cpu_steps"] if args[0] == "prepare" else ["benchmarks/cpu_steps.py"]
+        done = subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], check=True)  # fmt: skip
+        return json.loads(done.stdout)
+
+    prepared = run("prepare", str(tmp_path), "--rows", "50")
+    assert prepared["status"] == "published"
+    extracted = run("extract", prepared["raw"])
+    assert extracted["rows"]["violations"] == 50 and extracted["cpu_s"] > 0
+    assert run("check", prepared["package"])["errors"] == []

@@ -57,13 +57,15 @@ def parse_heading(line: str) -> tuple[int, str] | None:
 def section_paths(document: RawDocument) -> list[tuple[str, ...]]:
     """The heading path in force at each line (index 0 is line 1)."""
     path: list[str] = []
+    current: tuple[str, ...] = ()  # one tuple per heading, shared by the lines under it
     paths = []
     for line in document.lines:
         heading = parse_heading(line) if line.startswith("=") else None
         if heading:
             level, title = heading
             path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
-        paths.append(tuple(path))
+            current = tuple(path)
+        paths.append(current)
     return paths
 
 

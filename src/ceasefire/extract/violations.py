@@ -15,11 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row, table_line_problem
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.locations import find_unresolved_places, location_precision
+from ceasefire.extract.table_cells import split_block
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
@@ -241,78 +245,74 @@ def parse_count(text: str) -> int | str | None:
 
 
 def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object]:
-    """``parse`` applied once per distinct value, spread back over every row (table cells repeat)."""
-    parsed: dict[object, object] = {}
-    results = []
-    for value in values.tolist():
-        if value not in parsed:
-            parsed[value] = parse(value)
-        results.append(parsed[value])
-    return results
+    """``parse`` applied once per distinct value, spread back over every row (table cells repeat).
 
-
-def split_table_lines(lines: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
-    """The cells of pipe-table lines, column-wise, and the number of cells of each line.
-
-    The same cells as :func:`ceasefire.extract.article.split_pipe_row`, whitespace-stripped.
+    Missing values (None) are parsed once too, as ``parse(None)``.
     """
-    inner = lines.str.rstrip().str.lstrip().str.slice(1)
-    inner = inner.where(~inner.str.endswith("|"), inner.str.slice(0, -1))
-    widths = inner.str.count(r"\|") + 1
-    cells = inner.str.split("|", expand=True, regex=False) if len(lines) else pd.DataFrame()
-    return cells, widths
+    codes, distinct = pd.factorize(values.astype(object), sort=False)
+    parsed = np.empty(len(distinct) + 1, dtype=object)
+    for index, value in enumerate(distinct.tolist()):  # one by one: a list result must stay one element
+        parsed[index] = parse(value)
+    if (codes == -1).any():
+        parsed[-1] = parse(None)
+    return parsed[codes].tolist()
 
 
 def make_violation_ids(date_texts: pd.Series, locations: pd.Series) -> pd.Series:
     """:func:`make_violation_id` for whole columns: the date part per distinct date, the slug column-wise."""
-    date_parts = pd.Series(map_unique(date_texts, lambda text: make_violation_id(text, "x")[:-2]), index=date_texts.index)
+    date_parts = pd.Series(map_unique(date_texts, lambda text: make_violation_id(text, "x")[:-2]), index=date_texts.index, dtype=object)
     return date_parts + "-" + slugify_many(locations)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slugify_many(texts: pd.Series, limit: int = 60) -> pd.Series:
-    """:func:`slugify` for a whole column; slugs longer than ``limit`` are cut by :func:`slugify` itself."""
-    slugs = texts.str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-")
-    slugs = slugs.astype(object)
-    long = slugs.str.len() > limit
-    if long.any():
-        slugs[long] = [slugify(text, limit) for text in texts[long]]
-    slugs[slugs == ""] = "unknown"
-    return slugs
+    """:func:`slugify` for a whole column; slugs longer than ``limit`` are cut by :func:`slugify` itself.
+
+    ASCII texts are lowered and slugged by Arrow kernels; a text with any other character goes
+    through Python's ``str.lower`` (which can turn one into ASCII: ``"İ".lower()`` is ``"i̇"``).
+    """
+    values = texts.astype(object).tolist()
+    array = pa.array(values, type=pa.large_string())
+    slugs = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(array), _NOT_SLUG.pattern, "-"), "-")
+    slugs = slugs.to_numpy(zero_copy_only=False).astype(object) if values else np.empty(0, dtype=object)
+    for position in np.flatnonzero(~pc.string_is_ascii(array).to_numpy(zero_copy_only=False).astype(bool)):
+        slugs[position] = _NOT_SLUG.sub("-", values[position].lower()).strip("-")
+    lengths = np.fromiter(map(len, slugs), dtype=np.int64, count=len(slugs))
+    for position in np.flatnonzero(lengths > limit):
+        slugs[position] = slugify(values[position], limit)
+    slugs[lengths == 0] = "unknown"
+    return pd.Series(slugs, index=texts.index, dtype=object)
 
 
 def extract_violations(document: RawDocument, contracts: Contracts) -> Extraction:
     """Turn the article's violations table into one typed record per row.
 
-    The table is parsed column-wise: pandas string operations split and strip the cells, and each
-    parser (dates, counts, violators, places, casualties) runs once per distinct cell value.
+    The table is parsed column-wise: Arrow kernels classify the lines and split and strip the cells
+    (:mod:`ceasefire.extract.table_cells`), and each parser (dates, counts, violators, places,
+    casualties) runs once per distinct cell value.
     """
     table, positions, others = _find_tables(document)
     width = len(table.header.cells)
     first, last = table.header.line + 1, table.last_line
     problems: list[tuple[int, int, Finding]] = []  # (line, order, finding): reported in table order
-    numbers_list, raw_lines = [], []
+    block = document.lines[first - 1 : last]
+    split = split_block(block, width)  # Arrow kernels over the whole block
     # Every line of the block is a row or a finding: nothing between the header and the table's end
     # is dropped without one.
-    for number, line in enumerate(document.lines[first - 1 : last], start=first):
-        problem = table_line_problem(line)
-        if problem is None:
-            numbers_list.append(number)
-            raw_lines.append(line)
-        else:
-            problems.append((number, 0, _finding(document, number, problem[0], problem[1], value=line[:200], source_column=1)))
-    numbers = pd.Series(numbers_list, dtype="int64")
-    cells, widths = split_table_lines(pd.Series(raw_lines, dtype=object))
-    bad_width = (widths != width).to_numpy()
-    for position in bad_width.nonzero()[0].tolist():
-        line, count = int(numbers.iat[position]), int(widths.iat[position])
+    for position in np.flatnonzero(~split.is_row).tolist():
+        number, (kind, message) = first + position, table_line_problem(block[position])
+        problems.append((number, 0, _finding(document, number, kind, message, value=block[position][:200], source_column=1)))
+    row_positions = np.flatnonzero(split.is_row)
+    for position in np.flatnonzero(~split.full).tolist():
+        line, count = first + int(row_positions[position]), int(split.counts[position])
         problems.append((line, 0, _finding(document, line, "cell-count", f"row has {count} cells but the header has {width}",
                                           value=str(count), expected=str(width), source_column=1)))  # fmt: skip
-    kept = ~bad_width
-    numbers = numbers[kept].reset_index(drop=True)
-    kept_lines = [line for line, keep in zip(raw_lines, kept.tolist()) if keep] if bad_width.any() else raw_lines
-    cell_columns = TableCellColumns(kept_lines, positions)
-    cells = cells.reindex(columns=range(width))
-    column = {name: cells[index][kept].astype(object).str.strip().reset_index(drop=True) for name, index in positions.items()}
+    kept = row_positions[split.full]
+    numbers = pd.Series(first + kept, dtype="int64")
+    cell_columns = TableCellColumns([block[position] for position in kept.tolist()], positions)
+    column = {name: pd.Series(split.columns[index], dtype=object) for name, index in positions.items()}
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
 
@@ -379,7 +379,8 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             "date_text": date_text.tolist(),
             "violation_count": counts,
             "location": [text or None for text in location.tolist()],
-            "places": contracts.gazetteer.resolve_many(location.tolist()),
+            # One lookup per distinct location; each row gets its own list.
+            "places": [list(found) for found in map_unique(location, lambda text: gazetteer.resolve_many([text])[0])],
             "violator": violator,
             "consequences": consequences.tolist(),
             "killed": killed,

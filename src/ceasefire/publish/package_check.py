@@ -7,11 +7,13 @@ check derived from the contract (:mod:`ceasefire.contracts.schema`):
 
 - the descriptor and the first row of every resource, by frictionless itself;
 - every file's byte count and sha256;
-- every CSV resource in chunks: header, cells per row, each cell read with the contract's codec
-  (frictionless' readers), ``required``, every value constraint (``Field.broken_constraint``),
-  ``unique``, the primary key across chunks and the foreign keys;
+- every CSV resource in chunks: header, cells per row, each distinct cell of a column read once
+  with the contract's codec (frictionless' readers), ``required``, every value constraint
+  (``Field.broken_constraint``), ``unique``, the primary key across chunks and the foreign keys;
 - every JSON Lines twin: its schema is its CSV form's (foreign keys pointing at the twins) and its
-  bytes are the rendering of the CSV form's typed rows, so it holds the same typed records.
+  bytes are those ``serialize.render_jsonl`` writes for the CSV form's typed rows, so it holds the
+  same typed records. Each distinct cell is JSON-encoded once with the contract's codec and Arrow
+  joins the lines (``tests/test_package_check_twin.py`` proves the bytes equal on hostile columns).
 
 Only the verdict has to agree with frictionless: when the check finds anything, frictionless
 validates the whole package and its own findings are reported. ``tests/test_package_check.py``
@@ -23,18 +25,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ceasefire.contracts.schema import ContractError, Schema
+from ceasefire.contracts.schema import ContractError, Field, Schema
 from ceasefire.findings import Finding
-from ceasefire.publish.serialize import render_jsonl
 
 # Up to this many rows (all resources), frictionless validates the written package in full.
 FULL_FRICTIONLESS_MAX_ROWS = 200_000
 CHUNK_ROWS = 100_000
+# Types whose values Field.from_text gives as the plain JSON values Field.to_json would give.
+_PLAIN_TYPES = ("string", "integer", "boolean")
 
 
 class PackageError(NamedTuple):
@@ -174,11 +181,12 @@ def _digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-_INVALID = object()  # a cell the field's type cannot read
-
-
 def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict) -> list[PackageError]:
-    """One CSV resource in chunks: cells, types, constraints, keys; and its JSON Lines twin alongside."""
+    """One CSV resource in chunks: cells, types, constraints, keys; and its JSON Lines twin alongside.
+
+    Each column of a chunk is factorised: every distinct cell is read, checked and JSON-encoded
+    once, and each row gets the values of its distinct cell by a ``take``, not a Python loop over rows.
+    """
     names, missing = list(schema.field_names), set(schema.missing_values)
     errors: list[PackageError] = []
     unique_seen = {spec.name: set() for spec in schema.fields if spec.unique}
@@ -190,32 +198,26 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
         for chunk in reader:
             if list(chunk.columns) != names or chunk.isna().to_numpy().any():
                 return [*errors, PackageError(name, None, None, "label-or-cell-error")]
-            columns = {}
+            columns: dict[str, DistinctColumn] = {}
             for spec in schema.fields:
-                cells = chunk[spec.name].tolist()
-                read: dict[str, tuple[object, str | None]] = {}
-                for cell in cells:
-                    if cell not in read:
-                        read[cell] = _read_cell(spec, cell, missing)
-                problems = {problem for problem in (read[cell][1] for cell in set(cells)) if problem}
-                errors += [PackageError(name, None, spec.name, problem) for problem in sorted(problems)]
-                columns[spec.name] = [read[cell][0] for cell in cells]
+                column = columns[spec.name] = DistinctColumn.read(spec, chunk[spec.name], missing)
+                errors += [PackageError(name, None, spec.name, problem) for problem in column.problems]
                 if spec.name in unique_seen:
-                    present = [value for value in columns[spec.name] if value is not None]
-                    if len(set(present)) != len(present) or unique_seen[spec.name] & set(present):
+                    present = column.present_values()
+                    if column.repeats_present() or len(set(present)) != len(present) or unique_seen[spec.name] & set(present):
                         errors.append(PackageError(name, None, spec.name, "unique-error"))
                     unique_seen[spec.name].update(present)
             if errors:
                 return errors
-            keys = set(zip(*(columns[field] for field in schema.primary_key))) if schema.primary_key else set()
+            keys = set(zip(*(columns[field].values() for field in schema.primary_key))) if schema.primary_key else set()
             if schema.primary_key and (len(keys) != len(chunk) or primary_seen & keys):
                 return [PackageError(name, None, None, "primary-key")]
             primary_seen |= keys
             for (resource, fields), values in key_values.items():
                 if resource == name:
-                    values.update(zip(*(columns[field] for field in fields)))
+                    values.update(zip(*(columns[field].values() for field in fields)))
             if json_file is not None:
-                expected = render_jsonl(schema.frame_from_columns(columns))
+                expected = render_jsonl_cells({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
                     return [PackageError(f"{name}-json", None, None, "json-differs-from-csv")]
         if json_file is not None and json_file.read(1):
@@ -228,12 +230,94 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
     return errors
 
 
-def _read_cell(spec, cell: str, missing: set[str]) -> tuple[object, str | None]:
-    """A cell's typed value and the problem frictionless would report in it, if any."""
-    if cell in missing:
-        return spec.from_text(None), ("constraint-error" if spec.required else None)
-    try:
-        value = spec.from_text(cell, missing)
-    except ValueError:
-        return None, "type-error"
-    return value, ("constraint-error" if spec.broken_constraint(value) else None)
+def render_jsonl_cells(cells: dict[str, pa.Array]) -> bytes:
+    """JSON Lines from each field's JSON-encoded cells: the bytes ``serialize.render_jsonl`` writes for those rows.
+
+    ``render_jsonl`` formats ``{"key": cell, ...}`` per row in Python; here Arrow joins the pieces
+    of all rows at once, and the joined array's data buffer is the file's bytes.
+    """
+    rows = len(next(iter(cells.values()))) if cells else 0
+    if not rows:
+        return b""
+    pieces: list[pa.Array | pa.Scalar] = []
+    for number, (field, encoded) in enumerate(cells.items()):
+        key = json.dumps(field, ensure_ascii=False)
+        pieces += [_text(("{" if number == 0 else ", ") + f"{key}: "), encoded]
+    lines = pc.binary_join_element_wise(*pieces, _text("}\n"), _text(""))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + rows + 1]
+    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+@dataclass
+class DistinctColumn:
+    """A column of CSV cells as its distinct cells (read once each) and, per row, which one it holds."""
+
+    spec: Field
+    codes: np.ndarray  # per row: the index of its cell in ``typed``
+    typed: list  # per distinct cell: its typed value (None when missing or unreadable)
+    problems: list[str]  # what frictionless would report in the column, sorted
+
+    @classmethod
+    def read(cls, spec: Field, cells: pd.Series, missing: set[str]) -> DistinctColumn:
+        codes, distinct = pd.factorize(cells, sort=False, use_na_sentinel=False)
+        typed, problems = _read_distinct(spec, distinct.tolist(), missing)
+        return cls(spec, codes, typed, sorted(problems))
+
+    def values(self) -> list:
+        """The typed value of every row (lists are shared between the rows of one distinct cell)."""
+        array = np.empty(len(self.typed), dtype=object)
+        for index, value in enumerate(self.typed):  # one by one: a list value must stay one element
+            array[index] = value
+        return array[self.codes].tolist()
+
+    def present_values(self) -> list:
+        """The distinct typed values that are not missing."""
+        return [value for value in self.typed if value is not None]
+
+    def repeats_present(self) -> bool:
+        """Whether a present (not missing) distinct cell occurs on more than one row."""
+        counts = np.bincount(self.codes, minlength=len(self.typed))
+        present = np.fromiter((value is not None for value in self.typed), dtype=bool, count=len(self.typed))
+        return bool((counts[present] > 1).any())
+
+    def json_cells(self) -> pa.Array:
+        """Every row's value encoded as ``json.dumps`` encodes it inside a record (the contract's JSON codec)."""
+        if self.spec.type == "list":
+            encoded = [json.dumps(self.spec.to_json(value), ensure_ascii=False) for value in self.typed]
+        else:
+            # Strings, integers and booleans are read as plain Python values already (``to_json`` keeps them).
+            plain = self.typed if self.spec.type in _PLAIN_TYPES else [self.spec.to_json(value) for value in self.typed]
+            # Scalars in one call, as serialize does: a newline cannot occur inside an encoded scalar.
+            encoded = json.dumps(plain, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n") if plain else []
+        return pa.array(encoded, type=pa.large_string()).take(pa.array(self.codes))
+
+
+def _read_distinct(spec: Field, cells: list[str], missing: set[str]) -> tuple[list, set[str]]:
+    """The typed value of each distinct cell, and the problems frictionless would report among them.
+
+    A missing cell breaks ``required``; an unreadable one is a ``type-error`` (its value None);
+    a present value that breaks a value constraint is a ``constraint-error``.
+    """
+    typed: list = []
+    problems: set[str] = set()
+    read, empty = spec.from_text, spec.from_text(None)
+    for cell in cells:
+        if cell in missing:
+            typed.append(empty)
+            if spec.required:
+                problems.add("constraint-error")
+            continue
+        try:
+            typed.append(read(cell, missing))
+        except ValueError:
+            typed.append(None)
+            problems.add("type-error")
+    if "constraint-error" not in problems:
+        broken = spec.broken_constraint
+        if any(broken(value) for value, cell in zip(typed, cells) if value is not None and cell not in missing):
+            problems.add("constraint-error")
+    return typed, problems

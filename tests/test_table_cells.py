@@ -1,0 +1,90 @@
+"""The column-wise table parser gives what the row-by-row parser gives, line by line, on hostile tables.
+
+``extract_violations`` classifies and splits the table block with Arrow kernels
+(``extract/table_cells.py``), builds ids with Arrow string kernels (``slugify_many``) and parses
+each distinct cell once (``map_unique``). The oracle is the row-by-row code each replaces:
+``table_line_problem`` and ``split_pipe_row`` for every line, ``slugify`` for every id, ``parse``
+for every cell.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ceasefire.contracts.vocabularies import load_contracts
+from ceasefire.extract.article import is_pipe_like, split_pipe_row, table_line_problem
+from ceasefire.extract.raw import RawDocument
+from ceasefire.extract.table_cells import PYTHON_WHITESPACE, split_block
+from ceasefire.extract.violations import extract_violations, make_violation_id, map_unique, slugify, slugify_many
+
+CONTRACTS = load_contracts()
+HEADER = "| date | number of violations | location | the violator | consequences |"
+# Pipes, the whitespace Python and Unicode disagree on (\x1c-\x1f), NEL, NBSP, ideographic space,
+# tabs, and letters whose lower case is or holds ASCII (İ, the Kelvin sign).
+SPACES = ["\x1c", "\x1f", "\x85", "\xa0", "\u3000", "\u2028", "\t", "\r", " "]
+alphabet = st.sampled_from(list("|| ab.-1Z") + SPACES + ["é", "🕊", "İ", "\u212a"])
+body_lines = st.lists(
+    st.builds(lambda lead, body: lead + body, st.sampled_from(["|", " |", "", "\x1f|", "\u3000|"]), st.text(alphabet, max_size=24)),
+    max_size=12,
+)  # fmt: skip
+
+
+def test_the_whitespace_is_pythons() -> None:
+    assert PYTHON_WHITESPACE == "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+
+
+@settings(max_examples=300, deadline=None)
+@given(body_lines, st.integers(1, 5))
+def test_lines_and_cells_are_those_of_the_row_by_row_parser(lines: list[str], width: int) -> None:
+    block = split_block(lines, width)
+    assert block.is_row.tolist() == [table_line_problem(line) is None for line in lines]
+    rows = [[cell.text for cell in split_pipe_row(line)] for line in lines if table_line_problem(line) is None]
+    assert block.counts.tolist() == [len(cells) for cells in rows]
+    assert [column.tolist() for column in block.columns] == [list(cells) for cells in zip(*[r for r in rows if len(r) == width])] or (
+        not any(len(r) == width for r in rows) and all(len(column) == 0 for column in block.columns)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet, max_size=80) | st.sampled_from(["İstanbul", "a" * 70, "--", ""]), max_size=10))
+def test_column_slugs_are_slugify_of_each_text(texts: list[str]) -> None:
+    assert slugify_many(pd.Series(texts, dtype=object)).tolist() == [slugify(text) for text in texts]
+
+
+@given(st.lists(st.none() | st.sampled_from(["a", "b", "", "İ"]), max_size=10))
+def test_each_distinct_cell_is_parsed_once_and_spread_back(values: list[str | None]) -> None:
+    calls: list = []
+    parsed = map_unique(pd.Series(values, dtype=object), lambda value: calls.append(value) or [value])
+    assert parsed == [[value] for value in values]
+    assert sorted(calls, key=str) == sorted(set(values), key=str)
+
+
+cells = st.text(st.sampled_from(list("0123456789.-| ab") + ["İ", "\xa0", "\x1f"]), max_size=14)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.lists(cells, min_size=4, max_size=6).map(lambda c: "|" + "|".join(c) + "|") | st.sampled_from(["", "\t", "a\tb", "x | y"]),
+                min_size=1, max_size=10))  # fmt: skip
+def test_a_hostile_table_is_extracted_as_the_row_by_row_parser_reads_it(body: list[str]) -> None:
+    lines = ("= Article =", "=== List ===", HEADER, *body, "", "== After ==")
+    extraction = extract_violations(RawDocument(name="hostile.txt", role="article", lines=lines, sha256="", bytes=0), CONTRACTS)
+    # The block ends at its last pipe-like line; what follows is prose, not part of the table.
+    last = max((index for index, line in enumerate(body) if is_pipe_like(line)), default=-1)
+    numbered = list(enumerate(body[: last + 1], start=4))
+    rows = [(number, split_pipe_row(line)) for number, line in numbered if table_line_problem(line) is None]
+    full = [(number, row) for number, row in rows if len(row) == 5]
+    frame = extraction.frame.astype(object).where(extraction.frame.notna(), None)
+    assert frame["source_line"].tolist() == [number for number, _ in full]
+    assert frame["date_text"].tolist() == [row[0].text for _, row in full]
+    assert frame["location"].tolist() == [row[2].text or None for _, row in full]
+    assert frame["consequences"].tolist() == [row[4].text or None for _, row in full]
+    assert frame["violation_id"].tolist() == [make_violation_id(row[0].text, row[2].text) for _, row in full]
+    assert [columns["location"] for columns in extraction.cell_columns] == [row[2].column for _, row in full]
+    structural = [(f.source_line, f.rule) for f in extraction.findings if f.rule in ("table-line", "cell-count")]
+    expected = [(number, "table-line") for number, line in numbered if table_line_problem(line) is not None]
+    expected += [(number, "cell-count") for number, row in rows if len(row) != 5]
+    assert structural == sorted(expected)
