@@ -40,6 +40,8 @@ RESOURCE_METADATA_KEYS = ("title", "description")
 # (128 KiB) would make the diff fail on a long cell that validation had passed.
 CSV_FIELD_LIMIT = 2**31 - 1
 csv.field_size_limit(CSV_FIELD_LIMIT)
+# Arrow reads the key columns in blocks of this size; a row that does not fit one is read by the csv module.
+KEY_BLOCK_BYTES = 1 << 24
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
 
@@ -101,17 +103,47 @@ class CsvRows(Mapping):
 
     @cached_property
     def _keys(self) -> list[str]:
+        """Each row's key (its key cells joined by ``/``, a missing cell as empty), first occurrence first."""
+        import pyarrow as pa
+
+        with self.path.open(encoding="utf-8", newline="") as text:
+            header = next(csv.reader(text), [])
+        try:
+            keys = self._keys_by_arrow(header)
+        except pa.ArrowInvalid:  # a row Arrow cannot read in one block, or a ragged row: the csv module reads any
+            keys = self._keys_by_csv_module(header)
+        return list(dict.fromkeys(keys))
+
+    def _keys_by_arrow(self, header: list[str]) -> list[str]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pv
+
         key = row_key_of(self.schema)
+        present = [name for name in key if name in header]
+        missing = pa.array(sorted(set(self.schema.get("missingValues", [""]))), pa.string())
+        convert = pv.ConvertOptions(include_columns=present, column_types={name: pa.string() for name in present},
+                                    strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[])  # fmt: skip
+        reader = pv.open_csv(self.path, read_options=pv.ReadOptions(block_size=KEY_BLOCK_BYTES),
+                             parse_options=pv.ParseOptions(newlines_in_values=True), convert_options=convert)  # fmt: skip
+        keys: list[str] = []
+        for batch in reader:
+            empty = pa.array([""] * batch.num_rows, pa.string())
+            parts = [pc.if_else(pc.is_in(batch.column(name), value_set=missing), "", batch.column(name)) if name in present
+                     else empty for name in key]  # fmt: skip
+            keys += (parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/")).to_pylist()
+        return keys
+
+    def _keys_by_csv_module(self, header: list[str]) -> list[str]:
         missing = set(self.schema.get("missingValues", [""]))
+        positions = [header.index(name) if name in header else None for name in row_key_of(self.schema)]
         with self.path.open(encoding="utf-8", newline="") as text:
             reader = csv.reader(text)
-            header = next(reader, [])
-            positions = [header.index(name) if name in header else None for name in key]
-            keys = (
+            next(reader, None)
+            return [
                 "/".join("" if at is None or at >= len(row) or row[at] in missing else row[at] for at in positions)
                 for row in reader
-            )  # fmt: skip
-            return list(dict.fromkeys(keys))
+            ]  # fmt: skip
 
     @cached_property
     def _key_set(self) -> set[str]:
