@@ -211,3 +211,14 @@ def test_the_first_difference_is_found_across_windows_whatever_the_batch_sizes(m
         "t:retyped: typed differently from the CSV form: killed (string, not int64)",
         "t:renamed: columns ['id', 'killed'] read back, ['violation_id', 'killed'] in the CSV form",
     ]
+
+
+def test_comparing_with_a_release_writes_the_csv_forms_only(version_dir, monkeypatch):
+    """`ceasefire validate` compares with the latest version: no JSON Lines, Parquet or SQLite is rendered for it."""
+    from ceasefire import pipeline
+
+    write, written = pipeline.write_table_file, []
+    monkeypatch.setattr(pipeline, "write_table_file", lambda file, *args: written.append(file.format) or write(file, *args))
+    monkeypatch.setattr(formats, "write_typed_files", lambda *args: pytest.fail("a typed file was rendered to compare"))
+    comparison = pipeline.compare_with_release(build_dataset(SEED_RAW), version_dir.parent.parent)
+    assert (comparison["version"], comparison["changes"]["bump"], written) == ("1.0.0", "none", ["csv", "csv"])
