@@ -258,8 +258,9 @@ def publish(
 ) -> Outcome:
     """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
 
-    Under the publish lock: clear what a killed run left, compare with the latest version, stage
-    the new version in a hidden folder, validate it, rename it into place, then refresh the
+    Under the publish lock: clear what a killed run left, write the CSV forms into a hidden stage
+    folder and compare them with the latest version, write the other forms and files beside them,
+    read the typed forms back, validate the stage, rename it into place, then refresh the
     downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
     folder carries the report of ``run`` (report.json and report.html). A row of the latest version
     that the build lacks blocks publishing unless ``removals`` approves it.
