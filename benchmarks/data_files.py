@@ -78,9 +78,11 @@ def _run_child(tree: Path, raw: Path, dist: Path, data_only: bool) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def compare(rows: int, rounds: int, baseline: Path, data_only: bool, scratch: Path) -> dict:
+def compare(rows: int, rounds: int, baseline: Path, data_only: bool, scratch: Path, first: str = "current") -> dict:
     raw = generate_corpus(scratch / "raw", 1, rows)[0]
     trees = {"current": REPO, "baseline": baseline}
+    if first == "baseline":
+        trees = dict(reversed(trees.items()))
     samples: dict[str, list[dict]] = {name: [] for name in trees}
     for round_number in range(rounds):
         order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
@@ -101,6 +103,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline", type=Path, help="a source tree to compare with (e.g. git archive <commit> | tar -x -C DIR)")
     parser.add_argument("--data-only", action="store_true", help="the data files' part of publishing alone (see the docstring)")
+    parser.add_argument("--first", choices=["current", "baseline"], default="current", help="which tree runs first in round 1")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", nargs=2, type=Path, metavar=("RAW", "DIST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -108,7 +111,7 @@ def main() -> None:
         print(json.dumps(child(*args.child, args.data_only)))
         return
     with tempfile.TemporaryDirectory(prefix="ceasefire-data-files-") as scratch:
-        result = compare(args.rows, args.rounds, args.baseline, args.data_only, Path(scratch))
+        result = compare(args.rows, args.rounds, args.baseline, args.data_only, Path(scratch), args.first)
     text = json.dumps(result, indent=2)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
