@@ -1,4 +1,4 @@
-"""The typed downloads alone: Parquet, SQLite and their read-back check, on one synthetic article.
+"""The data files alone: CSV, JSON Lines, Parquet, SQLite written into a folder, and the read-back check, on one synthetic article.
 
     python -m benchmarks.formats --rows 100000
 
@@ -19,43 +19,31 @@ from benchmarks.generate import generate_corpus
 
 
 def measure_formats(rows: int) -> dict:
-    from ceasefire.pipeline import build_dataset
+    from ceasefire.pipeline import build_dataset, data_files, plan_data_files
     from ceasefire.publish import formats
-    from ceasefire.publish.serialize import render_csv
 
     with tempfile.TemporaryDirectory(prefix="ceasefire-formats-") as scratch:
         build = build_dataset(generate_corpus(Path(scratch) / "raw", 1, rows)[0])
         schemas = {name: build.contracts.table_schema(name) for name in build.extractions}
-        timings, started = {}, time.perf_counter()
+        folder = Path(scratch) / "version"
+        files, timings, started = plan_data_files(build), {}, time.perf_counter()
 
         def lap(step: str) -> None:
             nonlocal started
             timings[step] = round(time.perf_counter() - started, 2)
             started = time.perf_counter()
 
-        csvs = {name: render_csv(e.frame) for name, e in build.extractions.items()}
-        lap("csv_s")
-        columns = {name: formats.typed_columns(e.frame) for name, e in build.extractions.items()}
-        lap("typed_columns_s")
-        parquets = {name: formats.render_parquet(columns[name], schemas[name]) for name in columns}
-        lap("parquet_s")
-        database = formats.render_sqlite([(name, {}, schemas[name], columns[name]) for name in columns])
-        lap("sqlite_s")
-        folder = Path(scratch) / "version"
-        (folder / "data").mkdir(parents=True)
-        for name in columns:
-            (folder / f"data/{name}.csv").write_bytes(csvs[name])
-            (folder / formats.parquet_path(name)).write_bytes(parquets[name])
-        (folder / formats.SQLITE_PATH).write_bytes(database)
-        started = time.perf_counter()
+        for form in ("csv", "jsonl", "parquet", "sqlite"):  # each written into the folder, in slices
+            written = {file.path: file for file in data_files(build, folder, [f for f in files if f.format == form])}
+            files = [written.get(file.path, file) for file in files]
+            lap(f"{form}_s")
         assert not formats.find_written_mismatches(folder, schemas)
         lap("read_back_check_s")
+        sizes = {form: round(sum(f.size for f in files if f.format == form) / 1e6, 2) for form in ("csv", "jsonl", "parquet", "sqlite")}
     return {
         "rows": {name: len(e.frame) for name, e in build.extractions.items()},
         **timings,
-        "csv_mb": round(sum(map(len, csvs.values())) / 1e6, 2),
-        "parquet_mb": round(sum(map(len, parquets.values())) / 1e6, 2),
-        "sqlite_mb": round(len(database) / 1e6, 2),
+        **{f"{form}_mb": size for form, size in sizes.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 

@@ -99,10 +99,10 @@ def test_frictionless_rejects_an_event_that_names_no_table_row_in_both_forms(see
     row = int(frame.index[frame["violation_id"].notna()][0])
     frame.loc[row, "violation_id"] = "2020-12-12-nowhere"
     broken = dataclasses.replace(seed_build, extractions={**seed_build.extractions, "events": dataclasses.replace(events, frame=frame)})
-    files = pipeline.data_files(broken)
-    contents = {file.path: file.content for file in files}
-    contents["datapackage.json"] = json_bytes(pipeline.package_descriptor(broken, files, FIRST_VERSION, "2024-01-01T00:00:00Z"))
-    stage = stage_version(tmp_path / "package", FIRST_VERSION, contents)
+    written = tmp_path / "package" / ".tmp-candidate-0"
+    files = pipeline.data_files(broken, written)
+    contents = {"datapackage.json": json_bytes(pipeline.package_descriptor(broken, files, FIRST_VERSION, "2024-01-01T00:00:00Z"))}
+    stage = stage_version(tmp_path / "package", FIRST_VERSION, contents, written)
     tables = [file for file in files if file.schema is not None]  # Parquet and SQLite are files, checked by hash
     frames = {file.resource: broken.extractions[file.resource.removesuffix("-json")].frame for file in tables}
     findings = run_frictionless(stage, frames)

@@ -6,6 +6,7 @@ Regenerate the golden files after a reviewed change with ``UPDATE_GOLDEN=1 make 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -151,9 +152,12 @@ def test_csv_and_json_forms_read_back_equal_to_what_was_validated(published):
 
 
 def test_identical_inputs_give_byte_identical_data_files(tmp_path):
-    first = data_files(build_dataset(SEED_RAW))
-    second = data_files(build_dataset(SEED_RAW))
-    assert [(f.path, f.content) for f in first] == [(f.path, f.content) for f in second]
+    first = data_files(build_dataset(SEED_RAW), tmp_path / "first")
+    second = data_files(build_dataset(SEED_RAW), tmp_path / "second")
+    assert [(f.path, f.size, f.sha256) for f in first] == [(f.path, f.size, f.sha256) for f in second]
+    assert [(tmp_path / "first" / f.path).read_bytes() for f in first] == [(tmp_path / "second" / f.path).read_bytes() for f in second]
+    assert all((f.size, f.sha256) == (len(content := (tmp_path / "first" / f.path).read_bytes()), hashlib.sha256(content).hexdigest())
+               for f in first)  # fmt: skip
 
 
 def test_rerun_on_unchanged_input_publishes_nothing(tmp_path):
@@ -177,12 +181,12 @@ def test_committed_versions_still_validate():
     assert latest["version"] == str(versions[-1])
 
 
-def test_committed_latest_version_is_what_the_code_builds_now():
+def test_committed_latest_version_is_what_the_code_builds_now(tmp_path):
     """dist/ is only written by the pipeline: a code change that changes the data must publish."""
     package_dir = REPO / "dist" / PACKAGE_NAME
     latest = list_versions(package_dir)[-1]
     build = build_dataset(SEED_RAW)
-    files = data_files(build)
-    candidate = snapshot_from_files(package_descriptor(build, files, str(latest), "now"), files)
+    files = data_files(build, tmp_path)
+    candidate = snapshot_from_files(package_descriptor(build, files, str(latest), "now"), files, tmp_path)
     changes = compare(snapshot_from_folder(package_dir / str(latest)), candidate)
     assert changes.empty, f"dist/{PACKAGE_NAME}/{latest} is stale ({changes.bump}): run `make run` and commit the new version"

@@ -76,10 +76,10 @@ def test_pandera_and_frictionless_reject_the_same_cells(contracts, tmp_path):
     }
     build = build_dataset(SEED_RAW)
     build.extractions["violations"] = bad
-    files = [f for f in render_data_files(build.extractions, build.contracts) if f.resource == "violations"]
+    written = tmp_path / ".tmp-candidate-0"
+    files = [f for f in render_data_files(build.extractions, build.contracts, written) if f.resource == "violations"]
     descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
-    stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
-        "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip
+    stage = stage_version(tmp_path, Version(0, 0, 1), {"datapackage.json": json.dumps(descriptor).encode()}, written)
     frictionless_cells = {
         (f.source_line, f.column, _normalise(f.rule, f.expected))
         for f in run_frictionless(stage, {"violations": bad.frame})
@@ -122,10 +122,10 @@ def test_pandera_and_frictionless_reject_the_same_new_event_cells(contracts, tmp
     ruled = build_pandera_schema(contracts.table_schema("events"), "events")
     pandera_cells = {(f.row_id, f.column, _normalise(f.rule, f.expected)) for f in run_pandera(bad, {"error": ruled})}
     build.extractions["events"] = bad
-    files = render_data_files(build.extractions, build.contracts)
+    written = tmp_path / ".tmp-candidate-0"
+    files = render_data_files(build.extractions, build.contracts, written)
     descriptor = {"name": "check", "resources": [f.descriptor() for f in files]}
-    stage = stage_version(tmp_path, Version(0, 0, 1), {f.path: f.content for f in files} | {
-        "datapackage.json": json.dumps(descriptor).encode()})  # fmt: skip
+    stage = stage_version(tmp_path, Version(0, 0, 1), {"datapackage.json": json.dumps(descriptor).encode()}, written)
     frictionless_cells = {
         (f.row_id, f.column, _normalise(f.rule, f.expected))
         for f in run_frictionless(stage, {"events": frame, "events-json": frame})

@@ -295,7 +295,7 @@ def test_dist_that_is_a_file_is_refused(seed_raw_dir, tmp_path):
 
 
 def test_full_disk_while_staging_publishes_nothing(published_dist, tmp_path, monkeypatch):
-    def disk_full(package_dir, version, files):
+    def disk_full(package_dir, version, files, *_):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(package_dir / f".tmp-{version}"))
 
     monkeypatch.setattr(pipeline, "stage_version", disk_full)

@@ -12,6 +12,7 @@ import sys
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 from frictionless import Package
 
@@ -139,29 +140,85 @@ def test_every_download_is_listed_with_its_size_and_sha256(version_dir):
     assert tables == ["violations", "violations-json", "events", "events-json"]
 
 
-def test_a_fresh_interpreter_writes_the_same_bytes():
+def test_a_fresh_interpreter_writes_the_same_bytes(tmp_path):
     """Set order, hash seeds and SQLite page order cannot change a typed file between runs."""
     script = (
         "import hashlib, sys; from pathlib import Path; from ceasefire.pipeline import build_dataset, data_files; "
-        "print({f.path: hashlib.sha256(f.content).hexdigest() for f in data_files(build_dataset(Path(sys.argv[1])))})"
+        "folder = Path(sys.argv[2]); data_files(build_dataset(Path(sys.argv[1])), folder); "
+        "print({p: hashlib.sha256((folder / p).read_bytes()).hexdigest() for p in sorted(sys.argv[3:])})"
     )
-    here = {f.path: hashlib.sha256(f.content).hexdigest() for f in data_files(build_dataset(SEED_RAW))}
-    other = subprocess.run([sys.executable, "-c", script, str(SEED_RAW)], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=REPO)  # fmt: skip
+    files = data_files(build_dataset(SEED_RAW), tmp_path / "here")
+    here = {f.path: hashlib.sha256((tmp_path / "here" / f.path).read_bytes()).hexdigest() for f in sorted(files, key=lambda f: f.path)}
+    assert here == {f.path: f.sha256 for f in sorted(files, key=lambda f: f.path)}
+    other = subprocess.run([sys.executable, "-c", script, str(SEED_RAW), str(tmp_path / "other"), *here], capture_output=True,
+                           text=True, check=True, env={"PYTHONHASHSEED": "12345", "PATH": ""}, cwd=REPO)  # fmt: skip
     assert other.stdout.strip() == str(here)
+    assert [p.name for p in (tmp_path / "here" / "data").iterdir() if p.name.startswith(".")] == []  # no scratch file left
 
 
 def test_a_typed_file_that_does_not_read_back_blocks_the_release(monkeypatch, tmp_path):
     build = build_dataset(SEED_RAW)
-    render = formats.render_parquet
-    monkeypatch.setattr(formats, "render_parquet", lambda columns, schema: render({k: v[:-1] for k, v in columns.items()}, schema))
+    write = formats.write_parquet
+    monkeypatch.setattr(formats, "write_parquet", lambda file, frame, schema, folder: write(file, frame.iloc[:-1], schema, folder))
     with pytest.raises(formats.FormatMismatch, match="violations:parquet: 32 rows read back, 33 in the CSV form"):
         publish(build, tmp_path / "dist")
     assert [p.name for p in (tmp_path / "dist" / PACKAGE_NAME).iterdir()] == []
     assert tree_snapshot(tmp_path / "dist" / PACKAGE_NAME) == {}
 
 
+def test_a_changed_value_in_the_written_database_blocks_the_release(monkeypatch, tmp_path):
+    column = formats._sqlite_column
+
+    def off_by_one(spec, values):
+        plain = column(spec, values)
+        if spec["name"] == "wounded" and len(plain) == 33:
+            plain[2] = (plain[2] or 0) + 1
+        return plain
+
+    monkeypatch.setattr(formats, "_sqlite_column", off_by_one)
+    with pytest.raises(formats.FormatMismatch, match="^violations:sqlite: row 4 differs from the CSV form in wounded$"):
+        publish(build_dataset(SEED_RAW), tmp_path / "dist")
+    assert tree_snapshot(tmp_path / "dist" / PACKAGE_NAME) == {}
+
+
+def _tables(columns: dict[str, list], *cuts: int):
+    """``columns`` as Arrow tables cut at ``cuts`` rows: a form read back in batches of its own size."""
+    table = pa.table({name: pa.array(values, pa.int64() if name != "violation_id" else pa.string()) for name, values in columns.items()})
+    bounds = [0, *cuts, table.num_rows]
+    return iter([table.slice(start, end - start) for start, end in zip(bounds, bounds[1:])])
+
+
 def test_a_changed_value_is_named_by_table_form_row_and_field():
-    expected = {"violations": {"violation_id": ["a", "b"], "killed": [1, None]}}
-    read_back = {"violations:sqlite": {"violation_id": ["a", "b"], "killed": [1, 0]}}
-    assert formats.find_format_mismatches(expected, read_back) == ["violations:sqlite: row 3 differs from the CSV form in killed"]
+    expected = {"violation_id": ["a", "b"], "killed": [1, None]}
+    read_back = {"violations:sqlite": _tables({"violation_id": ["a", "b"], "killed": [1, 0]})}
+    assert formats.compare_forms(_tables(expected), read_back) == ["violations:sqlite: row 3 differs from the CSV form in killed"]
+
+
+def test_the_first_difference_is_found_across_windows_whatever_the_batch_sizes(monkeypatch):
+    monkeypatch.setattr(formats, "CHECK_ROWS", 4)
+    ids = [str(i) for i in range(11)]
+    expected = {"violation_id": ids, "killed": list(range(11))}
+    changed = {"violation_id": ids, "killed": [*range(9), 0, 10]}
+    shorter = {"violation_id": ids[:10], "killed": list(range(10))}
+    retyped = pa.table({"violation_id": ids, "killed": [str(i) for i in range(11)]})
+    problems = formats.compare_forms(_tables(expected, 3), {
+        "t:same": _tables(expected, 5, 6), "t:changed": _tables(changed, 1, 2, 7), "t:shorter": _tables(shorter),
+        "t:retyped": iter([retyped]), "t:renamed": iter([retyped.rename_columns(["id", "killed"])]),
+    })  # fmt: skip
+    assert problems == [
+        "t:changed: row 11 differs from the CSV form in killed",
+        "t:shorter: 10 rows read back, 11 in the CSV form",
+        "t:retyped: typed differently from the CSV form: killed (string, not int64)",
+        "t:renamed: columns ['id', 'killed'] read back, ['violation_id', 'killed'] in the CSV form",
+    ]
+
+
+def test_comparing_with_a_release_writes_the_csv_forms_only(version_dir, monkeypatch):
+    """`ceasefire validate` compares with the latest version: no JSON Lines, Parquet or SQLite is rendered for it."""
+    from ceasefire import pipeline
+
+    write, written = pipeline.write_table_file, []
+    monkeypatch.setattr(pipeline, "write_table_file", lambda file, *args: written.append(file.format) or write(file, *args))
+    monkeypatch.setattr(formats, "write_typed_files", lambda *args: pytest.fail("a typed file was rendered to compare"))
+    comparison = pipeline.compare_with_release(build_dataset(SEED_RAW), version_dir.parent.parent)
+    assert (comparison["version"], comparison["changes"]["bump"], written) == ("1.0.0", "none", ["csv", "csv"])

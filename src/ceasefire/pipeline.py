@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +34,15 @@ from ceasefire.validate.validation import validate_across, validate_extraction
 from ceasefire.publish import formats
 from ceasefire.publish.bundle import bundle_files
 from ceasefire.publish.catalog import refresh_downloads
-from ceasefire.publish.descriptor import describe_package, json_bytes, render_data_files
+from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json_bytes, plan_table_files, write_table_file
 from ceasefire.publish.package_check import validate_written_package
 from ceasefire.errors import OutputLocationError
 from ceasefire.publish.publishing import (
-    FIRST_VERSION, DataFile, Version, check_output_location, clear_leftovers, list_versions, pause_point, promote,
-    publish_lock, stage_version,
+    FIRST_VERSION, DataFile, Version, check_output_location, clear_leftovers, list_versions, open_stage,
+    pause_point, promote, publish_lock, stage_version, staged_folders,
 )  # fmt: skip
 from ceasefire.publish.releases import (
-    CHANGES_FILE, Changes, changes_record, compare, corrections_added, initial_changes, snapshot_from_files,
+    CHANGES_FILE, Changes, Snapshot, changes_record, compare, corrections_added, initial_changes, snapshot_from_files,
     snapshot_from_folder,
 )  # fmt: skip
 from ceasefire.publish.version_readme import render_version_readme
@@ -51,7 +52,7 @@ from ceasefire.report.runs import build_report, write_input_error_report, write_
 from ceasefire.report.runs import write_report as write_run_report
 
 __all__ = ["Build", "Outcome", "build_dataset", "build_report", "check_output_location", "compare_with_release",
-           "data_files", "extract", "package_descriptor", "publish", "run", "validate", "write_input_error_report",
+           "data_files", "extract", "package_descriptor", "plan_data_files", "publish", "run", "validate", "write_input_error_report",
            "write_report", "write_traceback"]  # fmt: skip
 
 
@@ -153,15 +154,44 @@ def build_dataset(raw_dir: Path, schemas_dir: Path | None = None, corrections_fi
     return validate(corpus, contracts, extract(corpus, contracts), corrections)
 
 
-def data_files(build: Build) -> list[DataFile]:
-    """Every download of a validated build: the CSV and JSON Lines form of every resource with its
-    Table Schema, then Parquet per resource and one SQLite database of them all, typed by the same
-    Table Schemas and declared as files.
+def plan_data_files(build: Build) -> list[DataFile]:
+    """Every download of a validated build, not yet written: the CSV and JSON Lines form of every
+    resource with its Table Schema, then Parquet per resource and one SQLite database of them all,
+    typed by the same Table Schemas and declared as files."""
+    tables = plan_table_files(build.extractions, build.contracts)
+    return tables + formats.plan_typed_files(tables)
+
+
+def data_files(build: Build, folder: Path, files: list[DataFile] | None = None) -> list[DataFile]:
+    """Write every download of ``files`` (default :func:`plan_data_files`) that is not written yet
+    into ``folder``, slice by slice; return them all, written, in order.
 
     The database enforces primary keys and required fields, so the build must have passed validation.
     """
-    files = render_data_files(build.extractions, build.contracts)
-    return files + formats.render_typed_files(build.extractions, build.contracts, files)
+    files = plan_data_files(build) if files is None else files
+    done = {
+        file.path: write_table_file(file, build.extractions[file.resource.removesuffix("-json")].frame, folder)
+        for file in files
+        if file.size is None and file.format in TABLE_RENDERERS
+    }
+    typed = [file for file in files if file.size is None and file.path not in done]
+    if typed:
+        tables = plan_table_files(build.extractions, build.contracts)  # the typed files take their titles
+        for file in formats.write_typed_files(typed, build.extractions, build.contracts, tables, folder):
+            done[file.path] = file
+    return [done.get(file.path, file) for file in files]
+
+
+def _candidate(build: Build, folder: Path, created: str) -> tuple[list[DataFile], Snapshot]:
+    """Only the CSV forms of ``build`` written into ``folder``, and the build's snapshot from them:
+    what a comparison with a release needs. The other files are returned planned, not written."""
+    planned = plan_data_files(build)
+    files = data_files(build, folder, [file for file in planned if file.format == "csv"])
+    written = {file.path: file for file in files}
+    files = [written.get(file.path, file) for file in planned]
+    # The package's metadata is all a snapshot takes from the descriptor; the resources wait for the other files.
+    metadata = package_descriptor(build, list(written.values()), "0.0.0", created)
+    return files, snapshot_from_files(metadata, files, folder)
 
 
 def package_descriptor(build: Build, files: list[DataFile], version: Version | str, created: str) -> dict:
@@ -207,9 +237,9 @@ def compare_with_release(build: Build, dist_dir: Path | None) -> dict | None:
     version_dir = package_dir / str(versions[-1])
     changes = None
     if not build.counts["error"]:
-        files = data_files(build)
-        candidate = snapshot_from_files(package_descriptor(build, files, "0.0.0", _UNDATED), files)
-        changes = compare(snapshot_from_folder(version_dir), candidate)
+        with tempfile.TemporaryDirectory(prefix="ceasefire-compare-") as scratch:
+            _, candidate = _candidate(build, Path(scratch), _UNDATED)
+            changes = compare(snapshot_from_folder(version_dir), candidate)
     return release_comparison(str(versions[-1]), changes, version_dir)
 
 
@@ -228,8 +258,9 @@ def publish(
 ) -> Outcome:
     """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
 
-    Under the publish lock: clear what a killed run left, compare with the latest version, stage
-    the new version in a hidden folder, validate it, rename it into place, then refresh the
+    Under the publish lock: clear what a killed run left, write the CSV forms into a hidden stage
+    folder and compare them with the latest version, write the other forms and files beside them,
+    read the typed forms back, validate the stage, rename it into place, then refresh the
     downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
     folder carries the report of ``run`` (report.json and report.html). A row of the latest version
     that the build lacks blocks publishing unless ``removals`` approves it.
@@ -253,66 +284,78 @@ def _publish_locked(
     build: Build, dist_dir: Path, lock_timeout: float, now: dt.datetime | None, run: RunInfo | None,
     removals: list[Removal], rows: dict[str, int],
 ) -> Outcome:
-    files = data_files(build)
     package_dir = dist_dir / build.contracts.package.name
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    descriptor = package_descriptor(build, files, "0.0.0", created)  # the version is set once it is known
-    candidate = snapshot_from_files(descriptor, files)
     with publish_lock(dist_dir, lock_timeout):
         pause_point("locked")
         clear_leftovers(dist_dir)  # a temporary catalog.json or index.html
         clear_leftovers(package_dir)
-        versions = list_versions(package_dir)
-        approved: list[Removal] = []
-        if versions:
-            latest = versions[-1]
-            previous = snapshot_from_folder(package_dir / str(latest))
-            changes = compare(previous, candidate)
-            if changes.empty:
-                note = _refresh_finishing_touches(dist_dir, build)
-                return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
-                               message=f"content unchanged since {latest}; nothing published{note}")  # fmt: skip
-            removed, approved = check_removals(changes, previous, str(latest), removals)
-            if removed:
-                findings = sort_findings(build.findings + removed)
-                return Outcome("failed", None, findings, rows, message=f"{len(removed)} published rows removed without review")
-            kind, version = changes.bump, latest.bump(changes.bump)
-            corrections = corrections_added(previous, candidate)
-        else:
-            latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
-            corrections = candidate.metadata.get("corrections") or []
-        descriptor = {**descriptor, "version": str(version)}
-        message = f"published {version} ({kind})"
-        release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None
-        report = build_report(build, str(version), run=run, outcome="published", message=message, release=release)
-        record = changes_record(changes, version, latest, kind, created, corrections)
-        if approved:
-            record["removals_approved"] = [removal.to_dict() for removal in approved]
-        contents = {file.path: file.content for file in files}
-        contents["datapackage.json"] = json_bytes(descriptor)
-        contents.update(report_files(report, build.findings))
-        contents[CHANGES_FILE] = json_bytes(record)
-        contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
-        contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, sorted(contents)).encode("utf-8")
-        stage = stage_version(package_dir, version, contents)
-        pause_point("staged")
-        tables = [file for file in files if file.schema is not None]
-        frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
-        mismatches = formats.find_written_mismatches(stage, {f.resource: f.schema for f in tables if f.format == "csv"})
-        if mismatches:  # a bug in a writer, not in the data: nothing is published
-            shutil.rmtree(stage)
-            raise formats.FormatMismatch("; ".join(mismatches))
-        package_findings = validate_written_package(stage, frames)
-        if package_findings:
-            shutil.rmtree(stage)
-            findings = sort_findings(build.findings + package_findings)
-            return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
-        target = package_dir / str(version)
-        promote(stage, target)
-        pause_point("promoted")
-        message += _refresh_finishing_touches(dist_dir, build)
-    return Outcome("published", str(version), build.findings, rows, path=target, bump=kind,
-                   message=message, report=report)  # fmt: skip
+        # The data files are rendered straight into the stage, under the lock: a concurrent run
+        # clears leftovers only once it holds the lock, so it never removes this one.
+        stage = open_stage(package_dir)
+        try:
+            outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows)
+        finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
+            for leftover in staged_folders(package_dir, stage):
+                shutil.rmtree(leftover, ignore_errors=True)
+        if outcome.status != "failed":
+            outcome.message += _refresh_finishing_touches(dist_dir, build)
+    return outcome
+
+
+def _publish_staged(
+    build: Build, dist_dir: Path, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
+    removals: list[Removal], rows: dict[str, int],
+) -> Outcome:
+    """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock)."""
+    files, candidate = _candidate(build, stage, created)
+    versions = list_versions(package_dir)
+    approved: list[Removal] = []
+    if versions:
+        latest = versions[-1]
+        previous = snapshot_from_folder(package_dir / str(latest))
+        changes = compare(previous, candidate)
+        if changes.empty:
+            return Outcome("unchanged", str(latest), build.findings, rows, path=package_dir / str(latest),
+                           message=f"content unchanged since {latest}; nothing published")  # fmt: skip
+        removed, approved = check_removals(changes, previous, str(latest), removals)
+        if removed:
+            findings = sort_findings(build.findings + removed)
+            return Outcome("failed", None, findings, rows, message=f"{len(removed)} published rows removed without review")
+        kind, version = changes.bump, latest.bump(changes.bump)
+        corrections = corrections_added(previous, candidate)
+    else:
+        latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
+        corrections = candidate.metadata.get("corrections") or []
+    files = data_files(build, stage, files)
+    descriptor = package_descriptor(build, files, version, created)
+    message = f"published {version} ({kind})"
+    release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None
+    report = build_report(build, str(version), run=run, outcome="published", message=message, release=release)
+    record = changes_record(changes, version, latest, kind, created, corrections)
+    if approved:
+        record["removals_approved"] = [removal.to_dict() for removal in approved]
+    contents = {"datapackage.json": json_bytes(descriptor)}
+    contents.update(report_files(report, build.findings))
+    contents[CHANGES_FILE] = json_bytes(record)
+    contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
+    listed = sorted([*contents, *(file.path for file in files)])
+    contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, listed).encode("utf-8")
+    staged = stage_version(package_dir, version, contents, stage)
+    pause_point("staged")
+    tables = [file for file in files if file.schema is not None]
+    frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
+    mismatches = formats.find_written_mismatches(staged, {f.resource: f.schema for f in tables if f.format == "csv"})
+    if mismatches:  # a bug in a writer, not in the data: nothing is published
+        raise formats.FormatMismatch("; ".join(mismatches))
+    package_findings = validate_written_package(staged, frames)
+    if package_findings:
+        findings = sort_findings(build.findings + package_findings)
+        return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
+    target = package_dir / str(version)
+    promote(staged, target)
+    pause_point("promoted")
+    return Outcome("published", str(version), build.findings, rows, path=target, bump=kind, message=message, report=report)
 
 
 def _refresh_finishing_touches(dist_dir: Path, build: Build) -> str:

@@ -13,34 +13,49 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
 from ceasefire.contracts.vocabularies import Contracts
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.extract.violations import Extraction
-from ceasefire.publish.publishing import DataFile, Version
+from ceasefire.publish.publishing import DataFile, Version, write_chunks
 from ceasefire.publish.releases import CHANGES_FILE
-from ceasefire.publish.serialize import render_csv, render_jsonl
+from ceasefire.publish.serialize import csv_chunks, jsonl_chunks
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
-def render_data_files(extractions: dict[str, Extraction], contracts: Contracts) -> list[DataFile]:
-    """The CSV and JSON Lines form of every resource, with its Table Schema.
+def plan_table_files(extractions: dict[str, Extraction], contracts: Contracts) -> list[DataFile]:
+    """The CSV and JSON Lines form of every resource, with its Table Schema, not yet written.
 
     The JSON Lines twin's foreign keys point at the JSON twins too, so frictionless checks each
     form against the same form.
     """
     files = []
-    for name, extraction in extractions.items():
+    for name in extractions:
         schema = contracts.schema(name)
         title, description = schema.title or name, schema.description or ""
+        files.append(DataFile(name, f"data/{name}.csv", "csv", "text/csv", schema.to_descriptor(), title, description))
         files.append(
-            DataFile(name, f"data/{name}.csv", "csv", "text/csv", render_csv(extraction.frame), schema.to_descriptor(),
-                     title, description)
-        )  # fmt: skip
-        files.append(
-            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl", render_jsonl(extraction.frame),
+            DataFile(f"{name}-json", f"data/{name}.jsonl", "jsonl", "application/jsonl",
                      schema.to_descriptor(reference_suffix="-json"), f"{title} (JSON Lines)", description)
         )  # fmt: skip
     return files
+
+
+TABLE_RENDERERS = {"csv": csv_chunks, "jsonl": jsonl_chunks}
+
+
+def write_table_file(file: DataFile, frame: pd.DataFrame, folder: Path) -> DataFile:
+    """Render a CSV or JSON Lines form into ``folder`` slice by slice; the file, written."""
+    return file.written(*write_chunks(folder / file.path, TABLE_RENDERERS[file.format](frame)))
+
+
+def render_data_files(extractions: dict[str, Extraction], contracts: Contracts, folder: Path) -> list[DataFile]:
+    """Every CSV and JSON Lines form (:func:`plan_table_files`), written into ``folder``."""
+    return [
+        write_table_file(file, extractions[file.resource.removesuffix("-json")].frame, folder)
+        for file in plan_table_files(extractions, contracts)
+    ]
 
 
 def describe_package(

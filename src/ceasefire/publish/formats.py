@@ -1,31 +1,31 @@
 """Typed downloads generated from the Table Schemas: Parquet per table, one SQLite database.
 
-Both are pure functions of the typed columns and the schemas, byte for byte: Parquet is written
-without pandas metadata or timestamps, and the SQLite database is built in memory by the same
-statements in the same order, vacuumed, then serialised. Dates are dates in Parquet and ISO text
-in SQLite; lists are lists in Parquet and JSON arrays in SQLite. A missing value and an empty list
-are both null, in every format (CSV can tell them apart no better).
+Both are pure functions of the typed rows and the schemas, byte for byte, and both are written
+slice by slice into the staging folder, never whole in memory: Parquet by one writer with fixed
+options, without timestamps, one row group per slice; the SQLite database by the same statements in
+the same order into a scratch file, then ``VACUUM INTO`` its place. Dates are dates in Parquet and
+ISO text in SQLite; lists are lists in Parquet and JSON arrays in SQLite. A missing value and an
+empty list are both null, in every format (CSV can tell them apart no better).
 
-After writing, :func:`find_written_mismatches` reads every typed file back and compares it, column
-by column, with the typed columns of the CSV form, the form frictionless validates.
+After writing, :func:`find_written_mismatches` reads every typed file back from disk, in windows
+of rows, and compares it with the typed columns of the CSV form (the form frictionless validates),
+read independently by Arrow's CSV reader with the Table Schema's types.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.schema import Schema
-from ceasefire.contracts.storage_types import sqlite_type
-from ceasefire.publish.publishing import DataFile
+from ceasefire.contracts.storage_types import arrow_type, sqlite_type
+from ceasefire.publish.publishing import DataFile, hash_file
+from ceasefire.publish.serialize import RENDER_ROWS
 
 SQLITE_PATH = f"data/{PACKAGE_NAME}.sqlite"
 SQLITE_MEDIATYPE = "application/vnd.sqlite3"
@@ -42,6 +42,16 @@ PARQUET_DESCRIPTION = (
 FIELDS_TABLE = "_fields"
 TABLES_TABLE = "_tables"
 YEAR_VIEW_SUFFIX = "_by_year"
+# Rows per Arrow batch, and so per Parquet row group: Arrow columns are compact, 100,000 rows of
+# the violations table take about 25 MB.
+TYPED_ROWS = 100_000
+# Rows compared at once by the read-back check: bounds its memory whatever the table's size.
+CHECK_ROWS = 16_384
+# Arrow's CSV reader needs a whole row inside one block; a cell up to this size reads.
+CSV_BLOCK_BYTES = 1 << 24
+# Header fields that say which SQLite library last wrote the file and how often (file format,
+# section 1.3): zero, as in a serialised in-memory database, so the bytes do not depend on the writer.
+SQLITE_WRITER_FIELDS = ((24, 4), (92, 8))
 
 
 class FormatMismatch(RuntimeError):
@@ -52,88 +62,44 @@ def parquet_path(resource: str) -> str:
     return f"data/{resource}.parquet"
 
 
-def _typed_reader(spec: dict) -> Callable[[str], object]:
-    """How a non-missing CSV cell of this field reads as a typed value."""
-    kind = spec.get("type", "string")
-    if kind == "list":
-        item = _typed_reader({"type": spec.get("itemType", "string")})
-        delimiter = spec.get("delimiter", ",")
-        return lambda cell: [item(part) for part in cell.split(delimiter)]
-    readers: dict[str, Callable[[str], object]] = {
-        "string": str,
-        "integer": int,
-        "number": float,
-        "date": dt.date.fromisoformat,
-        "boolean": lambda cell: cell == "true",
-    }
-    if kind not in readers:
-        raise ValueError(f"field {spec.get('name')!r}: type {kind!r} cannot be read from CSV here")
-    return readers[kind]
+def arrow_schema(schema: dict) -> "pa.Schema":
+    """The Arrow schema of a table's typed rows, with pandas' metadata so ``pd.read_parquet`` keeps Int64."""
+    return Schema.from_descriptor(schema).to_pyarrow().with_metadata({b"pandas": _pandas_metadata(schema)})
 
 
-def _convert_distinct(values: Iterable, convert: Callable[[object], object]) -> list[object]:
-    """``convert`` once per distinct value (dates, places and vocabularies repeat); None stays None."""
-    done: dict[object, object] = {None: None}
-    out = []
-    for value in values:
-        try:
-            out.append(done[value])
-        except KeyError:
-            done[value] = converted = convert(value)
-            out.append(converted)
-    return out
+def typed_batches(frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS) -> Iterator["pa.RecordBatch"]:
+    """A validated frame as Arrow record batches of ``rows`` rows, typed by the Table Schema.
+
+    Dates are dates, integers int64, lists lists; a missing value and an empty list are null.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target = arrow_schema(schema)
+    for start in range(0, len(frame), rows) if len(frame) else [0]:
+        part = frame.iloc[start : start + rows]
+        columns = []
+        for field in target:
+            column = pa.array(part[field.name], type=field.type, from_pandas=True)
+            if pa.types.is_list(field.type):
+                column = pc.if_else(pc.equal(pc.list_value_length(column), 0), pa.scalar(None, field.type), column)
+            columns.append(column)
+        yield pa.RecordBatch.from_arrays(columns, schema=target)
 
 
-def read_csv_columns(content: bytes, schema: dict) -> dict[str, list]:
-    """The typed columns of a CSV form, as frictionless reads them (a list with no items is None)."""
-    missing = set(schema.get("missingValues", [""]))
-    reader = csv.reader(io.StringIO(content.decode("utf-8"), newline=""))
-    header = next(reader, [])
-    cells = list(zip(*reader)) or [()] * len(header)
-    specs = {spec["name"]: spec for spec in schema["fields"]}
-    columns = {}
-    for name, column in zip(header, cells):
-        read = _typed_reader(specs[name])
-        columns[name] = _convert_distinct((None if cell in missing else cell for cell in column), read)
-    return columns
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, list):
-        return list(value) or None
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def typed_columns(frame) -> dict[str, list]:
-    """A validated frame as typed columns: dates as dates, integers as ints, missing values and empty lists as None."""
-    columns = {}
-    for name in frame.columns:
-        series = frame[name]
-        if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype, pd.BooleanDtype, pd.Float64Dtype)):
-            columns[str(name)] = series.to_numpy(dtype=object, na_value=None).tolist()
-        else:
-            columns[str(name)] = [_plain(value) for value in series.tolist()]
-    return columns
-
-
-def row_count(columns: dict[str, list]) -> int:
-    return len(next(iter(columns.values()), []))
-
-
-def render_parquet(columns: dict[str, list], schema: dict) -> bytes:
-    """One table as Parquet, typed by the Table Schema; each field keeps its title and description."""
+def write_parquet(file: DataFile, frame: pd.DataFrame, schema: dict, folder: Path) -> DataFile:
+    """One table as Parquet, typed by the Table Schema, one row group per slice; each field keeps its title and description."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrow_schema = Schema.from_descriptor(schema).to_pyarrow().with_metadata({b"pandas": _pandas_metadata(schema)})
-    table = pa.Table.from_pydict({spec["name"]: columns[spec["name"]] for spec in schema["fields"]}, schema=arrow_schema)
-    buffer = io.BytesIO()
+    path = folder / file.path
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed writer options: defaults can change between pyarrow releases, the pinned version's cannot.
-    pq.write_table(table, buffer, compression="zstd", compression_level=9, version="2.6", use_dictionary=True,
-                   write_statistics=True, row_group_size=1_000_000)  # fmt: skip
-    return buffer.getvalue()
+    with pq.ParquetWriter(path, arrow_schema(schema), compression="zstd", compression_level=9, version="2.6",
+                          use_dictionary=True, write_statistics=True) as writer:  # fmt: skip
+        for batch in typed_batches(frame, schema):
+            writer.write_table(pa.Table.from_batches([batch]), row_group_size=TYPED_ROWS)
+    return file.written(*hash_file(path))
 
 
 def _pandas_metadata(schema: dict) -> bytes:
@@ -151,12 +117,6 @@ def _pandas_metadata(schema: dict) -> bytes:
         for spec in schema["fields"]
     })  # fmt: skip
     return pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"]
-
-
-def read_parquet(content: bytes) -> dict[str, list]:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(io.BytesIO(content)).to_pydict()
 
 
 def _quote(name: str) -> str:
@@ -198,25 +158,46 @@ def year_field(schema: dict) -> str | None:
     return next((spec["name"] for spec in schema["fields"] if spec.get("type") == "date"), None)
 
 
-def _sqlite_column(spec: dict, values: list) -> list:
-    """A typed column as SQLite values: dates as ISO text, lists as JSON arrays."""
+def _sqlite_column(spec: dict, column: "pa.Array") -> list:
+    """A typed Arrow column as SQLite values: dates as ISO text, lists as JSON arrays (each distinct list encoded once)."""
+    import pyarrow as pa
+
     kind = spec.get("type", "string")
     if kind == "date":
-        return [None if value is None else value.isoformat() for value in values]
-    if kind == "list":
-        return [json.dumps(value, ensure_ascii=False) if value else None for value in values]
+        return column.cast(pa.string()).to_pylist()
+    if kind != "list":
+        return column.to_pylist()
+    encoded: dict[tuple, str] = {}
+    values = []
+    for value in column.to_pylist():
+        if value is None:
+            values.append(None)
+            continue
+        key = tuple(value)
+        if key not in encoded:
+            encoded[key] = json.dumps(value, ensure_ascii=False)
+        values.append(encoded[key])
     return values
 
 
-def render_sqlite(tables: Iterable[tuple[str, dict, dict, dict[str, list]]]) -> bytes:
+def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.DataFrame]], folder: Path) -> DataFile:
     """Every table in one SQLite database, with keys, indexes, a year view and its field descriptions.
 
-    ``tables`` gives ``(name, resource metadata, Table Schema, typed columns)``; a referenced table
-    comes before the tables that refer to it. ``_tables`` and ``_fields`` hold the titles and
+    ``tables`` gives ``(name, resource metadata, Table Schema, frame)``; a referenced table comes
+    before the tables that refer to it. ``_tables`` and ``_fields`` hold the titles and
     descriptions, so the database explains itself without ``datapackage.json``.
+
+    The statements run on a scratch file beside the target (no journal, no syncs: it is thrown
+    away), then ``VACUUM INTO`` writes the database in its canonical page order, the same bytes
+    for the same rows, and the writer's header fields are zeroed.
     """
-    connection = sqlite3.connect(":memory:")
+    path = folder / file.path
+    scratch = path.with_name(f".{path.name}.build")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(scratch)
     try:
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
         # Foreign keys are declared, not enforced while writing: validation and frictionless report a broken
         # one with its raw line, which an IntegrityError here could not.
         connection.execute(
@@ -227,10 +208,12 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, dict[str, list]]]) -> 
             "position INTEGER NOT NULL, field_name TEXT NOT NULL, type TEXT NOT NULL, sqlite_type TEXT NOT NULL, "
             "title TEXT, description TEXT, constraints TEXT, PRIMARY KEY (table_name, field_name))"
         )
-        for name, metadata, schema, columns in tables:
+        for name, metadata, schema, frame in tables:
             connection.execute(_create_table(name, schema))
-            values = [_sqlite_column(spec, columns[spec["name"]]) for spec in schema["fields"]]
-            connection.executemany(f"INSERT INTO {_quote(name)} VALUES ({', '.join('?' for _ in values)})", zip(*values))
+            insert = f"INSERT INTO {_quote(name)} VALUES ({', '.join('?' for _ in schema['fields'])})"
+            for batch in typed_batches(frame, schema, RENDER_ROWS):  # Python values: a slice at a time
+                values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], batch.columns)]
+                connection.executemany(insert, zip(*values))
             for column in indexed_fields(schema):
                 connection.execute(f"CREATE INDEX {_quote(f'{name}_{column}')} ON {_quote(name)} ({_quote(column)})")
             year = year_field(schema)
@@ -240,7 +223,7 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, dict[str, list]]]) -> 
                     f"AS year, * FROM {_quote(name)}"
                 )
             connection.execute(f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?, ?)",
-                               (name, metadata.get("title"), metadata.get("description"), row_count(columns)))  # fmt: skip
+                               (name, metadata.get("title"), metadata.get("description"), len(frame)))  # fmt: skip
             connection.executemany(
                 f"INSERT INTO {FIELDS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -250,10 +233,19 @@ def render_sqlite(tables: Iterable[tuple[str, dict, dict, dict[str, list]]]) -> 
                 ],
             )  # fmt: skip
         connection.commit()
-        connection.execute("VACUUM")
-        return connection.serialize()
+        connection.execute("VACUUM INTO ?", (str(path),))
     finally:
         connection.close()
+        scratch.unlink(missing_ok=True)
+    _zero_writer_fields(path)
+    return file.written(*hash_file(path))
+
+
+def _zero_writer_fields(path: Path) -> None:
+    with path.open("r+b") as handle:
+        for offset, length in SQLITE_WRITER_FIELDS:
+            handle.seek(offset)
+            handle.write(bytes(length))
 
 
 def _field_type(spec: dict) -> str:
@@ -261,70 +253,203 @@ def _field_type(spec: dict) -> str:
     return f"list of {spec.get('itemType', 'string')}" if kind == "list" else kind
 
 
-def read_sqlite_table(content: bytes, name: str, schema: dict) -> dict[str, list]:
-    """A table of the SQLite form as typed columns: ISO dates and JSON arrays read back by the schema."""
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(content)
-        names = [spec["name"] for spec in schema["fields"]]
-        rows = connection.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid").fetchall()
-    finally:
-        connection.close()
-    readers = {"date": dt.date.fromisoformat, "list": json.loads, "boolean": bool}
-    columns = {}
-    for spec, column in zip(schema["fields"], list(zip(*rows)) or [()] * len(names)):
-        read = readers.get(spec.get("type", "string"))
-        columns[spec["name"]] = _convert_distinct(column, read) if read else list(column)
-    return columns
+def _csv_tables(path: Path, schema: dict) -> Iterator["pa.Table"]:
+    """The CSV form's typed rows, as frictionless reads them, in blocks: Arrow's CSV reader with the
+    Table Schema's types, list cells split on their delimiter (a list with no items is null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    types = {spec["name"]: pa.string() if spec.get("type") == "list" else arrow_type(spec) for spec in schema["fields"]}
+    convert = pv.ConvertOptions(column_types=types, null_values=schema.get("missingValues", [""]), strings_can_be_null=True,
+                                quoted_strings_can_be_null=True, true_values=["true"], false_values=["false"])  # fmt: skip
+    reader = pv.open_csv(path, read_options=pv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                         parse_options=pv.ParseOptions(newlines_in_values=True), convert_options=convert)  # fmt: skip
+    specs = {spec["name"]: spec for spec in schema["fields"]}
+    for batch in reader:
+        columns = []
+        for name, column in zip(batch.schema.names, batch.columns):
+            spec = specs.get(name, {})
+            if spec.get("type") == "list":
+                column = pc.split_pattern(column, spec.get("delimiter", ",")).cast(arrow_type(spec))
+            columns.append(column)
+        yield pa.Table.from_arrays(columns, names=batch.schema.names)
 
 
-def find_format_mismatches(expected: dict[str, dict[str, list]], read_back: dict[str, dict[str, list]]) -> list[str]:
-    """What differs between the CSV's typed columns and each typed form (``table:form``): the first difference."""
-    problems = []
-    for form, columns in read_back.items():
-        want = expected[form.split(":")[0]]
-        if list(columns) != list(want):
-            problems.append(f"{form}: columns {list(columns)} read back, {list(want)} in the CSV form")
-        elif row_count(columns) != row_count(want):
-            problems.append(f"{form}: {row_count(columns)} rows read back, {row_count(want)} in the CSV form")
-        else:
-            differing = [name for name in want if columns[name] != want[name]]
-            if differing:
-                row = min(next(i for i, (a, b) in enumerate(zip(columns[n], want[n])) if a != b) for n in differing)
-                fields = [n for n in differing if columns[n][row] != want[n][row]]
-                problems.append(f"{form}: row {row + 2} differs from the CSV form in {', '.join(fields)}")
-    return problems
+def _parquet_tables(path: Path) -> Iterator["pa.Table"]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHECK_ROWS):
+        yield pa.Table.from_batches([batch])
+
+
+def _sqlite_tables(connection: sqlite3.Connection, name: str, schema: dict) -> Iterator["pa.Table"]:
+    """A table of the SQLite form as typed columns, in batches: ISO dates and JSON arrays read back by the schema.
+
+    A column that does not convert to its Arrow type reads back as text, which the comparison reports.
+    """
+    import pyarrow as pa
+
+    names = [spec["name"] for spec in schema["fields"]]
+    cursor = connection.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid")
+    while rows := cursor.fetchmany(CHECK_ROWS):
+        columns = []
+        for spec, values in zip(schema["fields"], zip(*rows)):
+            kind = spec.get("type", "string")
+            try:
+                if kind == "date":
+                    column = pa.array(values, pa.string()).cast(pa.date32())
+                elif kind == "list":
+                    decoded = {text: json.loads(text) for text in set(values) if text is not None}  # places repeat
+                    column = pa.array([None if value is None else decoded[value] for value in values], arrow_type(spec))
+                else:
+                    column = pa.array(values, arrow_type(spec))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                column = pa.array([None if value is None else str(value) for value in values], pa.string())
+            columns.append(column)
+        yield pa.Table.from_arrays(columns, names=names)
+
+
+def _windows(tables: Iterator["pa.Table"], rows: int) -> Iterator["pa.Table"]:
+    """The same rows re-cut into tables of exactly ``rows`` rows (the last one shorter), so two forms align."""
+    import pyarrow as pa
+
+    pending: list[pa.Table] = []
+    held = 0
+    for table in tables:
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            whole = pa.concat_tables(pending)
+            yield whole.slice(0, rows)
+            pending, held = [whole.slice(rows)], held - rows
+    if held:
+        yield pa.concat_tables(pending)
+
+
+def _same_type(read: "pa.DataType", want: "pa.DataType") -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_list(read) and pa.types.is_list(want):  # the item's name (item, element) is not the type
+        return _same_type(read.value_type, want.value_type)
+    return read == want
+
+
+def _equal(want: "pa.ChunkedArray", read: "pa.ChunkedArray") -> bool:
+    return _same_type(read.type, want.type) and want.equals(read.cast(want.type))
+
+
+def _first_difference(want: "pa.Table", read: "pa.Table") -> tuple[int, list[str]] | None:
+    """The first row (0-based, within the window) where ``read`` differs from ``want``, and its fields."""
+    rows = min(want.num_rows, read.num_rows)
+    want, read = want.slice(0, rows), read.slice(0, rows)
+    differing = [name for name in want.column_names if not _equal(want.column(name), read.column(name))]
+    if not differing:
+        return None
+    # Only a window that differs becomes Python values; a type that differs differs in its first row.
+    columns = {name: (want.column(name).to_pylist(), read.column(name).to_pylist()) for name in differing}
+    row = min(next((i for i, (a, b) in enumerate(zip(*pair)) if a != b or type(a) is not type(b)), 0)
+              for pair in columns.values())  # fmt: skip
+    return row, [name for name, (a, b) in columns.items() if a[row] != b[row] or type(a[row]) is not type(b[row])]
+
+
+def compare_forms(expected: Iterator["pa.Table"], forms: dict[str, Iterator["pa.Table"]]) -> list[str]:
+    """What differs between the CSV form's typed rows and each typed form (named ``table:form``): the first difference.
+
+    Every stream is read once, in windows of :data:`CHECK_ROWS` rows, so memory does not grow with
+    the table. Checked in order: column names, column types, row count, values.
+    """
+    expected_windows = _windows(expected, CHECK_ROWS)
+    first = next(expected_windows, None)
+    problems: dict[str, str] = {}
+    windows, heads, counts, differences = {}, {}, {}, {}
+    for form, stream in forms.items():
+        windows[form] = _windows(stream, CHECK_ROWS)
+        heads[form] = next(windows[form], None)
+        head = heads[form]
+        if head is None or first is None:
+            continue
+        if head.column_names != first.column_names:
+            problems[form] = f"{form}: columns {head.column_names} read back, {first.column_names} in the CSV form"
+            continue
+        retyped = [f"{name} ({head.schema.field(name).type}, not {field.type})" for name, field in zip(first.column_names, first.schema)
+                   if not _same_type(head.schema.field(name).type, field.type)]  # fmt: skip
+        if retyped:
+            problems[form] = f"{form}: typed differently from the CSV form: {', '.join(retyped)}"
+    live = [form for form in forms if form not in problems]
+    counts = {form: 0 for form in live}
+    offset, want = 0, first
+    while want is not None:
+        for form in live:
+            read = heads.pop(form) if form in heads else next(windows[form], None)
+            if read is None:
+                continue
+            counts[form] += read.num_rows
+            if form not in differences:
+                found = _first_difference(want, read)
+                if found:
+                    differences[form] = f"{form}: row {offset + found[0] + 2} differs from the CSV form in {', '.join(found[1])}"
+        offset += want.num_rows
+        want = next(expected_windows, None)
+    for form in live:
+        head = heads.pop(form, None)
+        counts[form] += (head.num_rows if head is not None else 0) + sum(table.num_rows for table in windows[form])
+        if counts[form] != offset:
+            problems[form] = f"{form}: {counts[form]} rows read back, {offset} in the CSV form"
+        elif form in differences:
+            problems[form] = differences[form]
+    return [problems[form] for form in forms if form in problems]
 
 
 def find_written_mismatches(folder: Path, schemas: dict[str, dict]) -> list[str]:
-    """Read every typed download in ``folder`` back and compare it with its CSV form's typed columns.
+    """Read every typed download in ``folder`` back from disk and compare it with its CSV form's typed rows.
 
     ``schemas`` maps each table to the Table Schema of its CSV form.
     """
-    expected = {name: read_csv_columns((folder / f"data/{name}.csv").read_bytes(), schema) for name, schema in schemas.items()}
-    database = (folder / SQLITE_PATH).read_bytes()
-    read_back = {}
-    for name, schema in schemas.items():
-        read_back[f"{name}:parquet"] = read_parquet((folder / parquet_path(name)).read_bytes())
-        read_back[f"{name}:sqlite"] = read_sqlite_table(database, name, schema)
-    return find_format_mismatches(expected, read_back)
+    import pyarrow as pa
+
+    problems = []
+    connection = sqlite3.connect(f"{(folder / SQLITE_PATH).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        for name, schema in schemas.items():
+            forms = {
+                f"{name}:parquet": _parquet_tables(folder / parquet_path(name)),
+                f"{name}:sqlite": _sqlite_tables(connection, name, schema),
+            }
+            try:
+                problems += compare_forms(_csv_tables(folder / f"data/{name}.csv", schema), forms)
+            except pa.ArrowInvalid as error:
+                problems.append(f"{name}: the CSV form does not read with its Table Schema's types ({error})")
+    finally:
+        connection.close()
+    return problems
 
 
-def render_typed_files(extractions: dict, contracts, table_files: list[DataFile]) -> list[DataFile]:
-    """Parquet per resource and one SQLite database of them all, typed by the same Table Schemas as
-    ``table_files`` (the CSV and JSON Lines forms) and declared as files."""
-    typed = []
-    for name, extraction in extractions.items():
-        csv_form = next(file for file in table_files if file.resource == name)
-        metadata = {"title": csv_form.title, "description": csv_form.description}
-        typed.append((name, metadata, contracts.table_schema(name), typed_columns(extraction.frame)))
+def plan_typed_files(table_files: list[DataFile]) -> list[DataFile]:
+    """Parquet per table and one SQLite database of them all, typed by the same Table Schemas as
+    ``table_files`` (the CSV and JSON Lines forms) and declared as files; not yet written."""
     files = [
-        DataFile(f"{name}-parquet", parquet_path(name), "parquet", PARQUET_MEDIATYPE, render_parquet(columns, schema), None,
-                 f"{metadata['title']} (Parquet)", PARQUET_DESCRIPTION)
-        for name, metadata, schema, columns in typed
+        DataFile(f"{csv_form.resource}-parquet", parquet_path(csv_form.resource), "parquet", PARQUET_MEDIATYPE, None,
+                 f"{csv_form.title} (Parquet)", PARQUET_DESCRIPTION)
+        for csv_form in table_files
+        if csv_form.format == "csv"
     ]  # fmt: skip
-    files.append(
-        DataFile("sqlite", SQLITE_PATH, "sqlite", SQLITE_MEDIATYPE, render_sqlite(typed), None,
-                 "Every table in one SQLite database", SQLITE_DESCRIPTION)
-    )  # fmt: skip
+    files.append(DataFile("sqlite", SQLITE_PATH, "sqlite", SQLITE_MEDIATYPE, None, "Every table in one SQLite database",
+                          SQLITE_DESCRIPTION))  # fmt: skip
     return files
+
+
+def write_typed_files(planned: list[DataFile], extractions: dict, contracts, table_files: list[DataFile], folder: Path) -> list[DataFile]:
+    """Write the files of :func:`plan_typed_files` into ``folder``, from the frames of ``extractions``."""
+    titles = {file.resource: file for file in table_files if file.format == "csv"}
+    written = []
+    for file in planned:
+        if file.format == "parquet":
+            name = file.resource.removesuffix("-parquet")
+            written.append(write_parquet(file, extractions[name].frame, contracts.table_schema(name), folder))
+        else:
+            tables = [(name, {"title": titles[name].title, "description": titles[name].description},
+                       contracts.table_schema(name), extraction.frame) for name, extraction in extractions.items()]  # fmt: skip
+            written.append(write_sqlite(file, tables, folder))
+    return written

@@ -8,6 +8,7 @@ the next run clears. A file lock serialises concurrent runs.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -21,7 +22,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ceasefire.errors import OutputLocationError, PublishLockTimeout
 
@@ -59,22 +60,29 @@ FIRST_VERSION = Version(1, 0, 0)
 
 @dataclass(frozen=True)
 class DataFile:
-    """One file of a resource, ready to write."""
+    """One file of a resource: what ``datapackage.json`` says about it.
+
+    A planned file has no ``size`` and ``sha256`` yet; the writer that puts it on disk returns it
+    :meth:`written`, with the byte count and hash of what it wrote. The content itself is never
+    held: a million-row table is written in slices straight into the staging folder.
+    """
 
     resource: str
     path: str  # relative to the version folder, e.g. data/violations.csv
     format: str
     mediatype: str
-    content: bytes
     schema: dict | None  # None: a binary download (Parquet, SQLite) that frictionless checks by size and hash only
     title: str = ""
     description: str = ""
+    size: int | None = None  # bytes on disk, once written
+    sha256: str | None = None
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+    def written(self, size: int, sha256: str) -> "DataFile":
+        return dataclasses.replace(self, size=size, sha256=sha256)
 
     def descriptor(self) -> dict:
+        if self.size is None or self.sha256 is None:
+            raise ValueError(f"{self.path} is not written yet: its size and hash are unknown")
         descriptor = {
             "name": self.resource,
             "type": "table" if self.schema is not None else "file",
@@ -84,7 +92,7 @@ class DataFile:
         }
         if self.schema is not None:
             descriptor["encoding"] = "utf-8"
-        descriptor["bytes"] = len(self.content)
+        descriptor["bytes"] = self.size
         descriptor["hash"] = f"sha256:{self.sha256}"
         if self.schema is not None:
             descriptor["schema"] = self.schema
@@ -154,6 +162,28 @@ def write_durably(path: Path, content: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def write_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[int, str]:
+    """Write ``chunks`` into a new file at ``path``, counting and hashing as they go: (bytes, sha256).
+
+    Not fsynced: a staged file is fsynced by :func:`stage_version` once the run knows it publishes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with path.open("xb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def hash_file(path: Path) -> tuple[int, str]:
+    """(bytes, sha256) of a file, read in blocks."""
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
+
 def replace_durably(path: Path, content: bytes) -> None:
     """Write ``path`` so that readers see either the old or the new file, never a mix."""
     temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
@@ -201,15 +231,44 @@ def clear_leftovers(package_dir: Path) -> list[str]:
     return removed
 
 
-def stage_version(package_dir: Path, version: Version, files: dict[str, bytes]) -> Path:
-    """Write every file of a version into a fresh hidden folder and fsync it all."""
-    stage = package_dir / f"{TEMP_PREFIX}{version}-{uuid.uuid4().hex}"
+def open_stage(package_dir: Path) -> Path:
+    """A fresh hidden folder for a candidate version, whose number is not known yet (call under the lock)."""
+    stage = package_dir / f"{TEMP_PREFIX}candidate-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)
-    for relative, content in sorted(files.items()):
-        write_durably(stage / relative, content)
-    for folder in sorted({(stage / relative).parent for relative in files}, reverse=True):
-        _fsync_path(folder)
     return stage
+
+
+def stage_version(package_dir: Path, version: Version, files: dict[str, bytes], stage: Path | None = None) -> Path:
+    """Write every file of a version into a hidden folder and fsync it all.
+
+    ``stage`` is a folder from :func:`open_stage` that already holds files (the data files,
+    written as they were rendered); it is renamed after the version. Without it, a fresh folder.
+    """
+    target = package_dir / f"{TEMP_PREFIX}{version}-{_stage_token(stage) if stage else uuid.uuid4().hex}"
+    if stage is None:
+        target.mkdir(parents=True)
+    else:
+        os.rename(stage, target)
+    for relative, content in sorted(files.items()):
+        write_durably(target / relative, content)
+    folders = []
+    for folder, _, names in os.walk(target):
+        folders.append(Path(folder))
+        for name in sorted(names):
+            _fsync_path(Path(folder) / name)
+    for folder in sorted(folders, reverse=True):
+        _fsync_path(folder)
+    _fsync_path(package_dir)
+    return target
+
+
+def _stage_token(stage: Path) -> str:
+    return stage.name.rsplit("-", 1)[1]
+
+
+def staged_folders(package_dir: Path, stage: Path) -> list[Path]:
+    """The folder of :func:`open_stage`, before or after :func:`stage_version` named it after its version."""
+    return sorted(package_dir.glob(f"{TEMP_PREFIX}*-{_stage_token(stage)}"))
 
 
 def promote(stage: Path, target: Path) -> None:

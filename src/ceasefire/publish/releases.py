@@ -26,7 +26,7 @@ from pathlib import Path
 from ceasefire.plurals import plural
 from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.contracts.schema import row_key_of
-from ceasefire.publish.publishing import DataFile, Version, list_versions
+from ceasefire.publish.publishing import DataFile, Version, hash_file, list_versions
 
 BUMP_ORDER = {"none": 0, "patch": 1, "minor": 2, "major": 3}
 CHANGES_FILE = "changes.json"
@@ -40,6 +40,8 @@ RESOURCE_METADATA_KEYS = ("title", "description")
 # (128 KiB) would make the diff fail on a long cell that validation had passed.
 CSV_FIELD_LIMIT = 2**31 - 1
 csv.field_size_limit(CSV_FIELD_LIMIT)
+# Arrow reads the key columns in blocks of this size; a row that does not fit one is read by the csv module.
+KEY_BLOCK_BYTES = 1 << 24
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
 
@@ -69,38 +71,79 @@ def _row_key(key: tuple[str, ...], row: dict[str, str | None]) -> str:
 
 def parse_csv_rows(content: bytes, schema: dict) -> dict[str, dict[str, str | None]]:
     """CSV bytes to rows keyed by primary key; empty cells (the missing value) become None."""
+    return _rows_by_key(io.StringIO(content.decode("utf-8"), newline=""), schema)
+
+
+def _rows_by_key(text: io.TextIOBase, schema: dict) -> dict[str, dict[str, str | None]]:
     missing = set(schema.get("missingValues", [""]))
     key = row_key_of(schema)
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
     rows = {}
-    for row in reader:
+    for row in csv.DictReader(text):
         clean = {name: (None if value in missing else value) for name, value in row.items()}
         rows[_row_key(key, clean)] = clean
     return rows
 
 
 class CsvRows(Mapping):
-    """:func:`parse_csv_rows` on demand: keys come from the key columns alone, rows only when read.
+    """The rows of a CSV file on disk, keyed by primary key, read on demand.
 
-    A million-row resource as a dict of dicts takes gigabytes; a release diff mostly needs the keys
-    (rows added and removed) and, when the CSV bytes are unchanged, no row at all.
+    Keys come from the key columns alone, rows only when read: a million-row resource as a dict of
+    dicts takes gigabytes, and a release diff mostly needs the keys (rows added and removed) and,
+    when the files' sha256 are equal, no row at all.
     """
 
-    def __init__(self, content: bytes, schema: dict):
-        self.content, self.schema = content, schema
+    def __init__(self, path: Path, schema: dict, sha256: str | None = None):
+        self.path, self.schema = path, schema
+        if sha256 is not None:
+            self.__dict__["sha256"] = sha256  # known from writing it
+
+    @cached_property
+    def sha256(self) -> str:
+        return hash_file(self.path)[1]
 
     @cached_property
     def _keys(self) -> list[str]:
-        key = row_key_of(self.schema)
-        missing = set(self.schema.get("missingValues", [""]))
-        reader = csv.reader(io.StringIO(self.content.decode("utf-8"), newline=""))
-        header = next(reader, [])
-        positions = [header.index(name) if name in header else None for name in key]
-        keys = (
-            "/".join("" if at is None or at >= len(row) or row[at] in missing else row[at] for at in positions)
-            for row in reader
-        )  # fmt: skip
+        """Each row's key (its key cells joined by ``/``, a missing cell as empty), first occurrence first."""
+        import pyarrow as pa
+
+        with self.path.open(encoding="utf-8", newline="") as text:
+            header = next(csv.reader(text), [])
+        try:
+            keys = self._keys_by_arrow(header)
+        except pa.ArrowInvalid:  # a row Arrow cannot read in one block, or a ragged row: the csv module reads any
+            keys = self._keys_by_csv_module(header)
         return list(dict.fromkeys(keys))
+
+    def _keys_by_arrow(self, header: list[str]) -> list[str]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pv
+
+        key = row_key_of(self.schema)
+        present = [name for name in key if name in header]
+        missing = pa.array(sorted(set(self.schema.get("missingValues", [""]))), pa.string())
+        convert = pv.ConvertOptions(include_columns=present, column_types={name: pa.string() for name in present},
+                                    strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[])  # fmt: skip
+        reader = pv.open_csv(self.path, read_options=pv.ReadOptions(block_size=KEY_BLOCK_BYTES),
+                             parse_options=pv.ParseOptions(newlines_in_values=True), convert_options=convert)  # fmt: skip
+        keys: list[str] = []
+        for batch in reader:
+            empty = pa.array([""] * batch.num_rows, pa.string())
+            parts = [pc.if_else(pc.is_in(batch.column(name), value_set=missing), "", batch.column(name)) if name in present
+                     else empty for name in key]  # fmt: skip
+            keys += (parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/")).to_pylist()
+        return keys
+
+    def _keys_by_csv_module(self, header: list[str]) -> list[str]:
+        missing = set(self.schema.get("missingValues", [""]))
+        positions = [header.index(name) if name in header else None for name in row_key_of(self.schema)]
+        with self.path.open(encoding="utf-8", newline="") as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            return [
+                "/".join("" if at is None or at >= len(row) or row[at] in missing else row[at] for at in positions)
+                for row in reader
+            ]  # fmt: skip
 
     @cached_property
     def _key_set(self) -> set[str]:
@@ -108,7 +151,8 @@ class CsvRows(Mapping):
 
     @cached_property
     def _rows(self) -> dict[str, dict[str, str | None]]:
-        return parse_csv_rows(self.content, self.schema)
+        with self.path.open(encoding="utf-8", newline="") as text:
+            return _rows_by_key(text, self.schema)
 
     def __getitem__(self, key: str) -> dict[str, str | None]:
         return self._rows[key]
@@ -131,10 +175,14 @@ def _resource_metadata(resource: dict) -> dict:
     return {key: resource.get(key) for key in RESOURCE_METADATA_KEYS}
 
 
-def snapshot_from_files(descriptor: dict, files: list[DataFile]) -> Snapshot:
-    """The snapshot of a build that is not yet written."""
+def snapshot_from_files(descriptor: dict, files: list[DataFile], folder: Path) -> Snapshot:
+    """The snapshot of a build whose CSV forms are written in ``folder``.
+
+    ``files`` lists every file of the build; only the CSV forms need to be written (a comparison
+    reads no other form), the rest give their resource names.
+    """
     resources = {
-        f.resource: ResourceSnapshot(f.resource, f.schema, CsvRows(f.content, f.schema), _resource_metadata(f.descriptor()))
+        f.resource: ResourceSnapshot(f.resource, f.schema, CsvRows(folder / f.path, f.schema, f.sha256), _resource_metadata(f.descriptor()))
         for f in files
         if f.format == "csv"
     }
@@ -147,9 +195,9 @@ def snapshot_from_folder(version_dir: Path) -> Snapshot:
     resources = {}
     for resource in descriptor["resources"]:
         if resource.get("format") == "csv":
-            content = (version_dir / resource["path"]).read_bytes()
             resources[resource["name"]] = ResourceSnapshot(
-                resource["name"], resource["schema"], CsvRows(content, resource["schema"]), _resource_metadata(resource)
+                resource["name"], resource["schema"], CsvRows(version_dir / resource["path"], resource["schema"]),
+                _resource_metadata(resource),
             )
     return Snapshot(_metadata(descriptor), resources, [r["name"] for r in descriptor["resources"]])
 
@@ -358,7 +406,7 @@ def compare_resources(old: ResourceSnapshot, new: ResourceSnapshot) -> ResourceC
     changes = ResourceChanges(new.name, len(old.rows), len(new.rows))
     changes.schema = compare_schemas(old.schema, new.schema)
     changes.metadata = [f"{key} corrected" for key in RESOURCE_METADATA_KEYS if old.metadata.get(key) != new.metadata.get(key)]
-    if isinstance(old.rows, CsvRows) and isinstance(new.rows, CsvRows) and old.rows.content == new.rows.content \
+    if isinstance(old.rows, CsvRows) and isinstance(new.rows, CsvRows) and old.rows.sha256 == new.rows.sha256 \
             and old.schema == new.schema:
         return changes  # the same CSV bytes read with the same schema: no row changed
     removed = [key for key in old.rows if key not in new.rows]

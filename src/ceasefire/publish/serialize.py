@@ -19,8 +19,9 @@ import pandas as pd
 
 from ceasefire.contracts.schema import csv_text, json_value
 
-# Rows rendered at once: bounds the Python strings alive while a big table is rendered.
-RENDER_ROWS = 100_000
+# Rows rendered at once: bounds the Python strings alive while a big table is rendered (about
+# 50 MB of them for a slice of the violations table).
+RENDER_ROWS = 25_000
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -69,12 +70,17 @@ def _slices(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield frame.iloc[start : start + RENDER_ROWS]
 
 
-def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
-    """RFC 4180 CSV, header row first; each slice written column by column, then by the csv module in one call."""
-    parts = [_csv_bytes([list(frame.columns)])]
+def csv_chunks(frame: pd.DataFrame, list_delimiter: str = ";") -> Iterator[bytes]:
+    """RFC 4180 CSV in slices: the header row, then each slice of rows written column by column, then
+    by the csv module in one call. Joined, the chunks are :func:`render_csv`."""
+    yield _csv_bytes([list(frame.columns)])
     for part in _slices(frame):
-        parts.append(_csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns])))
-    return b"".join(parts)
+        yield _csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns]))
+
+
+def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
+    """RFC 4180 CSV, header row first (the whole of :func:`csv_chunks`)."""
+    return b"".join(csv_chunks(frame, list_delimiter))
 
 
 def _csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
@@ -105,15 +111,18 @@ def _json_column(series: pd.Series) -> list[str]:
     return json.dumps(values, ensure_ascii=False, separators=("\n", ": "))[1:-1].split("\n")
 
 
-def render_jsonl(frame: pd.DataFrame) -> bytes:
-    """One JSON object per line, the same bytes as ``json.dumps`` of each record in field order."""
+def jsonl_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
+    """JSON Lines in slices of rows; joined, the chunks are :func:`render_jsonl`."""
     if not len(frame):
-        return b""
+        return
     # One %-template per line: the keys are encoded once, each row is one formatting call.
     keys = [json.dumps(str(name), ensure_ascii=False).replace("%", "%%") for name in frame.columns]
     template = "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
-    parts = []
     for part in _slices(frame):
         columns = [_json_column(part[name]) for name in part.columns]
-        parts.append(("\n".join([template % cells for cells in zip(*columns)]) + "\n").encode("utf-8"))
-    return b"".join(parts)
+        yield ("\n".join([template % cells for cells in zip(*columns)]) + "\n").encode("utf-8")
+
+
+def render_jsonl(frame: pd.DataFrame) -> bytes:
+    """One JSON object per line, the same bytes as ``json.dumps`` of each record in field order."""
+    return b"".join(jsonl_chunks(frame))
