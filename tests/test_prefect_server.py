@@ -100,6 +100,12 @@ def _base_env(home: Path) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
         PREFECT_LOGGING_LEVEL="INFO",
+        # The served deployment here fires every 10 s while tests hold its one slot with triggered
+        # runs, so its waiting runs turn late within seconds, and the late-runs service's writes then
+        # race the runs' own state writes for SQLite's single writer ("database is locked", seen
+        # under CI load). The service keeps running; it marks a run late after 10 minutes, as no
+        # run of a test waits that long. The nightly schedule (one run a day) never queues like this.
+        PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS="600",
     )
     return env
 
