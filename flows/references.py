@@ -47,7 +47,7 @@ import pyarrow.ipc
 
 from ceasefire import pipeline
 from ceasefire.errors import RawInputError
-from ceasefire.extract.raw import RawCorpus, RawDocument, confine_raw_path, read_raw_document
+from ceasefire.extract.raw import RawCorpus, RawDocument, confine_raw_path, read_raw_document, sha256_file
 
 STORE_FOLDER = "ceasefire-builds"
 # The cache key covers the domain code, not this module: a change to the stored format gets new folders.
@@ -154,8 +154,7 @@ def retaining() -> Iterator[None]:
 def _still_has_sha256(raw_dir: Path, name: str, sha256: str) -> bool:
     """Whether the raw file still holds the bytes read before (anything else: read it again, and fail there)."""
     try:
-        with confine_raw_path(raw_dir, name).open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+        return sha256_file(confine_raw_path(raw_dir, name)) == sha256
     except (OSError, RawInputError):
         return False
 

@@ -87,11 +87,9 @@ def split_raw_lines(text: str) -> tuple[str, ...]:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The sha256 of a file, read in blocks."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_provenance(raw_dir: Path) -> dict:

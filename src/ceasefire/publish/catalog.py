@@ -9,7 +9,6 @@ pure functions of the version folders: no timestamps of their own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zipfile
@@ -18,6 +17,7 @@ from typing import BinaryIO
 
 from ceasefire.contracts.package import PackageMetadata
 from ceasefire.publish.landing import render_landing_page
+from ceasefire.extract.raw import sha256_file
 from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 from ceasefire.publish.zipping import zip_files
@@ -73,8 +73,7 @@ def ensure_zip(package_dir: Path, version: Version) -> tuple[Path, str]:
     sum_path = package_dir / f"{version}.zip.sha256"
     if not zip_path.is_file():
         _write_new_zip(zip_path, package_dir / str(version), f"{name}-{version}")
-    with zip_path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = sha256_file(zip_path)
     _write_if_changed(sum_path, f"{digest}  {zip_path.name}\n".encode())
     return zip_path, digest
 

@@ -23,7 +23,6 @@ and asserts the two agree. Smaller packages, the real dataset included, go to fr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import pyarrow.compute as pc
 
 from ceasefire.contracts.schema import ContractError, Field, Schema
 from ceasefire.findings import Finding
+from ceasefire.publish.publishing import hash_file
 
 # Up to this many rows (all resources), frictionless validates the written package in full.
 FULL_FRICTIONLESS_MAX_ROWS = 200_000
@@ -117,7 +117,7 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
         return errors
     resources = {resource["name"]: resource for resource in descriptor["resources"]}
     for name, resource in resources.items():
-        size, digest = _digest(package_dir / resource["path"])
+        size, digest = hash_file(package_dir / resource["path"])
         if resource.get("bytes") != size:
             errors.append(PackageError(name, None, None, "byte-count"))
         if resource.get("hash") != f"sha256:{digest}":
@@ -169,16 +169,6 @@ def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
         found += [PackageError(task.name, getattr(e, "row_number", None), getattr(e, "field_name", None), e.type)
                   for e in task.errors if e.type not in ("hash-count", "byte-count")]  # fmt: skip
     return found
-
-
-def _digest(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            size += len(block)
-            digest.update(block)
-    return size, digest.hexdigest()
 
 
 def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict) -> list[PackageError]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ceasefire.extract.raw import sha256_file
 from ceasefire.errors import OutputLocationError, PublishLockTimeout
 
 LOCK_FILE = ".publish.lock"
@@ -179,9 +180,7 @@ def write_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[int, str]:
 
 def hash_file(path: Path) -> tuple[int, str]:
     """(bytes, sha256) of a file, read in blocks."""
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-    return path.stat().st_size, digest.hexdigest()
+    return path.stat().st_size, sha256_file(path)
 
 
 def replace_durably(path: Path, content: bytes) -> None:
