@@ -6,12 +6,15 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_events_dates import corpus_of
 
 from ceasefire.extract.events import extract_events, find_actors, share_place
 from ceasefire.pipeline import validate
 from ceasefire.extract.violations import extract_violations
 from ceasefire.contracts.vocabularies import load_contracts
+from ceasefire.validate.validation import _referenced_keys
 
 TABLE = (
     "=== List ===\n"
@@ -148,3 +151,27 @@ def test_a_correction_that_moves_a_table_id_relinks_the_events(tmp_path):
     linked = events.loc[events["violation_id"].notna(), ["source_line", "violation_id"]].values.tolist()
     assert [9, "2020-12-11-near-hadrut"] in linked
     assert "2020-12-11-territory-of-the-former-hadrut-province" not in set(events["violation_id"].dropna())
+
+
+_KEY_TEXTS = st.one_of(st.none(), st.sampled_from(["a", "b", "<NA>", "None", "1", "2021-01-01"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    source=st.lists(st.tuples(_KEY_TEXTS, st.one_of(st.none(), st.integers(0, 3))), max_size=8),
+    target=st.lists(st.tuples(_KEY_TEXTS, st.one_of(st.none(), st.integers(0, 3))), max_size=12),
+    text_dtype=st.sampled_from(["string[pyarrow]", "string[python]", "object"]),
+)
+def test_foreign_keys_are_looked_up_as_the_text_of_every_target_key(source, target, text_dtype):
+    """The lookup reads only the target rows a source row could name, and finds exactly the keys a set
+    of every target key (compared as text) holds."""
+
+    def frame(rows):
+        return pd.DataFrame({"id": pd.Series([r[0] for r in rows], dtype=text_dtype),
+                             "n": pd.array([r[1] for r in rows], dtype="Int64")})  # fmt: skip
+
+    source_frame, target_frame = frame(source), frame(target)
+    every = set(zip(*(map(str, target_frame[name]) for name in ("id", "n"))))
+    named = {tuple(map(str, row)) for row in zip(source_frame["id"].tolist(), source_frame["n"].tolist())
+             if not any(pd.isna(value) for value in row)}  # fmt: skip
+    assert _referenced_keys(source_frame, target_frame) == every & named

@@ -4,6 +4,7 @@ stays readable and bounded, and a rows file beside it names every row the summar
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,11 +51,25 @@ def _unmatched(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"violation_id": ids, "source_file": "article.txt", "source_line": range(10, 10 + len(ids))})
 
 
+def test_the_summary_names_the_marked_rows_and_digests_their_ids_in_slices(monkeypatch):
+    ids = [f"2021-02-{day:02d}-khramort" for day in range(1, 11)]
+    marked = np.array([day % 3 != 0 for day in range(1, 11)])
+    whole = validation.summarise_unmatched_rows(_unmatched(ids), marked, "violations")
+    monkeypatch.setattr(validation, "_DIGEST_SLICE", 2)  # the digest is taken slice by slice
+    sliced = validation.summarise_unmatched_rows(_unmatched(ids), marked, "violations")
+    chosen = [row for row, keep in zip(ids, marked) if keep]
+    expected = hashlib.sha256("\n".join(chosen).encode("utf-8")).hexdigest()[:12]
+    assert list(whole.rows) == list(sliced.rows) == chosen
+    assert whole.value == sliced.value == f"7 rows, ids sha256 {expected}"
+    assert whole.source_line == 10  # the first marked row's line
+
+
 def test_the_summary_fingerprint_follows_the_set_of_rows_not_their_count():
     ids = [f"2021-01-{day:02d}-khramort" for day in range(1, 29)]
 
     def fingerprint(rows: list[str]) -> str:
-        return fingerprint_findings([validation.summarise_unmatched_rows(_unmatched(rows), "violations")], None)[0]
+        summary = validation.summarise_unmatched_rows(_unmatched(rows), np.ones(len(rows), dtype=bool), "violations")
+        return fingerprint_findings([summary], None)[0]
 
     assert fingerprint(ids) == fingerprint(list(ids))
     assert fingerprint(ids) != fingerprint(ids[:-1])  # a row linked since: the acknowledgement lapses

@@ -35,7 +35,7 @@ class Finding:
     source_column: int | None = None
     # A summary finding stands for many rows (their ids, in order): a rule that would otherwise say
     # the same thing once per row of a large table says it once, and the report lists the rows in a file.
-    rows: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    rows: Sequence[str] = field(default=(), compare=False, repr=False)
 
     @property
     def location(self) -> str:

@@ -483,7 +483,7 @@ class ViolationIndex:
         ends = pd.to_datetime(frame["date_end"].iloc[positions]).to_numpy(dtype="datetime64[D]").astype(np.int64)
         order = np.argsort(starts, kind="stable")
         self._starts, self._ends, self._positions = starts[order], ends[order], positions[order]
-        self._ids = frame["violation_id"].to_numpy(dtype=object)
+        self._ids = frame["violation_id"].array  # read only for the few rows an event matches
         self._places = frame["places"].to_numpy(dtype=object)
 
     def __len__(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -231,7 +232,7 @@ def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction])
             target = extractions.get(key.resource or name)
             if target is None or not set(key.fields) <= set(frame.columns):
                 continue
-            known = set(zip(*(map(str, target.frame[field]) for field in key.reference_fields)))
+            known = _referenced_keys(frame[list(key.fields)], target.frame[list(key.reference_fields)])
             fields, target_fields = ", ".join(key.fields), ", ".join(key.reference_fields)
             for row, values in enumerate(zip(*(frame[field].tolist() for field in key.fields))):
                 if any(pd.isna(value) for value in values) or tuple(map(str, values)) in known:
@@ -244,6 +245,29 @@ def check_foreign_keys(contracts: Contracts, extractions: dict[str, Extraction])
                                      cell_columns=extraction.cell_columns)
                 )  # fmt: skip
     return findings
+
+
+def _referenced_keys(source: pd.DataFrame, target: pd.DataFrame) -> set[tuple[str, ...]]:
+    """The keys (as text) of ``target`` rows that some row of ``source`` names, matched column by column.
+
+    Only candidate target rows are turned into Python tuples: a set of every key of a million-row
+    table would hold a million tuples of strings for one lookup per row of a small resource.
+    """
+    rows = zip(*(source[name].tolist() for name in source.columns))
+    wanted = {tuple(map(str, values)) for values in rows if not any(pd.isna(value) for value in values)}
+    candidates = np.ones(len(target), dtype=bool)
+    for position, name in enumerate(target.columns):
+        texts = list({key[position] for key in wanted})
+        column = target[name]
+        if isinstance(column.dtype, pd.StringDtype):  # str() of a text is itself; of a missing value "<NA>"
+            hits = column.isin(texts).to_numpy(dtype=bool, na_value=False)
+            if "<NA>" in texts:
+                hits = hits | column.isna().to_numpy(dtype=bool)
+        else:
+            hits = column.map(str).isin(texts).to_numpy(dtype=bool)
+        candidates &= hits
+    chosen = target.loc[candidates]
+    return set(zip(*(map(str, chosen[name]) for name in chosen.columns))) & wanted
 
 
 def reconcile_events(events: Extraction, violations: Extraction, contracts: Contracts) -> list[Finding]:
@@ -288,10 +312,11 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
                         source_line=int(record.source_line))
             )  # fmt: skip
     table = violations.frame
-    unmatched = table[~table["violation_id"].isin(list(matched))]
-    if len(unmatched) > PER_ROW_WARNINGS_MAX:
-        findings.append(summarise_unmatched_rows(unmatched, violations.resource))
+    without_event = ~table["violation_id"].isin(list(matched)).to_numpy(dtype=bool)
+    if without_event.sum() > PER_ROW_WARNINGS_MAX:
+        findings.append(summarise_unmatched_rows(table, without_event, violations.resource))
         return findings
+    unmatched = table[without_event]
     # One finding per row, so each row has its own fingerprint: acknowledging or fixing one row
     # leaves the others' fingerprints untouched.
     for record in unmatched.itertuples(index=False):
@@ -310,14 +335,19 @@ UNMATCHED_ROW_EXPECTED = "a dated statement in the prose for each reported viola
 # a table of ACLED's size (millions of rows, an article narrating a handful) would otherwise make the
 # report a list of millions of identical warnings that no reviewer reads one by one.
 PER_ROW_WARNINGS_MAX = 1_000
+_DIGEST_SLICE = 100_000
 
 
-def summarise_unmatched_rows(unmatched: pd.DataFrame, resource: str) -> Finding:
-    """One warning for all ``unmatched`` rows: its value counts them and names a digest of their ids,
-    so its fingerprint (and any acknowledgement of it) changes when the set of rows changes."""
-    ids = tuple(str(value) for value in unmatched["violation_id"].tolist())
-    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:12]
-    first = unmatched.iloc[0]
+def summarise_unmatched_rows(table: pd.DataFrame, unmatched: np.ndarray, resource: str) -> Finding:
+    """One warning for the rows of ``table`` that ``unmatched`` marks: its value counts them and names
+    a digest of their ids, so its fingerprint (and any acknowledgement of it) changes when the set of
+    rows changes. The ids stay one Arrow column, not a million Python strings."""
+    ids = table["violation_id"].astype("string[pyarrow]")[unmatched].fillna(str(pd.NA)).array
+    hasher = hashlib.sha256()
+    for start in range(0, len(ids), _DIGEST_SLICE):  # the digest of the ids joined by newlines
+        hasher.update(("\n" if start else "").encode() + "\n".join(ids[start : start + _DIGEST_SLICE]).encode("utf-8"))
+    digest = hasher.hexdigest()[:12]
+    first = table.iloc[int(np.argmax(unmatched))]
     return Finding(
         severity="warning", rule="table-rows-without-prose-event", engine="reconciliation", resource=resource,
         message=f"{len(ids):,} table rows: {UNMATCHED_ROW_MESSAGE} (more than {PER_ROW_WARNINGS_MAX:,}, so one "
