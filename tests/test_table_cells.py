@@ -12,11 +12,13 @@ from __future__ import annotations
 import sys
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ceasefire.contracts.vocabularies import load_contracts
 from ceasefire.extract.article import is_pipe_like, split_pipe_row, table_line_problem
+from ceasefire.extract import violations
 from ceasefire.extract.raw import RawDocument
 from ceasefire.extract.table_cells import PYTHON_WHITESPACE, split_block
 from ceasefire.extract.violations import extract_violations, make_violation_id, map_unique, slugify, slugify_many
@@ -88,3 +90,22 @@ def test_a_hostile_table_is_extracted_as_the_row_by_row_parser_reads_it(body: li
     expected = [(number, "table-line") for number, line in numbered if table_line_problem(line) is not None]
     expected += [(number, "cell-count") for number, row in rows if len(row) != 5]
     assert structural == sorted(expected)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.lists(cells, min_size=4, max_size=6).map(lambda c: "|" + "|".join(c) + "|")
+                | st.sampled_from(["", "a\tb", "| 1.1.2021 | 2 | Nowhere-on-the-map | Azerbaijan | 99999999 killed |"]),
+                min_size=1, max_size=12), st.integers(1, 4))  # fmt: skip
+@example([f"| 1.1.2021 | 1 | Nowhere{n} village | Azerbaijan | |" for n in range(3)], 2)  # unknown places in two blocks
+def test_the_table_parsed_block_by_block_is_the_table_parsed_whole(body: list[str], block_lines: int) -> None:
+    """Lines are parsed a block at a time to bound memory; rows, findings, their order and the cell
+    columns are those of one block of the whole table."""
+    lines = ("= Article =", "=== List ===", HEADER, *body, "", "== After ==")
+    document = RawDocument(name="blocks.txt", role="article", lines=lines, sha256="", bytes=0)
+    whole = extract_violations(document, CONTRACTS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(violations, "BLOCK_LINES", block_lines)
+        blocks = extract_violations(document, CONTRACTS)
+    pd.testing.assert_frame_equal(blocks.frame, whole.frame)
+    assert blocks.findings == whole.findings
+    assert list(blocks.cell_columns) == list(whole.cell_columns)

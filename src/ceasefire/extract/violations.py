@@ -212,16 +212,16 @@ class TableCellColumns(Sequence):
     """
 
     def __init__(self, lines: Sequence[str], positions: dict[str, int]):
-        self._lines = lines
+        self.lines = lines
         self._positions = dict(positions)
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self.lines)
 
     def __getitem__(self, row):  # type: ignore[override]
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        cells = split_pipe_row(self._lines[row])
+        cells = split_pipe_row(self.lines[row])
         columns = {name: cells[index].column for name, index in self._positions.items()}
         columns.update(
             {"date_start": columns["date_text"], "date_end": columns["date_text"], "places": columns["location"],
@@ -296,7 +296,32 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     table, positions, others = _find_tables(document)
     width = len(table.header.cells)
     first, last = table.header.line + 1, table.last_line
-    problems: list[tuple[int, int, Finding]] = []  # (line, order, finding): reported in table order
+    problems: list[tuple[int, int, Finding]] = []  # (line or row, order, finding): reported in table order
+    frames, kept_lines = [], []
+    # A block of lines at a time: the per-row Python values of parsing (ids, dates, lists of places)
+    # exist for one block only, so a table of millions of rows does not hold them all at once.
+    for start in range(first, max(last + 1, first + 1), BLOCK_LINES):
+        stop = min(start + BLOCK_LINES - 1, last)
+        frame = _extract_block(document, contracts, positions, width, start, stop, len(kept_lines), problems, kept_lines)
+        frames.append(frame)
+    problems.sort(key=lambda problem: problem[:2])
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return Extraction(
+        resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
+        cell_columns=TableCellColumns(kept_lines, positions), section=table.section,
+    )  # fmt: skip
+
+
+# Lines of the table parsed together (see :func:`extract_violations`); the output does not depend on it.
+BLOCK_LINES = 100_000
+
+
+def _extract_block(
+    document: RawDocument, contracts: Contracts, positions: dict[str, int], width: int, first: int, last: int,
+    row_offset: int, problems: list[tuple[int, int, Finding]], kept_lines: list[str],
+) -> pd.DataFrame:
+    """The typed rows of table lines ``first``..``last``; their findings go to ``problems`` and their
+    lines to ``kept_lines``. ``row_offset`` is the frame position of the block's first row."""
     block = document.lines[first - 1 : last]
     split = split_block(block, width)  # Arrow kernels over the whole block
     # Every line of the block is a row or a finding: nothing between the header and the table's end
@@ -312,6 +337,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     kept = row_positions[split.full]
     numbers = pd.Series(first + kept, dtype="int64")
     cell_columns = TableCellColumns([block[position] for position in kept.tolist()], positions)
+    kept_lines += cell_columns.lines
     column = {name: pd.Series(split.columns[index], dtype=object) for name, index in positions.items()}
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
@@ -362,7 +388,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
     for position in [i for i, names in enumerate(unresolved) if names]:
         text = location.iat[position]
-        problems.append((position, 3, dataclasses.replace(_finding(
+        problems.append((row_offset + position, 3, dataclasses.replace(_finding(
             document, int(numbers.iat[position]), "place-unresolved",
             f"the location names {', '.join(map(repr, unresolved[position]))}, which schemas/gazetteer.json does not know; "
             "the row keeps only the places it does know",
@@ -370,8 +396,7 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
-    problems.sort(key=lambda problem: problem[:2])
-    frame = contracts.schema(RESOURCE).frame_from_columns(
+    return contracts.schema(RESOURCE).frame_from_columns(
         {
             "violation_id": violation_ids.tolist(),
             "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
@@ -391,8 +416,3 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
                 location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
         }
     )
-    return Extraction(
-        resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
-        cell_columns=cell_columns, section=table.section,
-    )  # fmt: skip
-
