@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ceasefire.errors import RawInputError
-from ceasefire.pipeline import run
+from ceasefire.pipeline import build_dataset, publish, run
 from conftest import ARTICLE, insert_line, replace_line, seed_article, tree_snapshot, write_raw_dir
 
 # Line 82 of the seed article: the 08.11.2021 row.
@@ -114,6 +114,17 @@ def test_a_raw_file_edited_behind_provenance_is_refused(seed_raw_dir, dist_dir):
     with pytest.raises(RawInputError, match="raw files are never edited"):
         run(seed_raw_dir, dist_dir)
     assert not dist_dir.exists()
+
+
+def test_a_raw_file_edited_between_reading_and_publishing_is_not_shipped(seed_raw_dir, dist_dir):
+    """The version ships the raw files read again from disk, block by block (a large article is not
+    held in memory twice); bytes that are no longer the ones extracted stop the run, unpublished."""
+    build = build_dataset(seed_raw_dir)
+    article = seed_raw_dir / ARTICLE
+    article.write_bytes(article.read_bytes().replace(b"Shusha", b"Shushi", 1))
+    with pytest.raises(RawInputError, match=f"^{ARTICLE}: changed on disk while the run was reading it"):
+        publish(build, dist_dir)
+    assert [path.name for path in (dist_dir / "nagorno-karabakh-ceasefire").iterdir()] == []  # no version, no stage
 
 
 def test_a_missing_raw_folder_is_unusable(tmp_path):

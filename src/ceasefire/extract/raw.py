@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from ceasefire.errors import RawInputError
 
@@ -27,10 +28,28 @@ class RawDocument:
     lines: tuple[str, ...]
     sha256: str
     bytes: int
-    data: bytes = field(default=b"", repr=False, compare=False)  # the file as read: downloads ship it
+    data: bytes = field(default=b"", repr=False, compare=False)  # a document made in memory: its bytes
+    path: Path | None = field(default=None, repr=False, compare=False)  # a file read from the raw folder
 
     def line(self, number: int) -> str:
         return self.lines[number - 1]
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes the run read, which downloads ship: read again from the file in blocks (a large
+        article is not held twice in memory), and an error if they no longer have the sha256 read."""
+        if self.path is None:
+            yield self.data
+            return
+        digest = hashlib.sha256()
+        try:
+            with self.path.open("rb") as handle:
+                while block := handle.read(size):
+                    digest.update(block)
+                    yield block
+        except OSError as error:
+            raise RawInputError(self.name, f"cannot be read again to ship it: {error.strerror or error}") from None
+        if digest.hexdigest() != self.sha256:
+            raise RawInputError(self.name, "changed on disk while the run was reading it; nothing is published: run again")
 
 
 @dataclass(frozen=True)
@@ -166,7 +185,7 @@ def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
             f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
             "edited; add a new revision with its own provenance entry",
         )
-    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data), data=data)
+    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data), path=path)
 
 
 def read_raw_dir(raw_dir: Path) -> RawCorpus:

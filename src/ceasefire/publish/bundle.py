@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Iterable
 
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.publish.citation import render_citation_cff
@@ -33,13 +34,14 @@ def referenced_files(descriptor: dict) -> list[str]:
     return sorted(set(_REFERENCE.findall(json.dumps(descriptor, ensure_ascii=False))))
 
 
-def bundle_files(descriptor: dict, corpus: RawCorpus, schemas_dir: Path) -> dict[str, bytes]:
+def bundle_files(descriptor: dict, corpus: RawCorpus, schemas_dir: Path) -> dict[str, bytes | Iterable[bytes]]:
     """The companion files of a version, by path inside the version folder.
 
     ``schemas/`` names resolve in ``schemas_dir``, ``docs/`` beside it. A referenced file that is
-    not there (a test's own schema folder) is left out.
+    not there (a test's own schema folder) is left out. The raw files come as blocks read from disk
+    when they are written (:meth:`RawDocument.chunks`).
     """
-    files = {f"{RAW_FOLDER}/{document.name}": document.data for document in corpus.documents}
+    files: dict[str, bytes | Iterable[bytes]] = {f"{RAW_FOLDER}/{document.name}": document.chunks() for document in corpus.documents}
     for relative in sorted({RULES_FILE, *referenced_files(descriptor)}):
         folder, name = relative.split("/", 1)
         path = schemas_dir / name if folder == "schemas" else schemas_dir.parent / relative

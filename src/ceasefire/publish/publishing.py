@@ -155,10 +155,12 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def write_durably(path: Path, content: bytes) -> None:
+def write_durably(path: Path, content: bytes | Iterable[bytes]) -> None:
+    """Write ``content`` (bytes, or blocks of them) into ``path`` and fsync it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        handle.write(content)
+        for block in [content] if isinstance(content, bytes) else content:
+            handle.write(block)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -237,7 +239,7 @@ def open_stage(package_dir: Path) -> Path:
     return stage
 
 
-def stage_version(package_dir: Path, version: Version, files: dict[str, bytes], stage: Path | None = None) -> Path:
+def stage_version(package_dir: Path, version: Version, files: dict[str, bytes | Iterable[bytes]], stage: Path | None = None) -> Path:
     """Write every file of a version into a hidden folder and fsync it all.
 
     ``stage`` is a folder from :func:`open_stage` that already holds files (the data files,
