@@ -243,15 +243,16 @@ def task_cache_key() -> str:
 
 
 class _BuildPickler(pickle.Pickler):
-    """Pickles a raw line of the corpus as (document, line index): the corpus is stored by reference."""
+    """Pickles a raw document of the corpus as its index: the corpus is stored by reference (a table's
+    cell columns hold the document and line numbers, never a copy of its lines)."""
 
     def __init__(self, file, corpus: RawCorpus):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        # Keyed by identity: these are the very line objects the extraction sliced, alive while we pickle.
-        self._lines = {id(line): (d, i) for d, document in enumerate(corpus.documents) for i, line in enumerate(document.lines)}
+        # Keyed by identity: these are the very document objects the extraction read.
+        self._documents = {id(document): index for index, document in enumerate(corpus.documents)}
 
     def persistent_id(self, obj):
-        return self._lines.get(id(obj)) if type(obj) is str else None
+        return self._documents.get(id(obj)) if type(obj) is RawDocument else None
 
 
 class _BuildUnpickler(pickle.Unpickler):
@@ -260,8 +261,7 @@ class _BuildUnpickler(pickle.Unpickler):
         self._corpus = corpus
 
     def persistent_load(self, pid):
-        document, index = pid
-        return self._corpus.documents[document].lines[index]
+        return self._corpus.documents[pid]
 
 
 def store_build(

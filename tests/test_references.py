@@ -14,7 +14,7 @@ from ceasefire.errors import RawInputError
 from ceasefire.pipeline import build_dataset
 from ceasefire.publish.serialize import render_csv, render_jsonl
 from conftest import ARTICLE, SEED_RAW, replace_line, seed_article, seed_cited, write_raw_dir
-from flows.references import CorpusRef, DocumentRef, load_build, read_frame, retaining, store_build, write_frame
+from flows.references import _REST_FILE, CorpusRef, DocumentRef, load_build, read_frame, retaining, store_build, write_frame
 
 
 def _corpus_ref(raw: Path, build) -> CorpusRef:
@@ -47,6 +47,9 @@ def test_a_stored_build_loads_back_with_the_same_frames_findings_and_raw_lines(t
         assert again.findings == extraction.findings
         assert list(again.cell_columns) == list(extraction.cell_columns)
     assert store_build(build, ref.corpus, "key", tmp_path / "store") == ref  # stored once per key
+    # The raw file is stored by reference: the table's cell columns point at the loaded document.
+    assert loaded.extractions["violations"].cell_columns.document is loaded.corpus.by_role("article")
+    assert b"31.02.2021 | 3 | near Shusha" not in (ref.folder / _REST_FILE).read_bytes()
 
 
 def test_columns_arrow_cannot_give_back_exactly_are_kept_as_python_objects(tmp_path):

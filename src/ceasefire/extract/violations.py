@@ -208,20 +208,22 @@ class TableCellColumns(Sequence):
     """For each frame row: field -> 1-based raw column where its cell starts, computed on access.
 
     A million-row table would need a million dicts; the raw lines are already in memory, so each
-    row's columns are worked out from its line only when a finding asks for them.
+    row's columns are worked out from its line only when a finding asks for them. It holds the
+    document and the row's line numbers, so a stored build refers to the raw file, not its lines.
     """
 
-    def __init__(self, lines: Sequence[str], positions: dict[str, int]):
-        self.lines = lines
+    def __init__(self, document: RawDocument, line_numbers: np.ndarray, positions: dict[str, int]):
+        self.document = document
+        self.line_numbers = np.asarray(line_numbers, dtype=np.int64)
         self._positions = dict(positions)
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.line_numbers)
 
     def __getitem__(self, row):  # type: ignore[override]
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        cells = split_pipe_row(self.lines[row])
+        cells = split_pipe_row(self.document.line(int(self.line_numbers[row])))
         columns = {name: cells[index].column for name, index in self._positions.items()}
         columns.update(
             {"date_start": columns["date_text"], "date_end": columns["date_text"], "places": columns["location"],
@@ -297,18 +299,20 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     width = len(table.header.cells)
     first, last = table.header.line + 1, table.last_line
     problems: list[tuple[int, int, Finding]] = []  # (line or row, order, finding): reported in table order
-    frames, kept_lines = [], []
+    frames, line_numbers = [], []
     # A block of lines at a time: the per-row Python values of parsing (ids, dates, lists of places)
     # exist for one block only, so a table of millions of rows does not hold them all at once.
     for start in range(first, max(last + 1, first + 1), BLOCK_LINES):
         stop = min(start + BLOCK_LINES - 1, last)
-        frame = _extract_block(document, contracts, positions, width, start, stop, len(kept_lines), problems, kept_lines)
+        row_offset = sum(map(len, line_numbers))
+        frame, numbers = _extract_block(document, contracts, positions, width, start, stop, row_offset, problems)
         frames.append(frame)
+        line_numbers.append(numbers)
     problems.sort(key=lambda problem: problem[:2])
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
-        cell_columns=TableCellColumns(kept_lines, positions), section=table.section,
+        cell_columns=TableCellColumns(document, np.concatenate(line_numbers), positions), section=table.section,
     )  # fmt: skip
 
 
@@ -318,10 +322,10 @@ BLOCK_LINES = 100_000
 
 def _extract_block(
     document: RawDocument, contracts: Contracts, positions: dict[str, int], width: int, first: int, last: int,
-    row_offset: int, problems: list[tuple[int, int, Finding]], kept_lines: list[str],
-) -> pd.DataFrame:
-    """The typed rows of table lines ``first``..``last``; their findings go to ``problems`` and their
-    lines to ``kept_lines``. ``row_offset`` is the frame position of the block's first row."""
+    row_offset: int, problems: list[tuple[int, int, Finding]],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The typed rows of table lines ``first``..``last`` and their line numbers; their findings go to
+    ``problems``. ``row_offset`` is the frame position of the block's first row."""
     block = document.lines[first - 1 : last]
     split = split_block(block, width)  # Arrow kernels over the whole block
     # Every line of the block is a row or a finding: nothing between the header and the table's end
@@ -336,8 +340,7 @@ def _extract_block(
                                           value=str(count), expected=str(width), source_column=1)))  # fmt: skip
     kept = row_positions[split.full]
     numbers = pd.Series(first + kept, dtype="int64")
-    cell_columns = TableCellColumns([block[position] for position in kept.tolist()], positions)
-    kept_lines += cell_columns.lines
+    cell_columns = TableCellColumns(document, first + kept, positions)
     column = {name: pd.Series(split.columns[index], dtype=object) for name, index in positions.items()}
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
@@ -396,7 +399,7 @@ def _extract_block(
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
-    return contracts.schema(RESOURCE).frame_from_columns(
+    frame = contracts.schema(RESOURCE).frame_from_columns(
         {
             "violation_id": violation_ids.tolist(),
             "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
@@ -416,3 +419,4 @@ def _extract_block(
                 location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
         }
     )
+    return frame, cell_columns.line_numbers
