@@ -29,7 +29,9 @@ def render_jsonl_by_row(frame: pd.DataFrame) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
-texts = st.none() | st.text(max_size=12)
+# Characters that CSV quotes or JSON escapes, often, beside any character at all.
+SPECIAL = list(',"\\\r\n\t\x00\x1f\x7f\u2028 a;é')
+texts = st.none() | st.text(st.sampled_from(SPECIAL) | st.characters(codec="utf-8"), max_size=12)
 rows = st.tuples(
     st.none() | st.integers(-5, 10**12),
     texts,

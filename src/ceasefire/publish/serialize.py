@@ -15,7 +15,10 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ceasefire.contracts.schema import csv_text, json_value
 
@@ -71,11 +74,17 @@ def _slices(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def csv_chunks(frame: pd.DataFrame, list_delimiter: str = ";") -> Iterator[bytes]:
-    """RFC 4180 CSV in slices: the header row, then each slice of rows written column by column, then
-    by the csv module in one call. Joined, the chunks are :func:`render_csv`."""
+    """RFC 4180 CSV in slices: the header row, then each slice of rows. Joined, the chunks are :func:`render_csv`.
+
+    Cells are quoted by Arrow kernels (:func:`_arrow_csv_cells`) and Arrow joins them into lines;
+    the csv module writes a one-column table, whose empty row it quotes.
+    """
     yield _csv_bytes([list(frame.columns)])
     for part in _slices(frame):
-        yield _csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns]))
+        if len(part.columns) < 2:
+            yield _csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns]))
+            continue
+        yield joined_lines([_arrow_csv_cells(part[name], list_delimiter) for name in part.columns], _text(","), _text(""))
 
 
 def render_csv(frame: pd.DataFrame, list_delimiter: str = ";") -> bytes:
@@ -87,6 +96,66 @@ def _csv_bytes(rows: Iterable[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+# A CSV cell holding one of these is quoted: the csv module's QUOTE_MINIMAL with "\n" line ends, which
+# quotes a carriage return in some Python versions and not in others, so it is asked.
+_CSV_SPECIAL = r'[,"\n\r]' if _csv_bytes([["\r", ""]]).startswith(b'"') else r'[,"\n]'
+# A text holding one of these is escaped by json.dumps (ensure_ascii=False): quote, backslash, controls.
+_JSON_SPECIAL = r'["\\\x00-\x1f]'
+
+
+def _arrow_text(series: pd.Series) -> pa.Array | None:
+    """A text or integer column as one Arrow array (large strings for texts); None for other columns."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return pa.array(series.array, type=pa.large_string(), from_pandas=True)
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return pc.cast(pa.array(series.array, type=pa.int64(), from_pandas=True), pa.large_string())
+    return None
+
+
+def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
+    """The CSV cells of a column, quoted where the csv module quotes: text and integer columns by
+    Arrow kernels, the others made text value by value first."""
+    text = _arrow_text(series)
+    if text is None:
+        text = pa.array(_csv_column(series, delimiter), pa.large_string())
+    elif isinstance(series.dtype, pd.Int64Dtype):
+        return pc.fill_null(text, _text(""))
+    special = pc.fill_null(pc.match_substring_regex(text, _CSV_SPECIAL), False)
+    quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(text, '"', '""'), _text('"'), _text(""))
+    return pc.fill_null(pc.if_else(special, quoted, text), _text(""))
+
+
+def _arrow_json_cells(series: pd.Series) -> pa.Array | None:
+    """The JSON-encoded cells of a text or integer column, as json.dumps writes them; None when the column
+    is of another type or a text needs escaping (the caller then encodes it in Python)."""
+    text = _arrow_text(series)
+    if text is None:
+        return None
+    if isinstance(series.dtype, pd.StringDtype):
+        if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
+            return None
+        text = pc.binary_join_element_wise(_text('"'), text, _text('"'), _text(""))
+    return pc.fill_null(text, _text("null"))
+
+
+def joined_lines(cells: list[pa.Array], separator: pa.Scalar, end: pa.Scalar, start: pa.Scalar | None = None) -> bytes:
+    """Each row's cells joined by ``separator``, between ``start`` and ``end``, and a newline: the
+    bytes of all the lines, taken from the joined array's data buffer."""
+    rows = len(cells[0]) if cells else 0
+    if not rows:
+        return b""
+    pieces: list[pa.Array | pa.Scalar] = [start] if start is not None else []
+    for number, cell in enumerate(cells):
+        pieces += [separator, cell] if number else [cell]
+    lines = pc.binary_join_element_wise(*pieces, end, _text("\n"), _text(""))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + rows + 1]
+    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
 
 
 def _json_column(series: pd.Series) -> list[str]:
@@ -116,11 +185,15 @@ def jsonl_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
     if not len(frame):
         return
     # One %-template per line: the keys are encoded once, each row is one formatting call.
-    keys = [json.dumps(str(name), ensure_ascii=False).replace("%", "%%") for name in frame.columns]
-    template = "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
+    # Each line is "{" key ": " cell (", " key ": " cell)* "}": Arrow joins the pieces of every row at once.
+    keys = [_text(("{" if number == 0 else ", ") + json.dumps(str(name), ensure_ascii=False) + ": ")
+            for number, name in enumerate(frame.columns)]  # fmt: skip
     for part in _slices(frame):
-        columns = [_json_column(part[name]) for name in part.columns]
-        yield ("\n".join([template % cells for cells in zip(*columns)]) + "\n").encode("utf-8")
+        pieces = []
+        for key, name in zip(keys, part.columns):
+            cells = _arrow_json_cells(part[name])
+            pieces.append(pc.binary_join_element_wise(key, pa.array(_json_column(part[name]), pa.large_string()) if cells is None else cells, _text("")))
+        yield joined_lines(pieces, _text(""), _text("}"))
 
 
 def render_jsonl(frame: pd.DataFrame) -> bytes:
