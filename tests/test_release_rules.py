@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceasefire.validate.formulas import FORMULA_PREFIXES, find_formula_cells, is_formula_text
@@ -165,3 +167,33 @@ def test_a_row_longer_than_arrows_block_is_keyed_by_the_csv_module(tmp_path, mon
     path = tmp_path / "rows.csv"
     path.write_text("a,b\n" + "x" * 200 + ",1\n2,3\n", encoding="utf-8")
     assert list(CsvRows(path, {"fields": [{"name": "a"}, {"name": "b"}], "primaryKey": ["a"]})) == ["x" * 200, "2"]
+
+
+_RELEASE_KEYS = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k/6"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    old=st.dictionaries(_RELEASE_KEYS, st.tuples(_CELL, _CELL), max_size=5),
+    new=st.dictionaries(_RELEASE_KEYS, st.tuples(_CELL, _CELL), max_size=5),
+    new_columns=st.sampled_from([("id", "b", "c"), ("id", "c", "b"), ("id", "b", "d")]),
+)
+def test_two_releases_compared_by_arrow_give_the_changes_the_csv_module_gives(tmp_path_factory, old, new, new_columns) -> None:
+    """A release diff of two CSV files reads them column-wise with Arrow and holds only the rows it
+    names as dicts; rows added, removed, changed (and which fields, in which order) are those of the
+    dicts of every row read by the csv module, for cells with quotes, newlines and missing values."""
+    import csv
+
+    folder = tmp_path_factory.mktemp("releases")
+
+    def release(name: str, rows: dict, columns: tuple[str, ...]) -> ResourceSnapshot:
+        schema = {"fields": [{"name": column} for column in columns], "primaryKey": ["id"], "missingValues": ["", "NA"]}
+        path = folder / f"{name}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([columns, *[(key, *cells) for key, cells in rows.items()]])
+        return ResourceSnapshot("t", schema, CsvRows(path, schema), {})
+
+    before, after = release("old", old, ("id", "b", "c")), release("new", new, new_columns)
+    by_dicts = [dataclasses.replace(snapshot, rows=parse_csv_rows(snapshot.rows.path.read_bytes(), snapshot.schema))
+                for snapshot in (before, after)]  # fmt: skip
+    assert releases.compare_resources(before, after).to_dict() == releases.compare_resources(*by_dicts).to_dict()

@@ -16,6 +16,7 @@ Identical content gives no change at all, so no new version.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -102,19 +103,21 @@ class CsvRows(Mapping):
         return hash_file(self.path)[1]
 
     @cached_property
-    def _keys(self) -> list[str]:
-        """Each row's key (its key cells joined by ``/``, a missing cell as empty), first occurrence first."""
+    def _keys(self) -> "pa.Array":
+        """Each row's key (its key cells joined by ``/``, a missing cell as empty), first occurrence
+        first, as one Arrow array (a million keys as Python strings would be ~100 MB more)."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         with self.path.open(encoding="utf-8", newline="") as text:
             header = next(csv.reader(text), [])
         try:
-            keys = self._keys_by_arrow(header)
+            keys = pa.chunked_array(self._keys_by_arrow(header), pa.string())
         except pa.ArrowInvalid:  # a row Arrow cannot read in one block, or a ragged row: the csv module reads any
-            keys = self._keys_by_csv_module(header)
-        return list(dict.fromkeys(keys))
+            keys = pa.chunked_array([pa.array(self._keys_by_csv_module(header), pa.string())])
+        return pc.unique(keys)  # in the order of first occurrence
 
-    def _keys_by_arrow(self, header: list[str]) -> list[str]:
+    def _keys_by_arrow(self, header: list[str]) -> list["pa.Array"]:
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pv
@@ -126,12 +129,12 @@ class CsvRows(Mapping):
                                     strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[])  # fmt: skip
         reader = pv.open_csv(self.path, read_options=pv.ReadOptions(block_size=KEY_BLOCK_BYTES),
                              parse_options=pv.ParseOptions(newlines_in_values=True), convert_options=convert)  # fmt: skip
-        keys: list[str] = []
+        keys: list[pa.Array] = []
         for batch in reader:
             empty = pa.array([""] * batch.num_rows, pa.string())
             parts = [pc.if_else(pc.is_in(batch.column(name), value_set=missing), "", batch.column(name)) if name in present
                      else empty for name in key]  # fmt: skip
-            keys += (parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/")).to_pylist()
+            keys.append(parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/"))
         return keys
 
     def _keys_by_csv_module(self, header: list[str]) -> list[str]:
@@ -147,7 +150,7 @@ class CsvRows(Mapping):
 
     @cached_property
     def _key_set(self) -> set[str]:
-        return set(self._keys)
+        return set(self._keys.to_pylist())
 
     @cached_property
     def _rows(self) -> dict[str, dict[str, str | None]]:
@@ -158,13 +161,87 @@ class CsvRows(Mapping):
         return self._rows[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        for start in range(0, len(self._keys), _ITER_KEYS):
+            yield from self._keys[start : start + _ITER_KEYS].to_pylist()
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
         return key in self._key_set
+
+    def text_table(self) -> "pa.Table | None":
+        """Every column as text (a missing cell null) and each row's key in a last column, read by
+        Arrow; None when Arrow cannot read the file as the csv module does (a ragged row, a row
+        longer than a block, a repeated column name) or the keys repeat."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pv
+
+        with self.path.open(encoding="utf-8", newline="") as text:
+            header = next(csv.reader(text), [])
+        if len(set(header)) != len(header) or _KEY_COLUMN in header:
+            return None
+        convert = pv.ConvertOptions(column_types={name: pa.string() for name in header}, null_values=list(self.schema.get("missingValues", [""])),
+                                    strings_can_be_null=True, quoted_strings_can_be_null=True)  # fmt: skip
+        try:
+            table = pv.read_csv(self.path, read_options=pv.ReadOptions(block_size=KEY_BLOCK_BYTES),
+                                parse_options=pv.ParseOptions(newlines_in_values=True), convert_options=convert)  # fmt: skip
+        except pa.ArrowInvalid:
+            return None
+        empty = pa.array([""] * table.num_rows, pa.string())
+        parts = [pc.fill_null(table.column(name), "") if name in header else empty for name in row_key_of(self.schema)]
+        keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/")
+        if len(pc.unique(keys)) != table.num_rows:
+            return None
+        return table.append_column(_KEY_COLUMN, keys)
+
+
+# Keys made Python strings at a time while iterating a :class:`CsvRows`.
+_ITER_KEYS = 65_536
+# The column of :meth:`CsvRows.text_table` that holds each row's key.
+_KEY_COLUMN = "\x00key"
+
+
+def _compare_csv_rows(old: CsvRows, new: CsvRows) -> tuple[list[str], list[str], list[str], dict, dict] | None:
+    """Rows removed, rows added and rows changed (keys in both whose rows differ, in ``new``'s
+    order) between two CSV files, with the rows these name, compared column-wise by Arrow instead
+    of as a dict of every row; None when either file cannot be read so (the caller compares dicts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    before, after = old.text_table(), new.text_table()
+    if before is None or after is None:
+        return None
+    old_keys, new_keys = before.column(_KEY_COLUMN), after.column(_KEY_COLUMN)
+    removed = old_keys.filter(pc.invert(pc.is_in(old_keys, value_set=new_keys))).to_pylist()
+    positions = pc.index_in(new_keys, value_set=old_keys)  # of each new row in the old file, null if new
+    shared = pc.is_valid(positions)
+    added = new_keys.filter(pc.invert(shared)).to_pylist()
+    if set(before.column_names) != set(after.column_names) or not before.num_rows:
+        differs = shared  # dicts with other keys differ, whatever their values (and no row is shared)
+    else:
+        differs = pa.array([False] * after.num_rows, pa.bool_())
+        previous = pc.fill_null(positions, 0)
+        for name in after.column_names:
+            if name == _KEY_COLUMN:
+                continue
+            one, other = after.column(name), before.column(name).take(previous)  # a column at a time
+            unequal = pc.fill_null(pc.not_equal(one, other), True)  # one cell missing, the other not
+            differs = pc.or_(differs, pc.and_(unequal, pc.invert(pc.and_(pc.is_null(one), pc.is_null(other)))))
+        differs = pc.and_(differs, shared)
+    changed = new_keys.filter(differs).to_pylist()
+    named_old = set(removed) | set(changed)
+    return removed, added, changed, _rows_named(before, named_old), _rows_named(after, set(added) | set(changed))
+
+
+def _rows_named(table: "pa.Table", keys: set[str]) -> dict[str, dict[str, str | None]]:
+    """The rows of a :meth:`CsvRows.text_table` whose key is in ``keys``, as the csv module reads them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = table.filter(pc.is_in(table.column(_KEY_COLUMN), value_set=pa.array(sorted(keys), pa.string())))
+    return {row.pop(_KEY_COLUMN): row for row in chosen.to_pylist()}
 
 
 def _metadata(descriptor: dict) -> dict:
@@ -409,17 +486,23 @@ def compare_resources(old: ResourceSnapshot, new: ResourceSnapshot) -> ResourceC
     if isinstance(old.rows, CsvRows) and isinstance(new.rows, CsvRows) and old.rows.sha256 == new.rows.sha256 \
             and old.schema == new.schema:
         return changes  # the same CSV bytes read with the same schema: no row changed
-    removed = [key for key in old.rows if key not in new.rows]
-    added = [key for key in new.rows if key not in old.rows]
+    compared = _compare_csv_rows(old.rows, new.rows) if isinstance(old.rows, CsvRows) and isinstance(new.rows, CsvRows) else None
+    if compared is None:
+        removed = [key for key in old.rows if key not in new.rows]
+        added = [key for key in new.rows if key not in old.rows]
+        changed = [key for key, after in new.rows.items() if key in old.rows and old.rows[key] != after]
+        old_rows, new_rows = old.rows, new.rows
+    else:  # only the rows named are held as dicts
+        removed, added, changed, old_rows, new_rows = compared
+        old, new = dataclasses.replace(old, rows=old_rows), dataclasses.replace(new, rows=new_rows)
     pairs = _pair_corrected_rows(old, new, removed, added)
     paired_old, paired_new = {a for a, _ in pairs}, {b for _, b in pairs}
     changes.removed = [key for key in removed if key not in paired_old]
     changes.added = [key for key in added if key not in paired_new]
-    for key, after in new.rows.items():
-        if key in old.rows and old.rows[key] != after:
-            changes.changed.append({"id": key, "previous_id": key, "fields": _field_changes(old.rows[key], after)})
+    for key in changed:
+        changes.changed.append({"id": key, "previous_id": key, "fields": _field_changes(old_rows[key], new_rows[key])})
     for old_id, new_id in pairs:
-        changes.changed.append({"id": new_id, "previous_id": old_id, "fields": _field_changes(old.rows[old_id], new.rows[new_id])})
+        changes.changed.append({"id": new_id, "previous_id": old_id, "fields": _field_changes(old_rows[old_id], new_rows[new_id])})
     return changes
 
 
