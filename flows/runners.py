@@ -50,3 +50,14 @@ def build_task_runner(
             cluster_kwargs["env"] = {"PREFECT_API_URL": str(api_url)}
         return DaskTaskRunner(cluster_kwargs=cluster_kwargs)
     raise ValueError(f"unknown task runner {name!r}; use one of {', '.join(TASK_RUNNERS)}")
+
+
+def retry_on_filesystem_error(task, task_run, state) -> bool:
+    """Retry filesystem hiccups (OSError) only: bad input or a held lock is not fixed by retrying."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
