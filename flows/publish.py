@@ -252,7 +252,8 @@ def publish_dataset(
 
     ``task_runner`` runs reading, extraction and validation in a thread pool (``threads``) or on
     Dask (``dask``: a LocalCluster of ``dask_workers`` processes, or the scheduler at
-    ``dask_address``). Publishing runs in the flow's own process, next to ``dist_dir``.
+    ``dask_address``); on Dask the workers also render the rows of a big table, range by range
+    (``flows/partitions.py``). Publishing runs in the flow's own process, next to ``dist_dir``.
 
     An expected failure (validation errors, unusable input, an unwritable output folder, a held
     lock) ends the run Failed with a one-line message and no traceback; the exception it carries
