@@ -40,7 +40,8 @@ from ceasefire.extract.raw import load_provenance, read_raw_document
 from ceasefire.contracts.vocabularies import load_contracts
 from flows.caching import key_build, key_raw_document
 from flows.references import BuildRef, CorpusRef, DocumentRef, retaining, store_build, task_cache_key
-from flows.runners import TaskRunnerName, build_task_runner
+from flows.partitions import partition_scratch, render_partitions
+from flows.runners import TaskRunnerName, build_task_runner, retry_on_filesystem_error
 
 SUMMARY_ARTIFACT_KEY = "ceasefire-run-summary"
 FINDINGS_ARTIFACT_KEY = "ceasefire-findings"
@@ -67,19 +68,8 @@ class ValidationFailed(Exception):
         return ValidationFailed, (self.outcome, self.report)
 
 
-def _retry_on_filesystem_error(task, task_run, state) -> bool:
-    """Retry filesystem hiccups (OSError) only: bad input or a held lock is not fixed by retrying."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
 @task(
-    name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    name="read-raw-document", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=retry_on_filesystem_error,
     cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_raw_document), persist_result=True,
 )  # fmt: skip
 def read_document_task(raw_dir: Path, entry: dict) -> DocumentRef:
@@ -89,7 +79,7 @@ def read_document_task(raw_dir: Path, entry: dict) -> DocumentRef:
 
 
 @task(
-    name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=_retry_on_filesystem_error,
+    name="extract", retries=2, retry_delay_seconds=[1, 4], retry_condition_fn=retry_on_filesystem_error,
     cache_policy=TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=key_build), persist_result=True,
 )  # fmt: skip
 def extract_task(corpus: CorpusRef, schemas_dir: Path | None) -> BuildRef:
@@ -137,10 +127,12 @@ def _publish_lock_is_held(dist_dir: Path) -> bool:
 
 
 @task(
-    name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=_retry_on_filesystem_error,
+    name="publish", retries=2, retry_delay_seconds=[2, 8], retry_condition_fn=retry_on_filesystem_error,
     cache_policy=NO_CACHE, persist_result=False,
 )  # fmt: skip
-def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo, removals: list[Removal] | None = None) -> pipeline.Outcome:
+def publish_task(
+    build: pipeline.Build, dist_dir: Path, run: RunInfo, removals: list[Removal] | None = None, parts: pipeline.TableParts | None = None
+) -> pipeline.Outcome:
     logger = get_run_logger()
     # A build with errors never touches dist/, not even to look at the lock.
     waited = not build.counts["error"] and _publish_lock_is_held(dist_dir)
@@ -149,7 +141,7 @@ def publish_task(build: pipeline.Build, dist_dir: Path, run: RunInfo, removals: 
             "another run is publishing into %s; waiting up to %.0f s for it to finish, then comparing with what it published",
             dist_dir, PUBLISH_LOCK_TIMEOUT_SECONDS,
         )  # fmt: skip
-    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS, run=run, removals=removals)
+    outcome = pipeline.publish(build, dist_dir, lock_timeout=PUBLISH_LOCK_TIMEOUT_SECONDS, run=run, removals=removals, parts=parts)
     if waited and outcome.status == "unchanged":
         logger.info("the other run already published these inputs as %s; this run publishes nothing", outcome.version)
     logger.info(outcome.message)
@@ -260,7 +252,8 @@ def publish_dataset(
 
     ``task_runner`` runs reading, extraction and validation in a thread pool (``threads``) or on
     Dask (``dask``: a LocalCluster of ``dask_workers`` processes, or the scheduler at
-    ``dask_address``). Publishing runs in the flow's own process, next to ``dist_dir``.
+    ``dask_address``); on Dask the workers also render the rows of a big table, range by range
+    (``flows/partitions.py``). Publishing runs in the flow's own process, next to ``dist_dir``.
 
     An expected failure (validation errors, unusable input, an unwritable output folder, a held
     lock) ends the run Failed with a one-line message and no traceback; the exception it carries
@@ -299,22 +292,28 @@ def _publish_dataset(
     schemas = Path(schemas_dir) if schemas_dir else None
     corrections = Path(corrections_file) if corrections_file else default_corrections_file(raw_dir)
     api_url = FlowRunContext.get().client.api_url
-    try:
-        provenance = load_provenance(raw_dir)
-        removals = load_removals(default_removals_file(raw_dir))
-        with retaining(), build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
-            documents = runner.map(read_document_task, {"raw_dir": unmapped(raw_dir), "entry": provenance["files"]}).result()
-            # Cache keys hash content, not paths: a cached reference is pointed at this run's raw folder.
-            corpus = CorpusRef(documents=tuple(d.at(raw_dir) for d in documents), provenance=provenance)
-            extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas}).with_corpus(corpus)
-            validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections}).with_corpus(corpus)
-            build = validated.load()
-    except RawInputError as error:
-        publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
-        return _failed(error, f"unusable input: {error}")
-    # quote: Prefect would otherwise walk every object of a task's parameters looking for futures,
-    # the raw corpus's lines one by one (about 10 s per million lines; docs/BENCHMARKS.md).
-    outcome = publish_task(quote(build), dist_dir, run, removals)
+    # The parts of big tables rendered by Dask workers live here until publishing has joined them.
+    with partition_scratch() as scratch:
+        try:
+            provenance = load_provenance(raw_dir)
+            removals = load_removals(default_removals_file(raw_dir))
+            with retaining(), build_task_runner(task_runner, dask_address, dask_workers, api_url=str(api_url)) as runner:
+                documents = runner.map(read_document_task, {"raw_dir": unmapped(raw_dir), "entry": provenance["files"]}).result()
+                # Cache keys hash content, not paths: a cached reference is pointed at this run's raw folder.
+                corpus = CorpusRef(documents=tuple(d.at(raw_dir) for d in documents), provenance=provenance)
+                extracted = _submit_build_task(runner, extract_task, {"corpus": corpus, "schemas_dir": schemas}).with_corpus(corpus)
+                validated = _submit_build_task(runner, validate_task, {"extracted": extracted, "corrections_file": corrections}).with_corpus(corpus)
+                build = validated.load()
+                # On Dask the rows of a big table are rendered by the workers, range by range (flows/partitions.py);
+                # a build with errors publishes nothing.
+                partitioned = task_runner == "dask" and not build.counts["error"]
+                parts = render_partitions(runner, validated, build, scratch) if partitioned else {}
+        except RawInputError as error:
+            publish_report_artifacts(pipeline.write_input_error_report(error, run, reports_dir, schemas))
+            return _failed(error, f"unusable input: {error}")
+        # quote: Prefect would otherwise walk every object of a task's parameters looking for futures,
+        # the raw corpus's lines one by one (about 10 s per million lines; docs/BENCHMARKS.md).
+        outcome = publish_task(quote(build), dist_dir, run, removals, parts)
     try:
         folder = write_report_task(quote(build), quote(outcome), run, reports_dir, dist_dir)
     except OSError as error:

@@ -214,21 +214,28 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         pickle.dump((len(frame), leftovers), handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """The frame :func:`write_frame` wrote: same columns, dtypes and Python values."""
+def read_frame(path: Path, rows: range | None = None) -> pd.DataFrame:
+    """The frame :func:`write_frame` wrote: same columns, dtypes and Python values.
+
+    ``rows`` (a range of row positions, step 1) reads only those rows, numbered from 0: the file is
+    memory-mapped and only the range's values are converted.
+    """
     with pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
     with open(path.with_suffix(".pickle"), "rb") as handle:
-        rows, leftovers = pickle.load(handle)
+        count, leftovers = pickle.load(handle)
+    wanted = range(count) if rows is None else range(count)[rows.start : rows.stop]
+    if len(wanted) != count:
+        table = table.slice(wanted.start, len(wanted))
     names = json.loads(table.schema.metadata[b"columns"])
     dtypes = dict(zip(names, json.loads(table.schema.metadata[b"dtypes"])))
     data = {}
     for name in names:
         if name in leftovers:
-            data[name] = leftovers[name].reset_index(drop=True)
+            data[name] = leftovers[name].iloc[wanted.start : wanted.stop].reset_index(drop=True)
         else:
             data[name] = _pandas_column(table.column(name), dtypes[name])
-    return pd.DataFrame(data, columns=names, index=pd.RangeIndex(rows))
+    return pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(wanted)))
 
 
 def task_cache_key() -> str:

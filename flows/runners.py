@@ -2,7 +2,8 @@
 
 ``threads`` (the default) runs tasks in a thread pool inside the flow's process. ``dask`` sends
 them to a Dask cluster: a temporary ``LocalCluster`` of ``dask_workers`` processes, or the
-scheduler at ``dask_address`` (for example ``tcp://127.0.0.1:8786``). Workers of an existing
+scheduler at ``dask_address`` (for example ``tcp://127.0.0.1:8786``); on Dask the workers also
+render the rows of a big table in partitions (``flows/partitions.py``). Workers of an existing
 scheduler must see the same raw folder and Prefect result storage as the flow.
 """
 
@@ -50,3 +51,14 @@ def build_task_runner(
             cluster_kwargs["env"] = {"PREFECT_API_URL": str(api_url)}
         return DaskTaskRunner(cluster_kwargs=cluster_kwargs)
     raise ValueError(f"unknown task runner {name!r}; use one of {', '.join(TASK_RUNNERS)}")
+
+
+def retry_on_filesystem_error(task, task_run, state) -> bool:
+    """Retry filesystem hiccups (OSError) only: bad input or a held lock is not fixed by retrying."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False

@@ -66,6 +66,10 @@ def test_columns_arrow_cannot_give_back_exactly_are_kept_as_python_objects(tmp_p
     again = read_frame(tmp_path / "frame.arrow")
     _same_cells(frame, again)
     assert math.isnan(again["nan_text"][1]) and again["nan_text"][2] is None
+    # A row range (what a Dask worker reads to render its partition) is those rows, Arrow and pickled columns alike.
+    for rows in (range(1, 3), range(0, 1), range(2, 3), range(3, 3)):
+        _same_cells(frame.iloc[rows.start : rows.stop].reset_index(drop=True), read_frame(tmp_path / "frame.arrow", rows))
+    assert read_frame(tmp_path / "frame.arrow", range(1, 3))["mixed"].tolist() == ["1", 1.5]
 
 
 def test_loading_a_build_whose_raw_file_changed_is_an_input_error(tmp_path):

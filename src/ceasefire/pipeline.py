@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json
 from ceasefire.publish.package_check import validate_written_package
 from ceasefire.errors import OutputLocationError
 from ceasefire.publish.publishing import (
-    FIRST_VERSION, DataFile, Version, check_output_location, clear_leftovers, list_versions, open_stage,
+    FIRST_VERSION, DataFile, TablePart, Version, check_output_location, clear_leftovers, list_versions, open_stage,
     pause_point, promote, publish_lock, stage_version, staged_folders,
 )  # fmt: skip
 from ceasefire.publish.releases import (
@@ -50,6 +51,9 @@ from ceasefire.publish.version_readme import render_version_readme
 from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, report_files, start_run
 from ceasefire.report.runs import build_report, write_input_error_report, write_traceback
 from ceasefire.report.runs import write_report as write_run_report
+
+# A table file's rows rendered in row ranges, by the file's path in the version folder (``data/violations.csv``).
+TableParts = Mapping[str, Sequence[TablePart]]
 
 __all__ = ["Build", "Outcome", "build_dataset", "build_report", "check_output_location", "compare_with_release",
            "data_files", "extract", "package_descriptor", "plan_data_files", "publish", "run", "validate", "write_input_error_report",
@@ -162,15 +166,21 @@ def plan_data_files(build: Build) -> list[DataFile]:
     return tables + formats.plan_typed_files(tables)
 
 
-def data_files(build: Build, folder: Path, files: list[DataFile] | None = None) -> list[DataFile]:
+def data_files(
+    build: Build, folder: Path, files: list[DataFile] | None = None, parts: TableParts | None = None
+) -> list[DataFile]:
     """Write every download of ``files`` (default :func:`plan_data_files`) that is not written yet
     into ``folder``, slice by slice; return them all, written, in order.
 
+    A CSV or JSON Lines file that ``parts`` names (by its path in the version folder) is joined from
+    its rows rendered elsewhere, in parts, instead of rendered here: the same bytes.
     The database enforces primary keys and required fields, so the build must have passed validation.
     """
     files = plan_data_files(build) if files is None else files
+    parts = parts or {}
     done = {
-        file.path: write_table_file(file, build.extractions[file.resource.removesuffix("-json")].frame, folder)
+        file.path: write_table_file(file, build.extractions[file.resource.removesuffix("-json")].frame, folder,
+                                    parts.get(file.path, ()))  # fmt: skip
         for file in files
         if file.size is None and file.format in TABLE_RENDERERS
     }
@@ -182,11 +192,11 @@ def data_files(build: Build, folder: Path, files: list[DataFile] | None = None) 
     return [done.get(file.path, file) for file in files]
 
 
-def _candidate(build: Build, folder: Path, created: str) -> tuple[list[DataFile], Snapshot]:
+def _candidate(build: Build, folder: Path, created: str, parts: TableParts | None = None) -> tuple[list[DataFile], Snapshot]:
     """Only the CSV forms of ``build`` written into ``folder``, and the build's snapshot from them:
     what a comparison with a release needs. The other files are returned planned, not written."""
     planned = plan_data_files(build)
-    files = data_files(build, folder, [file for file in planned if file.format == "csv"])
+    files = data_files(build, folder, [file for file in planned if file.format == "csv"], parts)
     written = {file.path: file for file in files}
     files = [written.get(file.path, file) for file in planned]
     # The package's metadata is all a snapshot takes from the descriptor; the resources wait for the other files.
@@ -255,6 +265,7 @@ def publish(
     now: dt.datetime | None = None,
     run: RunInfo | None = None,
     removals: list[Removal] | None = None,
+    parts: TableParts | None = None,
 ) -> Outcome:
     """Publish ``build`` as the next version, or report it unchanged or failed. Never overwrites.
 
@@ -268,13 +279,15 @@ def publish(
     Raises :class:`OutputLocationError` when ``dist_dir`` cannot be written before the version is
     in place. Once it is, a failure to refresh the downloads is reported in the outcome's message
     and repaired by the next run: a published version is never followed by a failure.
+
+    ``parts`` hands over CSV and JSON Lines files already rendered in row ranges (:func:`data_files`).
     """
     rows = {name: len(e.frame) for name, e in build.extractions.items()}
     if build.counts["error"]:
         return Outcome("failed", None, build.findings, rows, message=plural(build.counts["error"], "validation error"))
     check_output_location(dist_dir)
     try:
-        return _publish_locked(build, dist_dir, lock_timeout, now, run, removals or [], rows)
+        return _publish_locked(build, dist_dir, lock_timeout, now, run, removals or [], rows, parts)
     except OSError as error:
         where = error.filename or dist_dir
         raise OutputLocationError(str(where), f"cannot be written: {error.strerror or error}; nothing published") from None
@@ -282,7 +295,7 @@ def publish(
 
 def _publish_locked(
     build: Build, dist_dir: Path, lock_timeout: float, now: dt.datetime | None, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int],
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
 ) -> Outcome:
     package_dir = dist_dir / build.contracts.package.name
     created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -294,7 +307,7 @@ def _publish_locked(
         # clears leftovers only once it holds the lock, so it never removes this one.
         stage = open_stage(package_dir)
         try:
-            outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows)
+            outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts)
         finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
             for leftover in staged_folders(package_dir, stage):
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -305,10 +318,10 @@ def _publish_locked(
 
 def _publish_staged(
     build: Build, dist_dir: Path, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int],
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
 ) -> Outcome:
     """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock)."""
-    files, candidate = _candidate(build, stage, created)
+    files, candidate = _candidate(build, stage, created, parts)
     versions = list_versions(package_dir)
     approved: list[Removal] = []
     if versions:
@@ -327,7 +340,7 @@ def _publish_staged(
     else:
         latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
         corrections = candidate.metadata.get("corrections") or []
-    files = data_files(build, stage, files)
+    files = data_files(build, stage, files, parts)
     descriptor = package_descriptor(build, files, version, created)
     message = f"published {version} ({kind})"
     release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None

@@ -6,10 +6,12 @@ metadata come from the contract (``schemas/*.schema.json`` and ``schemas/package
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import sqlite3
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -18,9 +20,9 @@ import pandas as pd
 from ceasefire.contracts.vocabularies import Contracts
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.extract.violations import Extraction
-from ceasefire.publish.publishing import DataFile, Version, write_chunks
+from ceasefire.publish.publishing import DataFile, TablePart, Version, read_parts, write_chunks
 from ceasefire.publish.releases import CHANGES_FILE
-from ceasefire.publish.serialize import csv_chunks, jsonl_chunks
+from ceasefire.publish.serialize import csv_chunks, csv_header, csv_row_chunks, jsonl_chunks
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -43,11 +45,28 @@ def plan_table_files(extractions: dict[str, Extraction], contracts: Contracts) -
 
 
 TABLE_RENDERERS = {"csv": csv_chunks, "jsonl": jsonl_chunks}
+# What comes before the rows, and the rows alone: a table file is its head, then the rows of its
+# row ranges in order (a row's bytes depend on that row alone).
+TABLE_HEADS = {"csv": csv_header, "jsonl": lambda frame: b""}
+ROW_RENDERERS = {"csv": csv_row_chunks, "jsonl": jsonl_chunks}
 
 
-def write_table_file(file: DataFile, frame: pd.DataFrame, folder: Path) -> DataFile:
-    """Render a CSV or JSON Lines form into ``folder`` slice by slice; the file, written."""
-    return file.written(*write_chunks(folder / file.path, TABLE_RENDERERS[file.format](frame)))
+def write_table_file(file: DataFile, frame: pd.DataFrame, folder: Path, parts: Sequence[TablePart] = ()) -> DataFile:
+    """Render a CSV or JSON Lines form into ``folder`` slice by slice; the file, written.
+
+    With ``parts`` (the rendered rows of consecutive row ranges, :func:`write_table_part`) the rows
+    are not rendered again: the file is its head followed by the parts, joined in order.
+    """
+    if parts:
+        chunks = itertools.chain([TABLE_HEADS[file.format](frame)], read_parts(parts))
+    else:
+        chunks = TABLE_RENDERERS[file.format](frame)
+    return file.written(*write_chunks(folder / file.path, chunks))
+
+
+def write_table_part(table_format: str, rows: pd.DataFrame, path: Path) -> TablePart:
+    """Render ``rows`` (a row range of a frame) in ``table_format`` without its head into a new file at ``path``."""
+    return TablePart(path, *write_chunks(path, ROW_RENDERERS[table_format](rows)))
 
 
 def render_data_files(extractions: dict[str, Extraction], contracts: Contracts, folder: Path) -> list[DataFile]:

@@ -180,6 +180,41 @@ def write_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class TablePart:
+    """The rendered rows of one row range of a table file, in a file of their own (bytes, sha256).
+
+    A scale-out run renders a big table's CSV and JSON Lines forms in parts, on other processes or
+    machines; publishing joins the parts in row order (:func:`read_parts`) instead of rendering.
+    """
+
+    path: Path
+    size: int
+    sha256: str
+
+
+class PartChanged(Exception):
+    """A rendered part no longer holds the bytes it was rendered with: nothing may be published from it."""
+
+
+# Bytes read from a part at a time while it is joined into its table file.
+_PART_BLOCK = 1 << 22
+
+
+def read_parts(parts: Iterable[TablePart]) -> Iterator[bytes]:
+    """The bytes of ``parts`` in order, in blocks; each part is checked against its size and sha256."""
+    for part in parts:
+        digest, size = hashlib.sha256(), 0
+        with part.path.open("rb") as handle:
+            while block := handle.read(_PART_BLOCK):
+                digest.update(block)
+                size += len(block)
+                yield block
+        if (size, digest.hexdigest()) != (part.size, part.sha256):
+            raise PartChanged(f"{part.path} changed since it was rendered: {size} bytes, sha256 {digest.hexdigest()}, "
+                              f"not {part.size} bytes, sha256 {part.sha256}")  # fmt: skip
+
+
 def hash_file(path: Path) -> tuple[int, str]:
     """(bytes, sha256) of a file, read in blocks."""
     return path.stat().st_size, sha256_file(path)

@@ -74,12 +74,23 @@ def _slices(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
 
 
 def csv_chunks(frame: pd.DataFrame, list_delimiter: str = ";") -> Iterator[bytes]:
-    """RFC 4180 CSV in slices: the header row, then each slice of rows. Joined, the chunks are :func:`render_csv`.
+    """RFC 4180 CSV in slices: the header row, then each slice of rows. Joined, the chunks are :func:`render_csv`."""
+    yield csv_header(frame)
+    yield from csv_row_chunks(frame, list_delimiter)
+
+
+def csv_header(frame: pd.DataFrame) -> bytes:
+    """The header row of the CSV form of ``frame``."""
+    return _csv_bytes([list(frame.columns)])
+
+
+def csv_row_chunks(frame: pd.DataFrame, list_delimiter: str = ";") -> Iterator[bytes]:
+    """The CSV rows of ``frame`` without the header, in slices. A row's bytes depend on that row
+    alone, so the rows of consecutive row ranges, joined in order, are the rows of the whole frame.
 
     Cells are quoted by Arrow kernels (:func:`_arrow_csv_cells`) and Arrow joins them into lines;
     the csv module writes a one-column table, whose empty row it quotes.
     """
-    yield _csv_bytes([list(frame.columns)])
     for part in _slices(frame):
         if len(part.columns) < 2:
             yield _csv_bytes(zip(*[_csv_column(part[name], list_delimiter) for name in part.columns]))
