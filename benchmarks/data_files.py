@@ -1,6 +1,6 @@
 """Time and memory of publishing one big article, side by side with a baseline source tree.
 
-    python -m benchmarks.data_files --rows 1000000 --rounds 2 --baseline /tmp/base [--data-only]
+    python -m benchmarks.data_files --rows 1000000 --rounds 2 --baseline /tmp/base [--data-only] [--second-release]
 
 Each round runs ``build_dataset`` + ``publish`` (no Prefect) in a fresh child process per source
 tree, in alternating order, on the same generated article. The child reports the seconds of the
@@ -11,6 +11,10 @@ while it publishes (sampled every 20 ms) and its peak over the whole run (``ru_m
 dropped (the per-row findings of the report grow with rows and are being summarised elsewhere),
 and the package check and the downloads' refresh (zip, catalog) are skipped, so what is left is
 rendering and staging the data files, the release comparison and the read-back check.
+
+``--second-release`` measures the release that follows a first one: each round first publishes the
+article (not measured), then a raw revision of it that corrects one table row into the same folder,
+the scheduled run's usual case. The comparison with the published release is then part of it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.generate import generate_corpus
+from benchmarks.generate import ARTICLE, CITED, generate_corpus, write_raw_folder
 from benchmarks.run import REPO, _child_env, describe_machine
 
 
@@ -78,8 +82,23 @@ def _run_child(tree: Path, raw: Path, dist: Path, data_only: bool) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def compare(rows: int, rounds: int, baseline: Path, data_only: bool, scratch: Path, first: str = "current") -> dict:
+def corrected_copy(raw: Path, folder: Path) -> Path:
+    """A new raw revision of the article in ``raw`` that corrects one table row (its consequences
+    cell), with its own provenance: the next release changes that row and no other."""
+    article = (raw / ARTICLE).read_text(encoding="utf-8").split("\n")
+    table = [number for number, line in enumerate(article) if line.startswith("|") and line.count("|") == 6]
+    row = table[len(table) // 2]
+    cells = article[row].split("|")
+    cells[5] = " one serviceman wounded (corrected) "
+    article[row] = "|".join(cells)
+    return write_raw_folder(folder, "\n".join(article), (raw / CITED).read_text(encoding="utf-8"))
+
+
+def compare(
+    rows: int, rounds: int, baseline: Path, data_only: bool, scratch: Path, first: str = "current", second_release: bool = False
+) -> dict:
     raw = generate_corpus(scratch / "raw", 1, rows)[0]
+    corrected = corrected_copy(raw, scratch / "raw-corrected") if second_release else None
     trees = {"current": REPO, "baseline": baseline}
     if first == "baseline":
         trees = dict(reversed(trees.items()))
@@ -88,12 +107,15 @@ def compare(rows: int, rounds: int, baseline: Path, data_only: bool, scratch: Pa
         order = list(trees) if round_number % 2 == 0 else list(reversed(trees))
         for name in order:
             dist = scratch / f"dist-{name}-{round_number}"
-            samples[name].append(_run_child(trees[name], raw, dist, data_only))
+            if corrected is not None:  # the first release, not measured; then the one that corrects a row
+                _run_child(trees[name], raw, dist, data_only)
+            samples[name].append(_run_child(trees[name], corrected or raw, dist, data_only))
             print(name, samples[name][-1], file=sys.stderr, flush=True)
             subprocess.run(["rm", "-rf", str(dist)], check=True)
     keys = [key for key in samples["current"][0] if key != "status"]
     medians = {name: {key: statistics.median(s[key] for s in runs) for key in keys} for name, runs in samples.items()}
-    return {"rows": rows, "rounds": rounds, "data_only": data_only, "baseline": str(baseline), "machine": describe_machine(),
+    return {"rows": rows, "rounds": rounds, "data_only": data_only, "second_release": second_release,
+            "baseline": str(baseline), "machine": describe_machine(),
             "load_average": os.getloadavg(), "samples": samples, "medians": medians}  # fmt: skip
 
 
@@ -104,6 +126,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a source tree to compare with (e.g. git archive <commit> | tar -x -C DIR)")
     parser.add_argument("--data-only", action="store_true", help="the data files' part of publishing alone (see the docstring)")
     parser.add_argument("--first", choices=["current", "baseline"], default="current", help="which tree runs first in round 1")
+    parser.add_argument("--second-release", action="store_true",
+                        help="measure the release after the first one, from a raw revision that corrects one table row")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", nargs=2, type=Path, metavar=("RAW", "DIST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -111,7 +135,7 @@ def main() -> None:
         print(json.dumps(child(*args.child, args.data_only)))
         return
     with tempfile.TemporaryDirectory(prefix="ceasefire-data-files-") as scratch:
-        result = compare(args.rows, args.rounds, args.baseline, args.data_only, Path(scratch), args.first)
+        result = compare(args.rows, args.rounds, args.baseline, args.data_only, Path(scratch), args.first, args.second_release)
     text = json.dumps(result, indent=2)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
