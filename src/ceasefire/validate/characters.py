@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ceasefire.extract.violations import Extraction
 from ceasefire.findings import Finding
@@ -35,14 +38,28 @@ def find_control_character(text: str) -> tuple[int, str] | None:
     return (match.start() + 1, f"U+{ord(match.group()):04X}") if match else None
 
 
+def _list_rows_with_controls(values: list) -> list[int] | None:
+    """Positions of the lists holding a text with a control character, found by Arrow on their items
+    flattened; None unless every value is a list of texts or missing (the caller looks value by value)."""
+    # Checked first, as Arrow would take bytes, tuples or missing items for texts and lists.
+    if not {type(value) for value in values} <= {list, type(None)} or not {type(item) for value in values if value for item in value} <= {str}:
+        return None
+    lists = pa.array(values, type=pa.list_(pa.large_string()))
+    hits = pc.match_substring_regex(pc.list_flatten(lists), CONTROL_CHARACTERS.pattern)
+    return np.unique(pc.list_parent_indices(lists).filter(hits).to_numpy()).tolist()
+
+
 def _suspect_rows(frame: pd.DataFrame, names: list[str]) -> list[int]:
     suspect: set[int] = set()
     for name in names:
         values = frame[name]
         if values.dtype == object and values.map(lambda v: isinstance(v, list)).any():
-            for position, value in enumerate(values.tolist()):
-                if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value):
-                    suspect.add(position)
+            listed = values.tolist()
+            found = _list_rows_with_controls(listed)
+            if found is None:
+                found = [position for position, value in enumerate(listed)
+                         if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value)]  # fmt: skip
+            suspect.update(found)
             continue
         flags = values.astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False)
         suspect.update(flags.to_numpy().nonzero()[0].tolist())

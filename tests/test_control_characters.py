@@ -1,0 +1,26 @@
+"""Control characters in list cells are found by Arrow on the flattened items, exactly where the
+per-value search finds them, whatever else the column holds."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ceasefire.validate.characters import CONTROL_CHARACTERS, _suspect_rows
+
+ITEM_TEXT = st.text(st.sampled_from(["a", " ", "é", "\x00", "\t", "\n", "\x85", "\u2028", "\u202e", "\u2066", "\x7f"]), max_size=5)
+ITEMS = ITEM_TEXT | st.sampled_from([b"\x00", None, 1])  # not texts: looked at value by value
+CELLS = st.none() | st.lists(ITEM_TEXT, max_size=3) | st.lists(ITEMS, max_size=3) | st.tuples(ITEM_TEXT)
+
+
+def rows_by_value(values: list) -> list[int]:
+    return [position for position, value in enumerate(values)
+            if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value)]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CELLS, min_size=1, max_size=8) | st.lists(st.none() | st.lists(ITEM_TEXT, max_size=3), min_size=1, max_size=8))
+def test_list_cells_with_control_characters_are_the_ones_a_search_of_each_item_finds(values: list) -> None:
+    frame = pd.DataFrame({"places": pd.Series([[]] + values, dtype=object)})
+    assert _suspect_rows(frame, ["places"]) == rows_by_value([[]] + values)
