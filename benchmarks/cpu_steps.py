@@ -3,10 +3,14 @@
     python -m benchmarks.cpu_steps prepare OUT --rows 200000   # OUT/raw (one article) and OUT/dist (published)
     python benchmarks/cpu_steps.py extract OUT/raw/article-00000
     python benchmarks/cpu_steps.py check OUT/dist/<package>/<version>
+    python benchmarks/cpu_steps.py sqlite OUT/dist/<package>/<version>
 
 ``extract`` times ``pipeline.extract`` (the violations table and the prose events) on a raw
 folder; ``check`` times the streamed package check (``package_check.find_package_errors``) on a
-published version folder. Each prints one JSON line: the step's CPU and wall seconds (reading the
+published version folder; ``sqlite`` writes that version's SQLite download again
+(``formats.write_sqlite``, from frames rebuilt out of its Parquet files, untimed) and then times
+the read-back check of the typed files (``formats.find_written_mismatches``), and says whether the
+database it wrote has the published bytes. Each prints one JSON line: the step's CPU and wall seconds (reading the
 raw folder and imports excluded) and what it produced, so the two trees can be seen to agree.
 Run as a file, the step imports ``ceasefire`` from ``PYTHONPATH`` first: put an earlier commit's
 ``src/`` there to time it on the same input, e.g. with ``farm-bench --vs``.
@@ -46,6 +50,57 @@ def time_check(package_dir: Path) -> dict:
     return {"step": "check", **figures, "errors": [list(error) for error in errors]}
 
 
+def _frames_of(package_dir: Path) -> list[tuple[str, dict, dict, object]]:
+    """``(name, metadata, Table Schema, frame)`` per table of a version, as ``write_sqlite`` takes them.
+
+    The frames hold what the build's frames hold (dates as dates, lists as lists, an empty list
+    where Parquet has null), rebuilt from the published Parquet.
+    """
+    import pyarrow.parquet as pq
+
+    from ceasefire.contracts.schema import Schema
+
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    tables = []
+    for resource in descriptor["resources"]:
+        if resource.get("format") != "csv":
+            continue
+        schema, contract = resource["schema"], Schema.from_descriptor(resource["schema"])
+        table = pq.read_table(package_dir / f"data/{resource['name']}.parquet")
+        columns = {}
+        for spec in contract.fields:
+            values = table.column(spec.name).to_pylist()
+            columns[spec.name] = [[] if value is None else value for value in values] if spec.type == "list" else values
+        metadata = {"title": resource.get("title"), "description": resource.get("description")}
+        tables.append((resource["name"], metadata, schema, contract.frame_from_columns(columns)))
+    return tables
+
+
+def time_sqlite(package_dir: Path) -> dict:
+    import hashlib
+    import shutil
+    import tempfile
+
+    from ceasefire.publish import formats
+    from ceasefire.publish.publishing import DataFile
+
+    tables = _frames_of(package_dir)
+    published = package_dir / formats.SQLITE_PATH
+    with tempfile.TemporaryDirectory(prefix="ceasefire-sqlite-") as scratch:
+        folder = Path(scratch)
+        (folder / "data").mkdir()
+        for name, *_ in tables:  # the read-back check reads the CSV and Parquet forms too
+            for suffix in ("csv", "parquet"):
+                shutil.copyfile(package_dir / f"data/{name}.{suffix}", folder / f"data/{name}.{suffix}")
+        file = DataFile("sqlite", formats.SQLITE_PATH, "sqlite", formats.SQLITE_MEDIATYPE, None)
+        write, written = _timed(lambda: formats.write_sqlite(file, tables, folder))
+        read_back, mismatches = _timed(lambda: formats.find_written_mismatches(folder, {name: schema for name, _, schema, _ in tables}))
+        digest = hashlib.sha256((folder / formats.SQLITE_PATH).read_bytes()).hexdigest()
+    return {"step": "sqlite", "write": write, "read_back": read_back, "mismatches": mismatches,
+            "rows": {name: len(frame) for name, _, _, frame in tables},
+            "same_bytes_as_published": digest == hashlib.sha256(published.read_bytes()).hexdigest()}  # fmt: skip
+
+
 def prepare(out: Path, rows: int) -> dict:
     from benchmarks.generate import generate_corpus
     from ceasefire.pipeline import build_dataset, publish
@@ -63,11 +118,12 @@ def main() -> None:
     prepared.add_argument("--rows", type=int, default=200_000)
     commands.add_parser("extract", help="time pipeline.extract on a raw folder").add_argument("path", type=Path)
     commands.add_parser("check", help="time the streamed package check on a version folder").add_argument("path", type=Path)
+    commands.add_parser("sqlite", help="time writing a version's SQLite again and the read-back check").add_argument("path", type=Path)
     args = parser.parse_args()
     if args.command == "prepare":
         result = prepare(args.out, args.rows)
     else:
-        result = (time_extract if args.command == "extract" else time_check)(args.path)
+        result = {"extract": time_extract, "check": time_check, "sqlite": time_sqlite}[args.command](args.path)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps(result))
 

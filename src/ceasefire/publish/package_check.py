@@ -290,24 +290,32 @@ def _read_distinct(spec: Field, cells: list[str], missing: set[str]) -> tuple[li
     """The typed value of each distinct cell, and the problems frictionless would report among them.
 
     A missing cell breaks ``required``; an unreadable one is a ``type-error`` (its value None);
-    a present value that breaks a value constraint is a ``constraint-error``.
+    a present value that breaks a value constraint is a ``constraint-error``. The cells are
+    distinct, so at most one per missing value is missing; the others are read by one ``map`` of
+    the field's codec, and one by one only when some cell does not read.
     """
-    typed: list = []
     problems: set[str] = set()
-    read, empty = spec.from_text, spec.from_text(None)
-    for cell in cells:
-        if cell in missing:
-            typed.append(empty)
-            if spec.required:
-                problems.add("constraint-error")
-            continue
-        try:
-            typed.append(read(cell, missing))
-        except ValueError:
-            typed.append(None)
-            problems.add("type-error")
+    absent = sorted(cells.index(value) for value in missing if value in cells)
+    if absent and spec.required:
+        problems.add("constraint-error")
+    present = [cell for cell in cells if cell not in missing] if absent else cells
+    try:
+        read = list(map(spec.read_text, present))
+    except ValueError:
+        read = [_read_or_none(spec, cell) for cell in present]
+        problems.add("type-error")
     if "constraint-error" not in problems:
-        broken = spec.broken_constraint
-        if any(broken(value) for value, cell in zip(typed, cells) if value is not None and cell not in missing):
+        readable = [value for value in read if value is not None] if "type-error" in problems else read
+        if any(spec.broken_constraints(readable)):
             problems.add("constraint-error")
-    return typed, problems
+    empty = spec.from_text(None)
+    for position in absent:  # ascending: each goes back where it was among the cells
+        read.insert(position, empty)
+    return read, problems
+
+
+def _read_or_none(spec: Field, cell: str) -> object:
+    try:
+        return spec.read_text(cell)
+    except ValueError:
+        return None
