@@ -161,6 +161,11 @@ def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
     for resource in descriptor.get("resources", []):
         resource.get("schema", {}).pop("foreignKeys", None)
+        if resource.get("type") == "file":
+            # frictionless reads every byte of a download (Parquet, SQLite) only to compare its size
+            # and hash; the check hashes every file itself. Without them it still opens the file.
+            resource.pop("hash", None)
+            resource.pop("bytes", None)
     with system.use_context(trusted=False):
         report = Package(descriptor, basepath=str(descriptor_path.parent)).validate(limit_rows=1)
     found = [PackageError("datapackage", None, None, error.type) for error in report.errors]
