@@ -13,16 +13,27 @@ the read-back check of the typed files (``formats.find_written_mismatches``), an
 database it wrote has the published bytes. Each prints one JSON line: the step's CPU and wall seconds (reading the
 raw folder and imports excluded) and what it produced, so the two trees can be seen to agree.
 Run as a file, the step imports ``ceasefire`` from ``PYTHONPATH`` first: put an earlier commit's
-``src/`` there to time it on the same input, e.g. with ``farm-bench --vs``.
+``src/`` there to time it on the same input. ``side-by-side`` does that itself, in alternating runs
+(current, baseline, baseline, current, ...), and writes every run and the medians as JSON:
+
+    git archive <commit> | tar -x -C BASE
+    python -m benchmarks.cpu_steps side-by-side --baseline BASE --rounds 4 --out RESULTS.json \
+        check OUT/dist/<package>/<version> sqlite OUT/dist/<package>/<version>
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _timed(action) -> tuple[dict, object]:
@@ -101,6 +112,54 @@ def time_sqlite(package_dir: Path) -> dict:
             "same_bytes_as_published": digest == hashlib.sha256(published.read_bytes()).hexdigest()}  # fmt: skip
 
 
+def _run_step(tree: Path, step: str, path: Path) -> dict:
+    """One step in a fresh interpreter importing ``ceasefire`` from ``tree``; its result and the whole process's CPU."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    completed = subprocess.run([sys.executable, str(Path(__file__).resolve()), step, str(path)], capture_output=True, text=True,
+                               env=env, cwd=tree, timeout=3600)  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode:
+        raise RuntimeError(f"{tree}: {step}: {completed.stderr[-2000:]}")
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["process_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
+    return result
+
+
+def _step_seconds(result: dict) -> dict[str, float]:
+    """The CPU seconds a step reports, by part: ``cpu_s``, or ``write`` and ``read_back`` for ``sqlite``."""
+    parts = {"": result} if "cpu_s" in result else {f"{part}_": result[part] for part in ("write", "read_back")}
+    return {**{f"{name}cpu_s": part["cpu_s"] for name, part in parts.items()}, "process_cpu_s": result["process_cpu_s"],
+            "peak_rss_mb": result["peak_rss_mb"]}  # fmt: skip
+
+
+def side_by_side(steps: list[tuple[str, Path]], baseline: Path, rounds: int) -> dict:
+    """Each step on the same input, this tree and ``baseline`` in alternating order, ``rounds`` runs each."""
+    from benchmarks.run import describe_machine
+
+    trees = {"current": REPO, "baseline": baseline}
+    runs: dict[str, dict[str, list[dict]]] = {step: {name: [] for name in trees} for step, _ in steps}
+    for number in range(rounds):
+        for step, path in steps:
+            for name in list(trees) if number % 2 == 0 else reversed(list(trees)):
+                runs[step][name].append(_run_step(trees[name], step, path))
+                print(step, name, runs[step][name][-1], file=sys.stderr, flush=True)
+    summary = {}
+    for step, by_tree in runs.items():
+        seconds = {name: [_step_seconds(result) for result in results] for name, results in by_tree.items()}
+        medians = {name: {key: statistics.median(run[key] for run in values) for key in values[0]} for name, values in seconds.items()}
+        ratios = {key: statistics.median(a[key] / b[key] for a, b in zip(seconds["current"], seconds["baseline"]))
+                  for key in seconds["current"][0]}  # fmt: skip
+        # What each step produced, which must not depend on the tree: errors, mismatches, the database's bytes.
+        produced = {name: [{key: value for key, value in result.items() if key in ("errors", "mismatches", "same_bytes_as_published")}
+                           for result in results] for name, results in by_tree.items()}  # fmt: skip
+        same = all(run == produced["current"][0] for results in produced.values() for run in results)
+        summary[step] = {"medians": medians, "ratio_current_to_baseline": ratios, "same_output": same, "output": produced["current"][0]}
+    return {"baseline": str(baseline), "rounds": rounds, "steps": [[step, str(path)] for step, path in steps],
+            "machine": describe_machine(), "load_average": os.getloadavg(), "summary": summary,
+            "runs": runs}  # fmt: skip
+
+
 def prepare(out: Path, rows: int) -> dict:
     from benchmarks.generate import generate_corpus
     from ceasefire.pipeline import build_dataset, publish
@@ -119,7 +178,20 @@ def main() -> None:
     commands.add_parser("extract", help="time pipeline.extract on a raw folder").add_argument("path", type=Path)
     commands.add_parser("check", help="time the streamed package check on a version folder").add_argument("path", type=Path)
     commands.add_parser("sqlite", help="time writing a version's SQLite again and the read-back check").add_argument("path", type=Path)
+    paired = commands.add_parser("side-by-side", help="time steps in this tree and a baseline tree, alternately")
+    paired.add_argument("--baseline", type=Path, required=True, help="a source tree (git archive <commit> | tar -x -C DIR)")
+    paired.add_argument("--rounds", type=int, default=4)
+    paired.add_argument("--out", type=Path)
+    paired.add_argument("pairs", nargs="+", metavar="STEP PATH", help="steps and their input: check DIR sqlite DIR extract DIR")
     args = parser.parse_args()
+    if args.command == "side-by-side":
+        steps = [(step, Path(path)) for step, path in zip(args.pairs[::2], args.pairs[1::2], strict=True)]
+        result = side_by_side(steps, args.baseline.resolve(), args.rounds)
+        text = json.dumps(result, indent=2)
+        if args.out:
+            args.out.write_text(text + "\n", encoding="utf-8")
+        print(json.dumps(result["summary"], indent=2))
+        return
     if args.command == "prepare":
         result = prepare(args.out, args.rows)
     else:

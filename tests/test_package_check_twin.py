@@ -185,3 +185,16 @@ def test_distinct_cells_are_read_and_checked_as_cell_by_cell(data: st.DataObject
         expected_typed, expected_problems = read_distinct_cell_by_cell(spec, cells, missing)
         assert repr(typed) == repr(expected_typed)  # nan as nan, 1 not True
         assert problems == expected_problems
+
+
+@pytest.mark.parametrize("rows_per_chunk", [4, 100])
+def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
+    rows_per_chunk: int, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = Path(shutil.copytree(seed_package, tmp_path / "package"))
+    set_constraint("violations", "violation_id", "unique", False)(package)  # so the key alone can find it
+    first_id = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[0]
+    rewrite(package, "violations", set_cell(9, "violation_id", first_id))
+    monkeypatch.setattr(package_check, "CHUNK_ROWS", rows_per_chunk)
+    assert find_package_errors(package) == [("violations", None, None, "primary-key")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []

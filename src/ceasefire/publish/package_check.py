@@ -138,7 +138,7 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             errors.append(PackageError(name, None, None, "schema-differs-from-csv"))
     wanted = {(key.resource or name, key.reference_fields) for name, schema in schemas.items() for key in schema.foreign_keys}
     wanted |= {(name, key.fields) for name, schema in schemas.items() for key in schema.foreign_keys}
-    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}
+    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}  # keys as _key_rows gives them
     for name, schema in schemas.items():
         twin = resources.get(f"{name}-json")
         errors += _check_csv(name, package_dir / resources[name]["path"], schema,
@@ -147,7 +147,7 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
         if errors:  # a resource was not read to its end, so its key values are incomplete
             break
         for key in schema.foreign_keys:
-            values = key_values[(name, key.fields)] - {tuple(None for _ in key.fields)}
+            values = key_values[(name, key.fields)] - {_key_of_missing(key.fields)}
             if values - key_values[(key.resource or name, key.reference_fields)]:
                 errors.append(PackageError(name, None, None, "foreign-key"))
     return errors
@@ -185,7 +185,8 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
     names, missing = list(schema.field_names), set(schema.missing_values)
     errors: list[PackageError] = []
     unique_seen = {spec.name: set() for spec in schema.fields if spec.unique}
-    primary_seen: set[tuple] = set()
+    primary_seen: set = set()
+    key_fields = {field for (resource, fields) in key_values if resource == name for field in fields} | set(schema.primary_key)
     json_file = twin.open("rb") if twin else None
     try:
         reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, chunksize=CHUNK_ROWS,
@@ -199,18 +200,20 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
                 errors += [PackageError(name, None, spec.name, problem) for problem in column.problems]
                 if spec.name in unique_seen:
                     present = column.present_values()
-                    if column.repeats_present() or len(set(present)) != len(present) or unique_seen[spec.name] & set(present):
+                    distinct = set(present)
+                    if column.repeats_present() or len(distinct) != len(present) or not unique_seen[spec.name].isdisjoint(distinct):
                         errors.append(PackageError(name, None, spec.name, "unique-error"))
                     unique_seen[spec.name].update(present)
             if errors:
                 return errors
-            keys = set(zip(*(columns[field].values() for field in schema.primary_key))) if schema.primary_key else set()
-            if schema.primary_key and (len(keys) != len(chunk) or primary_seen & keys):
+            rows = {field: columns[field].values() for field in key_fields}
+            keys = set(_key_rows(rows, schema.primary_key)) if schema.primary_key else set()
+            if schema.primary_key and (len(keys) != len(chunk) or not primary_seen.isdisjoint(keys)):
                 return [PackageError(name, None, None, "primary-key")]
             primary_seen |= keys
             for (resource, fields), values in key_values.items():
                 if resource == name:
-                    values.update(zip(*(columns[field].values() for field in fields)))
+                    values.update(_key_rows(rows, fields))
             if json_file is not None:
                 expected = render_jsonl_cells({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
@@ -223,6 +226,18 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
         if json_file is not None:
             json_file.close()
     return errors
+
+
+def _key_rows(rows: dict[str, list], fields: tuple[str, ...]) -> list:
+    """Each row's key of ``fields``: its value for a one-field key (most are), else the tuple of its values."""
+    if len(fields) == 1:
+        return rows[fields[0]]
+    return list(zip(*(rows[field] for field in fields)))
+
+
+def _key_of_missing(fields: tuple[str, ...]) -> object:
+    """The key :func:`_key_rows` gives a row whose fields are all missing (a foreign key that points nowhere)."""
+    return None if len(fields) == 1 else tuple(None for _ in fields)
 
 
 def render_jsonl_cells(cells: dict[str, pa.Array]) -> bytes:
