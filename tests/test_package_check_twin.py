@@ -194,7 +194,7 @@ def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
     package = Path(shutil.copytree(seed_package, tmp_path / "package"))
     set_constraint("violations", "violation_id", "unique", False)(package)  # so the key alone can find it
     first_id = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[0]
-    rewrite(package, "violations", set_cell(9, "violation_id", first_id))
+    rewrite(package, "violations", set_cell(14, "violation_id", first_id))  # three chunks of 4 rows later
     monkeypatch.setattr(package_check, "CHUNK_ROWS", rows_per_chunk)
     assert find_package_errors(package) == [("violations", None, None, "primary-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
