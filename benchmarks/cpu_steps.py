@@ -155,7 +155,8 @@ def side_by_side(steps: list[tuple[str, Path]], baseline: Path, rounds: int) -> 
                            for result in results] for name, results in by_tree.items()}  # fmt: skip
         same = all(run == produced["current"][0] for results in produced.values() for run in results)
         summary[step] = {"medians": medians, "ratio_current_to_baseline": ratios, "same_output": same, "output": produced["current"][0]}
-    return {"baseline": str(baseline), "rounds": rounds, "steps": [[step, str(path)] for step, path in steps],
+    # Folder names only: the results are committed, the machine's paths are not.
+    return {"baseline": baseline.name, "rounds": rounds, "steps": [[step, path.name] for step, path in steps],
             "machine": describe_machine(), "load_average": os.getloadavg(), "summary": summary,
             "runs": runs}  # fmt: skip
 
