@@ -168,10 +168,10 @@ def _sqlite_column(spec: dict, column: "pa.Array") -> list:
         return column.cast(pa.string()).to_pylist()
     if kind != "list":
         return column.to_pylist()
-    return json_lists(column).to_pylist()
+    return _json_lists(column).to_pylist()
 
 
-def json_lists(column: "pa.ListArray") -> "pa.Array":
+def _json_lists(column: "pa.ListArray") -> "pa.Array":
     """Each list of strings as ``json.dumps(value, ensure_ascii=False)`` writes it (null stays null).
 
     That text is ``"[" + ", ".join(json.dumps(item)) + "]"``: Arrow joins it, and each distinct item

@@ -9,7 +9,8 @@ check derived from the contract (:mod:`ceasefire.contracts.schema`):
 - every file's byte count and sha256;
 - every CSV resource in chunks: header, cells per row, each distinct cell of a column read once
   with the contract's codec (frictionless' readers), ``required``, every value constraint
-  (``Field.broken_constraint``), ``unique``, the primary key across chunks and the foreign keys;
+  (``Field.broken_constraints``, all distinct values at once), ``unique``, the primary key across
+  chunks and the foreign keys;
 - every JSON Lines twin: its schema is its CSV form's (foreign keys pointing at the twins) and its
   bytes are those ``serialize.render_jsonl`` writes for the CSV form's typed rows, so it holds the
   same typed records. Each distinct cell is JSON-encoded once with the contract's codec and Arrow
