@@ -90,8 +90,8 @@ def test_the_cpu_steps_time_extraction_and_the_check_on_prepared_input(tmp_path:
     import sys
 
     def run(*args: str) -> dict:
-        # As documented: prepare as a module (it uses the generator), the steps as a file.
-        script = ["-m", "benchmarks.cpu_steps"] if args[0] == "prepare" else ["benchmarks/cpu_steps.py"]
+        # As documented: prepare and side-by-side as a module (they import benchmarks), the steps as a file.
+        script = ["-m", "benchmarks.cpu_steps"] if args[0] in ("prepare", "side-by-side") else ["benchmarks/cpu_steps.py"]
         done = subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
                               cwd=Path(__file__).resolve().parents[1], check=True)  # fmt: skip
         return json.loads(done.stdout)
@@ -101,3 +101,11 @@ def test_the_cpu_steps_time_extraction_and_the_check_on_prepared_input(tmp_path:
     extracted = run("extract", prepared["raw"])
     assert extracted["rows"]["violations"] == 50 and extracted["cpu_s"] > 0
     assert run("check", prepared["package"])["errors"] == []
+    database = run("sqlite", prepared["package"])
+    assert database["mismatches"] == [] and database["same_bytes_as_published"] is True
+    # Both trees the same here: the pairing runs, and the outputs of the two agree.
+    paired = run("side-by-side", "--baseline", str(Path(__file__).resolve().parents[1]), "--rounds", "1",
+                 "--out", str(tmp_path / "paired.json"), "check", prepared["package"])  # fmt: skip
+    assert paired["check"]["same_output"] is True and paired["check"]["output"] == {"errors": []}
+    assert set(paired["check"]["medians"]) == {"current", "baseline"}
+    assert json.loads((tmp_path / "paired.json").read_text())["steps"] == [["check", Path(prepared["package"]).name]]

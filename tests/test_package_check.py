@@ -203,7 +203,7 @@ def test_a_broken_csv_cell_gives_frictionless_own_errors(
     ("key", "value", "error"),
     [("bytes", 1234, "byte-count"), ("hash", "sha256:" + "0" * 64, "hash-count")],
 )
-@pytest.mark.parametrize("resource", ["violations", "violations-json"])
+@pytest.mark.parametrize("resource", ["violations", "violations-json", "violations-parquet", "sqlite"])
 def test_a_wrong_size_or_hash_is_found(
     resource: str, key: str, value: object, error: str, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,6 +211,20 @@ def test_a_wrong_size_or_hash_is_found(
     set_descriptor(resource, key, value)(package)
     assert [(r, f, t) for r, f, t, _ in large_path_errors(package, monkeypatch)] == [(resource, None, error)]
     assert large_path_errors(package, monkeypatch) == full_errors(package)
+
+
+@pytest.mark.parametrize("resource", ["violations-parquet", "sqlite"])
+def test_a_download_changed_or_gone_is_found_as_frictionless_finds_it(
+    resource: str, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = copy_package(seed_package, tmp_path)
+    rewrite(package, resource, lambda data: data[:-1] + bytes([data[-1] ^ 1]), keep_descriptor=True)
+    assert find_package_errors(package) == [(resource, None, None, "hash-count")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []
+    path = package / json.loads((package / "datapackage.json").read_text(encoding="utf-8"))["resources"][-1]["path"]
+    path.unlink()  # the last resource, the database, is not there at all
+    assert find_package_errors(package) == [("sqlite", None, None, "scheme-error")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []
 
 
 def test_an_edited_json_twin_is_caught_and_named_by_frictionless(

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.contracts.schema import Schema
+from ceasefire.contracts.schema import Field, Schema
 from ceasefire.pipeline import build_dataset, publish
 from ceasefire.publish import package_check
 from ceasefire.publish.package_check import DistinctColumn, find_package_errors, render_jsonl_cells
@@ -138,3 +138,63 @@ def test_unique_values_written_differently_in_the_csv_are_still_duplicates(
 def test_a_chunk_boundary_changes_nothing(seed_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(package_check, "CHUNK_ROWS", 4)
     assert find_package_errors(seed_package) == []
+
+
+def read_distinct_cell_by_cell(spec: Field, cells: list[str], missing: set[str]) -> tuple[list, set[str]]:
+    """What the check found per distinct cell before the batch forms: each cell read and tested alone."""
+    typed: list = []
+    problems: set[str] = set()
+    for cell in cells:
+        if cell in missing:
+            typed.append(spec.from_text(None))
+            if spec.required:
+                problems.add("constraint-error")
+            continue
+        try:
+            typed.append(spec.from_text(cell, missing))
+        except ValueError:
+            typed.append(None)
+            problems.add("type-error")
+    if "constraint-error" not in problems and any(
+        spec.broken_constraint(value) for value, cell in zip(typed, cells) if value is not None and cell not in missing
+    ):
+        problems.add("constraint-error")
+    return typed, problems
+
+
+# Every field of SCHEMA with constraints that its hostile cells break now and then.
+CONSTRAINED = {
+    "text": {"required": True, "pattern": "[a-z]*", "maxLength": 3},
+    "count": {"required": True, "minimum": -5, "exclusiveMaximum": 10**12},
+    "share": {"maximum": 0.5, "enum": [0.25, 0.5, "1e-3"]},
+    "flag": {"enum": ["true"]},
+    "day": {"minimum": "1900-01-01", "exclusiveMaximum": "2100-01-01"},
+    "names": {"required": True, "minLength": 2},
+    "quote\"%s": {},
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_distinct_cells_are_read_and_checked_as_cell_by_cell(data: st.DataObject) -> None:
+    missing = set(SCHEMA.missing_values)
+    for field in SCHEMA.fields:
+        spec = Field.from_descriptor({**field.descriptor, "constraints": CONSTRAINED[field.name]})
+        cells = data.draw(st.lists(CELLS[field.name] | st.sampled_from(["x", "1.5", "2020-02-30"]), unique=True, max_size=30))
+        typed, problems = package_check._read_distinct(spec, list(cells), missing)
+        expected_typed, expected_problems = read_distinct_cell_by_cell(spec, cells, missing)
+        assert repr(typed) == repr(expected_typed)  # nan as nan, 1 not True
+        assert problems == expected_problems
+
+
+@pytest.mark.parametrize("rows_per_chunk", [4, 100])
+def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
+    rows_per_chunk: int, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = Path(shutil.copytree(seed_package, tmp_path / "package"))
+    set_constraint("violations", "violation_id", "unique", False)(package)  # so the key alone can find it
+    first_id = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[0]
+    rewrite(package, "violations", set_cell(14, "violation_id", first_id))  # three chunks of 4 rows later
+    monkeypatch.setattr(package_check, "CHUNK_ROWS", rows_per_chunk)
+    assert find_package_errors(package) == [("violations", None, None, "primary-key")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []

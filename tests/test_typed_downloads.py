@@ -14,6 +14,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from frictionless import Package
 
 from ceasefire import PACKAGE_NAME
@@ -222,3 +224,28 @@ def test_comparing_with_a_release_writes_the_csv_forms_only(version_dir, monkeyp
     monkeypatch.setattr(formats, "write_typed_files", lambda *args: pytest.fail("a typed file was rendered to compare"))
     comparison = pipeline.compare_with_release(build_dataset(SEED_RAW), version_dir.parent.parent)
     assert (comparison["version"], comparison["changes"]["bump"], written) == ("1.0.0", "none", ["csv", "csv"])
+
+
+_ITEMS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=5) | st.sampled_from(['"', "\\", "\n", "é", "\u2028"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.none() | st.lists(_ITEMS | st.none(), max_size=4), max_size=20), st.integers(0, 5), st.integers(0, 20))
+def test_lists_are_written_to_sqlite_as_json_dumps_writes_them(lists, start, length):
+    """Arrow joins each list's JSON from its items encoded once: the text ``json.dumps`` writes, for slices too."""
+    column = pa.array(lists, pa.list_(pa.string())).slice(start, length)
+    expected = [None if value is None else json.dumps(value, ensure_ascii=False) for value in column.to_pylist()]
+    assert formats._sqlite_column({"name": "places", "type": "list"}, column) == expected
+
+
+def test_a_list_column_that_is_not_json_arrays_reads_back_as_text(tmp_path):
+    connection = sqlite3.connect(tmp_path / "lists.sqlite")
+    connection.execute("CREATE TABLE t (places TEXT)")
+    connection.executemany("INSERT INTO t VALUES (?)", [('["Shusha"]',), (None,), ('["Shusha"]',), ('["a", "b"]',)])
+    schema = {"fields": [{"name": "places", "type": "list", "itemType": "string"}]}
+    read = pa.concat_tables(formats._sqlite_tables(connection, "t", schema))
+    assert read.column("places").to_pylist() == [["Shusha"], None, ["Shusha"], ["a", "b"]]
+    connection.execute("INSERT INTO t VALUES ('Shusha')")
+    read = pa.concat_tables(formats._sqlite_tables(connection, "t", schema))
+    assert read.schema.field("places").type == pa.string()
+    assert read.column("places").to_pylist() == ['["Shusha"]', None, '["Shusha"]', '["a", "b"]', "Shusha"]

@@ -9,7 +9,8 @@ check derived from the contract (:mod:`ceasefire.contracts.schema`):
 - every file's byte count and sha256;
 - every CSV resource in chunks: header, cells per row, each distinct cell of a column read once
   with the contract's codec (frictionless' readers), ``required``, every value constraint
-  (``Field.broken_constraint``), ``unique``, the primary key across chunks and the foreign keys;
+  (``Field.broken_constraints``, all distinct values at once), ``unique``, the primary key across
+  chunks and the foreign keys;
 - every JSON Lines twin: its schema is its CSV form's (foreign keys pointing at the twins) and its
   bytes are those ``serialize.render_jsonl`` writes for the CSV form's typed rows, so it holds the
   same typed records. Each distinct cell is JSON-encoded once with the contract's codec and Arrow
@@ -138,7 +139,7 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             errors.append(PackageError(name, None, None, "schema-differs-from-csv"))
     wanted = {(key.resource or name, key.reference_fields) for name, schema in schemas.items() for key in schema.foreign_keys}
     wanted |= {(name, key.fields) for name, schema in schemas.items() for key in schema.foreign_keys}
-    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}
+    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}  # keys as _key_rows gives them
     for name, schema in schemas.items():
         twin = resources.get(f"{name}-json")
         errors += _check_csv(name, package_dir / resources[name]["path"], schema,
@@ -147,7 +148,7 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
         if errors:  # a resource was not read to its end, so its key values are incomplete
             break
         for key in schema.foreign_keys:
-            values = key_values[(name, key.fields)] - {tuple(None for _ in key.fields)}
+            values = key_values[(name, key.fields)] - {_key_of_missing(key.fields)}
             if values - key_values[(key.resource or name, key.reference_fields)]:
                 errors.append(PackageError(name, None, None, "foreign-key"))
     return errors
@@ -161,6 +162,11 @@ def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
     for resource in descriptor.get("resources", []):
         resource.get("schema", {}).pop("foreignKeys", None)
+        if resource.get("type") == "file":
+            # frictionless reads every byte of a download (Parquet, SQLite) only to compare its size
+            # and hash; the check hashes every file itself. Without them it still opens the file.
+            resource.pop("hash", None)
+            resource.pop("bytes", None)
     with system.use_context(trusted=False):
         report = Package(descriptor, basepath=str(descriptor_path.parent)).validate(limit_rows=1)
     found = [PackageError("datapackage", None, None, error.type) for error in report.errors]
@@ -180,7 +186,8 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
     names, missing = list(schema.field_names), set(schema.missing_values)
     errors: list[PackageError] = []
     unique_seen = {spec.name: set() for spec in schema.fields if spec.unique}
-    primary_seen: set[tuple] = set()
+    primary_seen: set = set()
+    key_fields = {field for (resource, fields) in key_values if resource == name for field in fields} | set(schema.primary_key)
     json_file = twin.open("rb") if twin else None
     try:
         reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, chunksize=CHUNK_ROWS,
@@ -194,18 +201,20 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
                 errors += [PackageError(name, None, spec.name, problem) for problem in column.problems]
                 if spec.name in unique_seen:
                     present = column.present_values()
-                    if column.repeats_present() or len(set(present)) != len(present) or unique_seen[spec.name] & set(present):
+                    distinct = set(present)
+                    if column.repeats_present() or len(distinct) != len(present) or not unique_seen[spec.name].isdisjoint(distinct):
                         errors.append(PackageError(name, None, spec.name, "unique-error"))
                     unique_seen[spec.name].update(present)
             if errors:
                 return errors
-            keys = set(zip(*(columns[field].values() for field in schema.primary_key))) if schema.primary_key else set()
-            if schema.primary_key and (len(keys) != len(chunk) or primary_seen & keys):
+            rows = {field: columns[field].values() for field in key_fields}
+            keys = set(_key_rows(rows, schema.primary_key)) if schema.primary_key else set()
+            if schema.primary_key and (len(keys) != len(chunk) or not primary_seen.isdisjoint(keys)):
                 return [PackageError(name, None, None, "primary-key")]
             primary_seen |= keys
             for (resource, fields), values in key_values.items():
                 if resource == name:
-                    values.update(zip(*(columns[field].values() for field in fields)))
+                    values.update(_key_rows(rows, fields))
             if json_file is not None:
                 expected = render_jsonl_cells({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
@@ -218,6 +227,18 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
         if json_file is not None:
             json_file.close()
     return errors
+
+
+def _key_rows(rows: dict[str, list], fields: tuple[str, ...]) -> list:
+    """Each row's key of ``fields``: its value for a one-field key (most are), else the tuple of its values."""
+    if len(fields) == 1:
+        return rows[fields[0]]
+    return list(zip(*(rows[field] for field in fields)))
+
+
+def _key_of_missing(fields: tuple[str, ...]) -> object:
+    """The key :func:`_key_rows` gives a row whose fields are all missing (a foreign key that points nowhere)."""
+    return None if len(fields) == 1 else tuple(None for _ in fields)
 
 
 def render_jsonl_cells(cells: dict[str, pa.Array]) -> bytes:
@@ -290,24 +311,32 @@ def _read_distinct(spec: Field, cells: list[str], missing: set[str]) -> tuple[li
     """The typed value of each distinct cell, and the problems frictionless would report among them.
 
     A missing cell breaks ``required``; an unreadable one is a ``type-error`` (its value None);
-    a present value that breaks a value constraint is a ``constraint-error``.
+    a present value that breaks a value constraint is a ``constraint-error``. The cells are
+    distinct, so at most one per missing value is missing; the others are read by one ``map`` of
+    the field's codec, and one by one only when some cell does not read.
     """
-    typed: list = []
     problems: set[str] = set()
-    read, empty = spec.from_text, spec.from_text(None)
-    for cell in cells:
-        if cell in missing:
-            typed.append(empty)
-            if spec.required:
-                problems.add("constraint-error")
-            continue
-        try:
-            typed.append(read(cell, missing))
-        except ValueError:
-            typed.append(None)
-            problems.add("type-error")
+    absent = sorted(cells.index(value) for value in missing if value in cells)
+    if absent and spec.required:
+        problems.add("constraint-error")
+    present = [cell for cell in cells if cell not in missing] if absent else cells
+    try:
+        read = list(map(spec.read_text, present))
+    except ValueError:
+        read = [_read_or_none(spec, cell) for cell in present]
+        problems.add("type-error")
     if "constraint-error" not in problems:
-        broken = spec.broken_constraint
-        if any(broken(value) for value, cell in zip(typed, cells) if value is not None and cell not in missing):
+        readable = [value for value in read if value is not None] if "type-error" in problems else read
+        if any(spec.broken_constraints(readable)):
             problems.add("constraint-error")
-    return typed, problems
+    empty = spec.from_text(None)
+    for position in absent:  # ascending: each goes back where it was among the cells
+        read.insert(position, empty)
+    return read, problems
+
+
+def _read_or_none(spec: Field, cell: str) -> object:
+    try:
+        return spec.read_text(cell)
+    except ValueError:
+        return None
