@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 # load
 from ceasefire.contracts.vocabularies import Contracts, load_contracts
@@ -321,6 +322,42 @@ def _publish_staged(
     removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
 ) -> Outcome:
     """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock)."""
+    staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts)
+    if isinstance(staged, Outcome):  # unchanged, or rows removed without review
+        return staged
+    # What the release was compared and staged with (changes, the report's files) is gone by now: the
+    # read-back and the package check, the run's largest steps after the build, have that memory.
+    tables = [file for file in staged.files if file.schema is not None]
+    frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
+    mismatches = formats.find_written_mismatches(staged.folder, {f.resource: f.schema for f in tables if f.format == "csv"})
+    if mismatches:  # a bug in a writer, not in the data: nothing is published
+        raise formats.FormatMismatch("; ".join(mismatches))
+    package_findings = validate_written_package(staged.folder, frames)
+    if package_findings:
+        findings = sort_findings(build.findings + package_findings)
+        return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
+    target = package_dir / str(staged.version)
+    promote(staged.folder, target)
+    pause_point("promoted")
+    return Outcome("published", str(staged.version), build.findings, rows, path=target, bump=staged.kind,
+                   message=staged.message, report=staged.report)  # fmt: skip
+
+
+class _Staged(NamedTuple):
+    folder: Path
+    files: list[DataFile]
+    version: Version
+    kind: str
+    message: str
+    report: dict
+
+
+def _stage_release(
+    build: Build, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
+) -> _Staged | Outcome:
+    """Compare the build with the latest version and write every file of the next one into ``stage``;
+    the outcome instead when nothing is to be published."""
     files, candidate = _candidate(build, stage, created, parts)
     versions = list_versions(package_dir)
     approved: list[Removal] = []
@@ -356,19 +393,7 @@ def _publish_staged(
     contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, listed).encode("utf-8")
     staged = stage_version(package_dir, version, contents, stage)
     pause_point("staged")
-    tables = [file for file in files if file.schema is not None]
-    frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
-    mismatches = formats.find_written_mismatches(staged, {f.resource: f.schema for f in tables if f.format == "csv"})
-    if mismatches:  # a bug in a writer, not in the data: nothing is published
-        raise formats.FormatMismatch("; ".join(mismatches))
-    package_findings = validate_written_package(staged, frames)
-    if package_findings:
-        findings = sort_findings(build.findings + package_findings)
-        return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
-    target = package_dir / str(version)
-    promote(staged, target)
-    pause_point("promoted")
-    return Outcome("published", str(version), build.findings, rows, path=target, bump=kind, message=message, report=report)
+    return _Staged(staged, files, version, kind, message, report)
 
 
 def _refresh_finishing_touches(dist_dir: Path, build: Build) -> str:
