@@ -183,6 +183,22 @@ def test_a_changed_value_in_the_written_database_blocks_the_release(monkeypatch,
     assert tree_snapshot(tmp_path / "dist" / PACKAGE_NAME) == {}
 
 
+def test_a_row_longer_than_the_first_csv_block_is_read_back_with_larger_ones(version_dir, monkeypatch):
+    """The read-back starts with small blocks (Arrow holds ~20 of them) and reads a table again with
+    the next size when a row does not fit in one; only the last size failing is a finding."""
+    schemas = {table: json.loads((version_dir / "datapackage.json").read_text())["resources"][index]["schema"]
+               for index, table in enumerate(["violations", "violations-json", "events"]) if table in TABLES}  # fmt: skip
+    longest = max(len(line) for table in TABLES for line in (version_dir / "data" / f"{table}.csv").read_bytes().split(b"\n"))
+    sizes = []
+    read = formats._csv_tables
+    monkeypatch.setattr(formats, "_csv_tables", lambda path, schema, block: sizes.append(block) or read(path, schema, block))
+    monkeypatch.setattr(formats, "CSV_BLOCK_BYTES", (longest // 2, longest * 4))
+    assert formats.find_written_mismatches(version_dir, schemas) == []
+    assert sizes[0] == longest // 2 and sizes[-1] == longest * 4  # the table with the longest row read again
+    monkeypatch.setattr(formats, "CSV_BLOCK_BYTES", (longest // 2,))
+    assert "does not read with its Table Schema's types" in " ".join(formats.find_written_mismatches(version_dir, schemas))
+
+
 def _tables(columns: dict[str, list], *cuts: int):
     """``columns`` as Arrow tables cut at ``cuts`` rows: a form read back in batches of its own size."""
     table = pa.table({name: pa.array(values, pa.int64() if name != "violation_id" else pa.string()) for name, values in columns.items()})
