@@ -65,8 +65,10 @@ def child(raw: Path, dist: Path, data_only: bool) -> dict:
     published = time.perf_counter()
     stop.set()
     sampler.join()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "status": outcome.status, "build_s": round(built - started, 2), "publish_s": round(published - publish_started, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "rss_after_build_mb": round(after_build), "publish_peak_rss_mb": round(max(peak[0], _rss_mb())),
         "publish_rss_growth_mb": round(max(peak[0], _rss_mb()) - after_build),
         "run_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -99,7 +101,7 @@ def compare(
 ) -> dict:
     raw = generate_corpus(scratch / "raw", 1, rows)[0]
     corrected = corrected_copy(raw, scratch / "raw-corrected") if second_release else None
-    trees = {"current": REPO, "baseline": baseline}
+    trees = {"current": REPO, "baseline": baseline} if baseline is not None else {"current": REPO}
     if first == "baseline":
         trees = dict(reversed(trees.items()))
     samples: dict[str, list[dict]] = {name: [] for name in trees}
@@ -115,7 +117,7 @@ def compare(
     keys = [key for key in samples["current"][0] if key != "status"]
     medians = {name: {key: statistics.median(s[key] for s in runs) for key in keys} for name, runs in samples.items()}
     return {"rows": rows, "rounds": rounds, "data_only": data_only, "second_release": second_release,
-            "baseline": str(baseline), "machine": describe_machine(),
+            "baseline": baseline.name if baseline else None, "machine": describe_machine(),
             "load_average": os.getloadavg(), "samples": samples, "medians": medians}  # fmt: skip
 
 
@@ -123,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--baseline", type=Path, help="a source tree to compare with (e.g. git archive <commit> | tar -x -C DIR)")
+    parser.add_argument("--baseline", type=Path, help="a source tree to compare with (e.g. git archive <commit> | tar -x -C DIR); without it, this tree alone")
     parser.add_argument("--data-only", action="store_true", help="the data files' part of publishing alone (see the docstring)")
     parser.add_argument("--first", choices=["current", "baseline"], default="current", help="which tree runs first in round 1")
     parser.add_argument("--second-release", action="store_true",
