@@ -18,6 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import pandas as pd
+
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
@@ -152,53 +155,22 @@ def apply_corrections(
     schema = contracts.schema(extraction.resource)
     fields = {spec.name: spec for spec in schema.fields}
     key_field = schema.row_key[0]
-    frozen, derive = RESOURCE_RULES.get(extraction.resource, (frozenset({key_field}), lambda *_: None))
+    _, derive = RESOURCE_RULES.get(extraction.resource, (frozenset({key_field}), lambda *_: None))
     frame = extraction.frame
-    records = [dict(zip(frame.columns, row)) for row in frame.itertuples(index=False, name=None)]
+    # Only the rows a correction touches become records (dicts, as they stand after the corrections
+    # so far); a million-row table is not turned into a million dicts for a handful of corrections.
+    records: dict[int, dict] = {}
     applied: list[AppliedCorrection] = []
     findings: list[Finding] = []
     touched: dict[tuple[str, int], set[str]] = {}  # (source_file, source_line) -> fields corrected or derived
     for correction in mine:
-        problem = None
-        matches = [r for r in records if str(r[key_field]) == correction.id]
-        if correction.field not in fields:
-            problem = f"field {correction.field!r} does not exist in {extraction.resource}"
-        elif correction.field in frozen:
-            problem = f"field {correction.field!r} identifies the record and cannot be corrected"
-        elif not matches:
-            problem = f"no {extraction.resource} record has the id {correction.id!r}"
-        elif fields[correction.field].to_text(matches[0][correction.field]) != (correction.old_value or None):
-            problem = (
-                f"old value {correction.old_value!r} does not match the extracted value "
-                f"{fields[correction.field].to_text(matches[0][correction.field])!r}; review the correction"
-            )
-        if problem is None:
-            try:
-                value = fields[correction.field].from_text(correction.new_value)
-            except ValueError as error:
-                problem = f"new value {correction.new_value!r} is not a {fields[correction.field].type}: {error}"
-            else:
-                if isinstance(value, int) and abs(value) > COUNT_LIMIT:
-                    problem = f"new value {correction.new_value!r} is beyond {COUNT_LIMIT:,}"
-        if problem is None:
-            trial = {**matches[0], correction.field: value}
-            derive(trial, correction.field, contracts)
-            beyond = [name for name in ("killed", "wounded") if isinstance(trial.get(name), int) and trial[name] > COUNT_LIMIT]
-            if beyond:
-                problem = f"new value gives a {beyond[0]} count beyond {COUNT_LIMIT:,}"
+        position = _first_row_with_key(frame, records, key_field, correction.id)
+        record = None if position is None else records.get(position) or _record(frame, position)
+        value, problem = checked_value(correction, record, extraction.resource, contracts)
         if problem is not None:
-            record = matches[0] if matches else {}
-            findings.append(
-                Finding(
-                    severity="error", rule="correction", engine="extraction", resource=extraction.resource,
-                    message=f"correction not applied: {problem}", row_id=correction.id, column=correction.field,
-                    value=correction.old_value, expected=correction.new_value,
-                    source_file=str(record.get("source_file") or CORRECTIONS_FILE),
-                    source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
-                )
-            )  # fmt: skip
+            findings.append(correction_error(correction, record or {}, extraction.resource, problem))
             continue
-        record = matches[0]
+        records[position] = record
         before = dict(record)
         record[correction.field] = value
         derive(record, correction.field, contracts)
@@ -206,7 +178,7 @@ def apply_corrections(
         where = (str(record.get("source_file")), int(record.get("source_line") or 0))
         touched.setdefault(where, set()).update(changed | {correction.field})
         applied.append(AppliedCorrection(correction, new_id=str(record[key_field])))
-    corrected = schema.frame_from_columns({name: [record[name] for record in records] for name in frame.columns})
+    corrected = _with_records(frame, records, schema) if records else frame
     kept = [
         finding for finding in extraction.findings
         if finding.column not in touched.get((str(finding.source_file), int(finding.source_line or 0)), set())
@@ -216,6 +188,102 @@ def apply_corrections(
         cell_columns=extraction.cell_columns, section=extraction.section,
     )  # fmt: skip
     return result, applied, findings
+
+
+def checked_value(correction: Correction, record: dict | None, resource: str, contracts: Contracts) -> tuple[object, str | None]:
+    """The typed new value of ``correction`` for ``record`` (the row its id names, None if none does),
+    or why it cannot be applied."""
+    schema = contracts.schema(resource)
+    fields = {spec.name: spec for spec in schema.fields}
+    frozen, derive = RESOURCE_RULES.get(resource, (frozenset({schema.row_key[0]}), lambda *_: None))
+    if correction.field not in fields:
+        return None, f"field {correction.field!r} does not exist in {resource}"
+    if correction.field in frozen:
+        return None, f"field {correction.field!r} identifies the record and cannot be corrected"
+    if record is None:
+        return None, f"no {resource} record has the id {correction.id!r}"
+    spec = fields[correction.field]
+    if spec.to_text(record[correction.field]) != (correction.old_value or None):
+        return None, (f"old value {correction.old_value!r} does not match the extracted value "
+                      f"{spec.to_text(record[correction.field])!r}; review the correction")  # fmt: skip
+    try:
+        value = spec.from_text(correction.new_value)
+    except ValueError as error:
+        return None, f"new value {correction.new_value!r} is not a {spec.type}: {error}"
+    if isinstance(value, int) and abs(value) > COUNT_LIMIT:
+        return None, f"new value {correction.new_value!r} is beyond {COUNT_LIMIT:,}"
+    trial = {**record, correction.field: value}
+    derive(trial, correction.field, contracts)
+    beyond = [name for name in ("killed", "wounded") if isinstance(trial.get(name), int) and trial[name] > COUNT_LIMIT]
+    if beyond:
+        return None, f"new value gives a {beyond[0]} count beyond {COUNT_LIMIT:,}"
+    return value, None
+
+
+def correction_error(correction: Correction, record: dict, resource: str, problem: str) -> Finding:
+    """The error finding of a correction that could not be applied, at its row when there is one."""
+    return Finding(
+        severity="error", rule="correction", engine="extraction", resource=resource,
+        message=f"correction not applied: {problem}", row_id=correction.id, column=correction.field,
+        value=correction.old_value, expected=correction.new_value,
+        source_file=str(record.get("source_file") or CORRECTIONS_FILE),
+        source_line=int(record["source_line"]) if record.get("source_line") is not None else None,
+    )  # fmt: skip
+
+
+def _first_row_with_key(frame: pd.DataFrame, records: dict[int, dict], key_field: str, key: str) -> int | None:
+    """The position of the first row whose key reads ``key`` (as ``str()`` writes it): a corrected row
+    by its key as it now stands, any other by the key it was extracted with."""
+    column = frame[key_field]
+    if isinstance(column.dtype, pd.StringDtype):
+        hits = (column == key).fillna(False).to_numpy(dtype=bool)
+        if key == str(pd.NA):
+            hits = hits | column.isna().to_numpy(dtype=bool)
+    else:
+        hits = column.map(str).to_numpy(dtype=object) == key
+    untouched = [position for position in np.flatnonzero(hits).tolist() if position not in records]
+    corrected = [position for position, record in records.items() if str(record[key_field]) == key]
+    return min(untouched + corrected, default=None)
+
+
+def _record(frame: pd.DataFrame, position: int) -> dict:
+    """One row as a record: the values ``itertuples`` gives, by field."""
+    return dict(zip(frame.columns, next(frame.iloc[position : position + 1].itertuples(index=False, name=None))))
+
+
+def _with_records(frame: pd.DataFrame, records: dict[int, dict], schema) -> pd.DataFrame:
+    """``frame`` with the rows at the positions of ``records`` replaced by them, typed by ``schema``;
+    a column no record changed is kept as it is."""
+    positions = list(records)
+    columns = {}
+    for name in frame.columns:
+        if all(_same(records[position][name], value) for position, value in zip(positions, _cells(frame[name], positions))):
+            columns[name] = frame[name]
+            continue
+        values = frame[name].to_numpy(dtype=object).copy()
+        for position in positions:
+            values[position] = records[position][name]
+        columns[name] = schema.frame_from_columns({name: values})[name]
+    return pd.DataFrame(columns, columns=list(frame.columns), index=pd.RangeIndex(len(frame)))
+
+
+def _cells(column: pd.Series, positions: list[int]) -> list:
+    return [_record_value(column, position) for position in positions]
+
+
+def _record_value(column: pd.Series, position: int) -> object:
+    return next(column.iloc[position : position + 1].items())[1]
+
+
+def _same(left: object, right: object) -> bool:
+    """Whether two cells are the same value: missing values are equal to each other, lists item by item."""
+    if left is right:
+        return True
+    if isinstance(left, list) or isinstance(right, list):
+        return isinstance(left, list) and isinstance(right, list) and left == right
+    if pd.isna(left) or pd.isna(right):
+        return bool(pd.isna(left) and pd.isna(right))
+    return bool(left == right) and type(left) is type(right)
 
 
 def find_unknown_resources(corrections: list[Correction], resources: set[str]) -> list[Finding]:
