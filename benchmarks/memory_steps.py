@@ -1,0 +1,92 @@
+"""Where a plain run's memory goes: each step of ``build_dataset`` and ``publish``, with its seconds,
+the resident memory before and after it and the peak inside it (sampled every 10 ms).
+
+    python -m benchmarks.memory_steps --rows 1000000 [--out FILE]
+
+The steps are the functions ``ceasefire.pipeline`` calls (looked up in its namespace at run time,
+so they are wrapped there); a nested step's peak is inside its caller's. One generated article, no
+Prefect, this tree. It explains a peak; side-by-side figures come from ``benchmarks/data_files.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.generate import generate_corpus
+from benchmarks.run import describe_machine
+
+STEPS = ("read_raw_dir", "extract", "validate", "_candidate", "compare", "initial_changes", "data_files", "build_report",
+         "report_files", "stage_version", "validate_written_package", "_refresh_finishing_touches")  # fmt: skip
+VALIDATION_STEPS = ("validate_extraction", "find_control_cells", "validate_across")
+FORMAT_STEPS = ("find_written_mismatches",)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def measure(raw: Path, dist: Path) -> list[dict]:
+    from ceasefire import pipeline
+    from ceasefire.publish import formats
+
+    steps: list[dict] = []
+    peak, stop = [0.0], threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            peak[0] = max(peak[0], _rss_mb())
+
+    def wrap(module, name: str) -> None:
+        function = getattr(module, name)
+
+        @functools.wraps(function)
+        def step(*args, **kwargs):
+            before, outer = _rss_mb(), peak[0]
+            peak[0] = before
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                steps.append({"step": name, "seconds": round(time.perf_counter() - started, 2), "rss_before_mb": round(before),
+                              "rss_after_mb": round(_rss_mb()), "peak_inside_mb": round(max(peak[0], _rss_mb()))})  # fmt: skip
+                peak[0] = max(outer, peak[0])
+
+        setattr(module, name, step)
+
+    for name in STEPS + VALIDATION_STEPS:
+        wrap(pipeline, name)
+    for name in FORMAT_STEPS:
+        wrap(formats, name)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    pipeline.publish(pipeline.build_dataset(raw), dist)
+    stop.set()
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ceasefire-memory-") as scratch:
+        raw = generate_corpus(Path(scratch) / "raw", 1, args.rows)[0]
+        steps = measure(raw, Path(scratch) / "dist")
+    result = {"rows": args.rows, "machine": describe_machine(), "steps": steps}
+    text = json.dumps(result, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    for step in steps:
+        print(f"{step['step']:28s} {step['seconds']:7.2f} s  RSS {step['rss_before_mb']:6d} -> {step['rss_after_mb']:6d} MB, peak {step['peak_inside_mb']:6d} MB")
+
+
+if __name__ == "__main__":
+    main()
