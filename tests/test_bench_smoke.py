@@ -109,3 +109,20 @@ def test_the_cpu_steps_time_extraction_and_the_check_on_prepared_input(tmp_path:
     assert paired["check"]["same_output"] is True and paired["check"]["output"] == {"errors": []}
     assert set(paired["check"]["medians"]) == {"current", "baseline"}
     assert json.loads((tmp_path / "paired.json").read_text())["steps"] == [["check", Path(prepared["package"]).name]]
+
+
+def test_the_round_3_benchmarks_run_on_a_small_article(tmp_path: Path) -> None:
+    """memory_steps names every step it wraps; render finds this tree's renderer equal to itself;
+    corrections applies what it plans; data_files makes a raw revision that corrects one row."""
+    from benchmarks import corrections, data_files, memory_steps, render
+
+    raw = generate.generate_corpus(tmp_path / "raw", 1, 300)[0]
+    steps = [step["step"] for step in memory_steps.measure(raw, tmp_path / "dist")]
+    assert {"extract", "validate", "data_files", "find_written_mismatches", "validate_written_package"} <= set(steps)
+    repo = Path(__file__).resolve().parents[1]
+    result = render.compare(300, 1, repo, tmp_path / "render")
+    assert set(result["medians"]) == {"current", "baseline"}
+    assert corrections.child(raw, 3) | {"seconds": 0, "rss_growth_mb": 0} == {"seconds": 0, "rss_growth_mb": 0, "applied": 3, "findings": 0}
+    revised = data_files.corrected_copy(raw, tmp_path / "revised")
+    before, after = ((folder / generate.ARTICLE).read_text(encoding="utf-8").split("\n") for folder in (raw, revised))
+    assert [number for number, (old, new) in enumerate(zip(before, after)) if old != new] == [before.index(generate.TABLE_HEADER) + 150]
