@@ -16,17 +16,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.generate import generate_corpus
-from benchmarks.run import REPO, _child_env, describe_machine
+from benchmarks.run import REPO, RssSampler, _child_env, describe_machine, emit_json, rss_mb
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child(raw: Path, count: int) -> dict:
@@ -41,21 +36,12 @@ def child(raw: Path, count: int) -> dict:
     rows = [frame.iloc[(len(frame) * (number + 1)) // (count + 1)] for number in range(count)]
     corrections = [Correction("violations", str(row["violation_id"]), "consequences", row["consequences"], "1 serviceman wounded",
                               "benchmark", "benchmark", "2026-01-01") for row in rows]  # fmt: skip
-    before = _rss_mb()
-    peak, stop = [before], threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.01):
-            peak[0] = max(peak[0], _rss_mb())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.perf_counter()
-    _, applied, findings = apply_corrections(extraction, corrections, contracts)
-    seconds = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    return {"seconds": round(seconds, 2), "rss_growth_mb": round(max(peak[0], _rss_mb()) - before), "applied": len(applied),
+    before = rss_mb()
+    with RssSampler() as sampler:
+        started = time.perf_counter()
+        _, applied, findings = apply_corrections(extraction, corrections, contracts)
+        seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "rss_growth_mb": round(sampler.peak - before), "applied": len(applied),
             "findings": len(findings)}  # fmt: skip
 
 
@@ -82,10 +68,7 @@ def main() -> None:
             print(name, samples[name], file=sys.stderr, flush=True)
     result = {"rows": args.rows, "corrections": args.corrections, "baseline": args.baseline.name, "machine": describe_machine(),
               "load_average": os.getloadavg(), "samples": samples}  # fmt: skip
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
 
 
 if __name__ == "__main__":

@@ -27,17 +27,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.generate import ARTICLE, CITED, generate_corpus, write_raw_folder
-from benchmarks.run import REPO, _child_env, describe_machine
+from benchmarks.run import REPO, RssSampler, _child_env, describe_machine, emit_json, rss_mb
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child(raw: Path, dist: Path, data_only: bool) -> dict:
@@ -51,26 +46,17 @@ def child(raw: Path, dist: Path, data_only: bool) -> dict:
         build.findings = []
         pipeline.validate_written_package = lambda *args, **kwargs: []
         pipeline.refresh_downloads = lambda *args, **kwargs: None
-    after_build = _rss_mb()
-    peak, stop = [after_build], threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.02):
-            peak[0] = max(peak[0], _rss_mb())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    after_build = rss_mb()
     publish_started = time.perf_counter()
-    outcome = pipeline.publish(build, dist)
+    with RssSampler(0.02) as sampler:
+        outcome = pipeline.publish(build, dist)
     published = time.perf_counter()
-    stop.set()
-    sampler.join()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "status": outcome.status, "build_s": round(built - started, 2), "publish_s": round(published - publish_started, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "rss_after_build_mb": round(after_build), "publish_peak_rss_mb": round(max(peak[0], _rss_mb())),
-        "publish_rss_growth_mb": round(max(peak[0], _rss_mb()) - after_build),
+        "rss_after_build_mb": round(after_build), "publish_peak_rss_mb": round(sampler.peak),
+        "publish_rss_growth_mb": round(sampler.peak - after_build),
         "run_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }  # fmt: skip
 
@@ -138,10 +124,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="ceasefire-data-files-") as scratch:
         result = compare(args.rows, args.rounds, args.baseline, args.data_only, Path(scratch), args.first, args.second_release)
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.generate import generate_corpus
-from benchmarks.run import describe_machine
+from benchmarks.run import RssSampler, describe_machine, emit_json, rss_mb
 
 STEPS = ("read_raw_dir", "extract", "validate", "_candidate", "compare", "initial_changes", "data_files", "build_report",
          "report_files", "stage_version", "validate_written_package", "_refresh_finishing_touches")  # fmt: skip
@@ -28,36 +25,28 @@ VALIDATION_STEPS = ("validate_extraction", "find_control_cells", "validate_acros
 FORMAT_STEPS = ("find_written_mismatches",)
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
 
 def measure(raw: Path, dist: Path) -> list[dict]:
     from ceasefire import pipeline
     from ceasefire.publish import formats
 
     steps: list[dict] = []
-    peak, stop = [0.0], threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.01):
-            peak[0] = max(peak[0], _rss_mb())
+    sampler = RssSampler()
 
     def wrap(module, name: str) -> None:
         function = getattr(module, name)
 
         @functools.wraps(function)
         def step(*args, **kwargs):
-            before, outer = _rss_mb(), peak[0]
-            peak[0] = before
+            before, outer = rss_mb(), sampler.peak
+            sampler.peak = before
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
                 steps.append({"step": name, "seconds": round(time.perf_counter() - started, 2), "rss_before_mb": round(before),
-                              "rss_after_mb": round(_rss_mb()), "peak_inside_mb": round(max(peak[0], _rss_mb()))})  # fmt: skip
-                peak[0] = max(outer, peak[0])
+                              "rss_after_mb": round(rss_mb()), "peak_inside_mb": round(max(sampler.peak, rss_mb()))})  # fmt: skip
+                sampler.peak = max(outer, sampler.peak)
 
         setattr(module, name, step)
 
@@ -65,10 +54,8 @@ def measure(raw: Path, dist: Path) -> list[dict]:
         wrap(pipeline, name)
     for name in FORMAT_STEPS:
         wrap(formats, name)
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    pipeline.publish(pipeline.build_dataset(raw), dist)
-    stop.set()
+    with sampler:
+        pipeline.publish(pipeline.build_dataset(raw), dist)
     return steps
 
 
@@ -81,9 +68,7 @@ def main() -> None:
         raw = generate_corpus(Path(scratch) / "raw", 1, args.rows)[0]
         steps = measure(raw, Path(scratch) / "dist")
     result = {"rows": args.rows, "machine": describe_machine(), "steps": steps}
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.out)
     for step in steps:
         print(f"{step['step']:28s} {step['seconds']:7.2f} s  RSS {step['rss_before_mb']:6d} -> {step['rss_after_mb']:6d} MB, peak {step['peak_inside_mb']:6d} MB")
 

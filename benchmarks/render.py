@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 import sys
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.generate import generate_corpus
-from benchmarks.run import describe_machine
+from benchmarks.run import describe_machine, emit_json
 
 
 def _load_serializer(tree: Path, name: str):
@@ -65,10 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ceasefire-render-") as scratch:
         result = compare(args.rows, args.rounds, args.baseline, Path(scratch))
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -278,6 +279,43 @@ def measure_prefect(raw_dir: Path, scratch: Path) -> dict:
         "rerun_status": served["statuses"][1],
         "peak_rss_mb": max(plain["peak_rss_mb"], temporary["peak_rss_mb"], served["peak_rss_mb"]),
     }
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MiB."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssSampler:
+    """This process's resident memory sampled every ``interval`` seconds while the block runs;
+    ``peak`` is the highest seen (a caller may lower it to time a step of its own)."""
+
+    def __init__(self, interval: float = 0.01):
+        self.interval, self.peak, self._stop = interval, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> "RssSampler":
+        self.peak = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def emit_json(result: dict, out: Path | None) -> None:
+    """Print ``result`` as JSON, and write it to ``out`` when given."""
+    text = json.dumps(result, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    print(text)
 
 
 def _fresh(folder: Path) -> Path:

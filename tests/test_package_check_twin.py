@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from ceasefire.contracts.schema import Field, Schema
 from ceasefire.pipeline import build_dataset, publish
 from ceasefire.publish import package_check
-from ceasefire.publish.package_check import DistinctColumn, find_package_errors, render_jsonl_cells
+from ceasefire.publish.package_check import DistinctColumn, find_package_errors
+from ceasefire.publish.serialize import jsonl_lines
 from ceasefire.publish.serialize import records, render_jsonl
 from conftest import SEED_RAW
 from test_package_check import full_errors, large_path_errors, rewrite, set_cell, set_constraint
@@ -67,7 +68,7 @@ def test_the_twin_bytes_are_render_jsonl_of_the_typed_rows(rows: list[dict[str, 
     columns = {spec.name: DistinctColumn.read(spec, chunk[spec.name], set(SCHEMA.missing_values)) for spec in SCHEMA.fields}
     assert not [name for name, column in columns.items() if "type-error" in column.problems]
     frame = SCHEMA.frame_from_columns({name: column.values() for name, column in columns.items()})
-    found = render_jsonl_cells({name: column.json_cells() for name, column in columns.items()})
+    found = jsonl_lines({name: column.json_cells() for name, column in columns.items()})
     assert found == render_jsonl_by_row(frame)
     # serialize converts each distinct value once, and 0.0 == -0.0: with both in one slice it writes
     # the first for both (in the CSV too, so a published pair never holds both). No contract has a

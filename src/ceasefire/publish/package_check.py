@@ -32,11 +32,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ceasefire.contracts.schema import ContractError, Field, Schema
 from ceasefire.findings import Finding
 from ceasefire.publish.publishing import hash_file
+from ceasefire.publish.serialize import jsonl_lines
 
 # Up to this many rows (all resources), frictionless validates the written package in full.
 FULL_FRICTIONLESS_MAX_ROWS = 200_000
@@ -218,7 +218,7 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
                 if resource == name:
                     values.update(_key_rows(rows, fields))
             if json_file is not None:
-                expected = render_jsonl_cells({field: columns[field].json_cells() for field in names})
+                expected = jsonl_lines({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
                     return [PackageError(f"{name}-json", None, None, "json-differs-from-csv")]
         if json_file is not None and json_file.read(1):
@@ -241,28 +241,6 @@ def _key_rows(rows: dict[str, list], fields: tuple[str, ...]) -> list:
 def _key_of_missing(fields: tuple[str, ...]) -> object:
     """The key :func:`_key_rows` gives a row whose fields are all missing (a foreign key that points nowhere)."""
     return None if len(fields) == 1 else tuple(None for _ in fields)
-
-
-def render_jsonl_cells(cells: dict[str, pa.Array]) -> bytes:
-    """JSON Lines from each field's JSON-encoded cells: the bytes ``serialize.render_jsonl`` writes for those rows.
-
-    ``render_jsonl`` formats ``{"key": cell, ...}`` per row in Python; here Arrow joins the pieces
-    of all rows at once, and the joined array's data buffer is the file's bytes.
-    """
-    rows = len(next(iter(cells.values()))) if cells else 0
-    if not rows:
-        return b""
-    pieces: list[pa.Array | pa.Scalar] = []
-    for number, (field, encoded) in enumerate(cells.items()):
-        key = json.dumps(field, ensure_ascii=False)
-        pieces += [_text(("{" if number == 0 else ", ") + f"{key}: "), encoded]
-    lines = pc.binary_join_element_wise(*pieces, _text("}\n"), _text(""))
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + rows + 1]
-    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
-
-
-def _text(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.large_string())
 
 
 @dataclass

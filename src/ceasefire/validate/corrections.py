@@ -178,7 +178,7 @@ def apply_corrections(
         where = (str(record.get("source_file")), int(record.get("source_line") or 0))
         touched.setdefault(where, set()).update(changed | {correction.field})
         applied.append(AppliedCorrection(correction, new_id=str(record[key_field])))
-    corrected = _with_records(frame, records, schema) if records else frame
+    corrected = _with_records(frame, records, set().union(*touched.values()), schema) if records else frame
     kept = [
         finding for finding in extraction.findings
         if finding.column not in touched.get((str(finding.source_file), int(finding.source_line or 0)), set())
@@ -251,39 +251,19 @@ def _record(frame: pd.DataFrame, position: int) -> dict:
     return dict(zip(frame.columns, next(frame.iloc[position : position + 1].itertuples(index=False, name=None))))
 
 
-def _with_records(frame: pd.DataFrame, records: dict[int, dict], schema) -> pd.DataFrame:
+def _with_records(frame: pd.DataFrame, records: dict[int, dict], changed: set[str], schema) -> pd.DataFrame:
     """``frame`` with the rows at the positions of ``records`` replaced by them, typed by ``schema``;
-    a column no record changed is kept as it is."""
-    positions = list(records)
+    only the ``changed`` columns (corrected or derived) are built again."""
     columns = {}
     for name in frame.columns:
-        if all(_same(records[position][name], value) for position, value in zip(positions, _cells(frame[name], positions))):
+        if name not in changed:
             columns[name] = frame[name]
             continue
         values = frame[name].to_numpy(dtype=object).copy()
-        for position in positions:
-            values[position] = records[position][name]
+        for position, record in records.items():
+            values[position] = record[name]
         columns[name] = schema.frame_from_columns({name: values})[name]
     return pd.DataFrame(columns, columns=list(frame.columns), index=pd.RangeIndex(len(frame)))
-
-
-def _cells(column: pd.Series, positions: list[int]) -> list:
-    return [_record_value(column, position) for position in positions]
-
-
-def _record_value(column: pd.Series, position: int) -> object:
-    return next(column.iloc[position : position + 1].items())[1]
-
-
-def _same(left: object, right: object) -> bool:
-    """Whether two cells are the same value: missing values are equal to each other, lists item by item."""
-    if left is right:
-        return True
-    if isinstance(left, list) or isinstance(right, list):
-        return isinstance(left, list) and isinstance(right, list) and left == right
-    if pd.isna(left) or pd.isna(right):
-        return bool(pd.isna(left) and pd.isna(right))
-    return bool(left == right) and type(left) is type(right)
 
 
 def find_unknown_resources(corrections: list[Correction], resources: set[str]) -> list[Finding]:
