@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from ceasefire.extract.raw import RawDocument
 
@@ -56,17 +57,21 @@ def parse_heading(line: str) -> tuple[int, str] | None:
 
 def section_paths(document: RawDocument) -> list[tuple[str, ...]]:
     """The heading path in force at each line (index 0 is line 1)."""
+    return [path for _, _, path in walk_sections(document)]
+
+
+def walk_sections(document: RawDocument) -> Iterator[tuple[int, str, tuple[str, ...]]]:
+    """Each line in order, as ``(number, line, heading path in force)``: one pass over the lines,
+    which a large article reads from disk a block at a time."""
     path: list[str] = []
     current: tuple[str, ...] = ()  # one tuple per heading, shared by the lines under it
-    paths = []
-    for line in document.lines:
+    for number, line in enumerate(document.lines, start=1):
         heading = parse_heading(line) if line.startswith("=") else None
         if heading:
             level, title = heading
             path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
             current = tuple(path)
-        paths.append(current)
-    return paths
+        yield number, line, current
 
 
 def split_pipe_row(line: str) -> tuple[Cell, ...]:
@@ -125,26 +130,28 @@ def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[Pip
     for callers that parse it column-wise. With ``split_rows=True``, ``rows`` holds the body lines
     that are rows; the others are :func:`table_line_problem` lines.
     """
-    paths = section_paths(document)
     tables: list[PipeTable] = []
-    lines = document.lines
-    number, total = 0, len(lines)
-    while number < total:
-        if not lines[number].lstrip().startswith("|"):
-            number += 1
-            continue
-        first = last = number
-        number += 1
-        while number < total and not (lines[number].startswith("=") and parse_heading(lines[number])):
-            if is_pipe_like(lines[number]):
+    # The open block: its header line and section, the rows so far (when split), its last pipe-like line.
+    header: tuple[int, str, tuple[str, ...]] | None = None
+    rows: list[TableRow] = []
+    last = 0
+
+    def close() -> None:
+        first, text, section = header
+        tables.append(PipeTable(section=section, header=TableRow(line=first, cells=split_pipe_row(text)),
+                                rows=tuple(rows), last_line=last))  # fmt: skip
+
+    for number, line, section in walk_sections(document):
+        if header is not None:
+            if line.startswith("=") and parse_heading(line):
+                close()
+                header, rows = None, []
+            elif is_pipe_like(line):
                 last = number
-            number += 1
-        number = last + 1
-        header = TableRow(line=first + 1, cells=split_pipe_row(lines[first]))
-        rows = (
-            tuple(TableRow(line=n + 1, cells=split_pipe_row(lines[n])) for n in range(first + 1, number)
-                  if table_line_problem(lines[n]) is None)
-            if split_rows else ()
-        )  # fmt: skip
-        tables.append(PipeTable(section=paths[first], header=header, rows=rows, last_line=number))
+                if split_rows and table_line_problem(line) is None:
+                    rows.append(TableRow(line=number, cells=split_pipe_row(line)))
+        if header is None and line.lstrip().startswith("|"):
+            header, last = (number, line, section), number
+    if header is not None:
+        close()
     return tables

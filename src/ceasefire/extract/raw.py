@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
+
+import numpy as np
 
 from ceasefire.errors import RawInputError
 
@@ -19,13 +23,105 @@ PROVENANCE_FILE = "provenance.json"
 ROLES = ("article", "cited_sentences")
 
 
+_CHANGED = "changed on disk while the run was reading it; nothing is published: run again"
+
+
+class FileLines(Sequence):
+    """The lines of a raw file that stays on disk: ``lines[0]`` is line 1.
+
+    A raw file is read once, in blocks, to check it (UTF-8, not empty, its sha256) and to find where
+    each line starts; only those offsets stay in memory (8 bytes a line). A slice of lines is read
+    again from the file when asked for, so a million-line article is not held as a million Python
+    strings through the whole run, and reading a large one never holds all its bytes and all its
+    text at once. Iterating reads the file a block of lines at a time; single lines come from a
+    small cache of the last block read, so walking the lines in order reads each block once.
+
+    The file must not change while the run reads it: each read checks that it is still the file
+    that was read (device, inode, size and modification time), or failing that that it still has
+    the sha256 the run read, and raises :class:`RawInputError` otherwise.
+    """
+
+    BLOCK_LINES = 8192  # lines kept by the single-line cache and read per step of an iteration
+
+    def __init__(self, name: str, path: Path, starts: np.ndarray, sha256: str, identity: tuple[int, ...]):
+        self.name, self.path, self.sha256 = name, path, sha256
+        self._starts = starts  # byte offset of each line's start; the last entry is one past the end of the last line + 1
+        self._identity = identity
+        self._cached: tuple[int, tuple[str, ...]] | None = None  # (block number, its lines)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, index):  # type: ignore[override]
+        total = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(total)
+            if step != 1:
+                return tuple(self[i] for i in range(start, stop, step))
+            return self.read(start, stop)
+        position = index + total if index < 0 else index
+        if not 0 <= position < total:
+            raise IndexError(f"line {index + 1} of {self.name}, which has {total} lines")
+        block = position // self.BLOCK_LINES
+        cached = self._cached
+        if cached is None or cached[0] != block:
+            first = block * self.BLOCK_LINES
+            cached = (block, self.read(first, min(total, first + self.BLOCK_LINES)))
+            self._cached = cached  # one assignment: threads reading lines share it safely
+        return cached[1][position - block * self.BLOCK_LINES]
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self), self.BLOCK_LINES * 8):
+            yield from self.read(start, min(len(self), start + self.BLOCK_LINES * 8))
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cached": None}
+
+    def read(self, start: int, stop: int) -> tuple[str, ...]:
+        """Lines ``start + 1`` to ``stop`` (0-based ``start:stop``), read from the file."""
+        if start >= stop:
+            return ()
+        first, end = int(self._starts[start]), int(self._starts[stop]) - 1
+        try:
+            with self.path.open("rb") as handle:
+                self._check_same_file(handle)
+                handle.seek(first)
+                data = handle.read(end - first)
+        except OSError as error:
+            raise RawInputError(self.name, f"cannot be read again: {error.strerror or error}") from None
+        try:
+            lines = data.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            raise RawInputError(self.name, _CHANGED) from None
+        if len(data) != end - first or len(lines) != stop - start:
+            raise RawInputError(self.name, _CHANGED)
+        if b"\r" not in data:
+            return tuple(lines)
+        return tuple(line[:-1] if line.endswith("\r") else line for line in lines)
+
+    def _check_same_file(self, handle: BinaryIO) -> None:
+        identity = _identity(os.fstat(handle.fileno()))
+        if identity == self._identity:
+            return
+        # Touched or copied back, perhaps with the same bytes: only a different sha256 is a change.
+        if hashlib.file_digest(handle, "sha256").hexdigest() != self.sha256:
+            raise RawInputError(self.name, _CHANGED)
+        self._identity = identity
+
+
+def _identity(stat: os.stat_result) -> tuple[int, ...]:
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 @dataclass(frozen=True)
 class RawDocument:
-    """A decoded raw file. ``lines[0]`` is line 1."""
+    """A decoded raw file. ``lines[0]`` is line 1: a tuple for a document made in memory, the
+    :class:`FileLines` of a file read from the raw folder. Two documents are equal when their
+    name, role and sha256 are (the lines follow from the bytes)."""
 
     name: str
     role: str
-    lines: tuple[str, ...]
+    lines: Sequence[str] = field(compare=False)
     sha256: str
     bytes: int
     data: bytes = field(default=b"", repr=False, compare=False)  # a document made in memory: its bytes
@@ -49,7 +145,7 @@ class RawDocument:
         except OSError as error:
             raise RawInputError(self.name, f"cannot be read again to ship it: {error.strerror or error}") from None
         if digest.hexdigest() != self.sha256:
-            raise RawInputError(self.name, "changed on disk while the run was reading it; nothing is published: run again")
+            raise RawInputError(self.name, _CHANGED)
 
 
 @dataclass(frozen=True)
@@ -71,21 +167,82 @@ def decode_raw_bytes(name: str, data: bytes) -> tuple[str, ...]:
         >>> decode_raw_bytes("a.txt", b"one\\ntwo\\n")
         ('one', 'two')
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    text = _decoded(name, data, lines_before=0)
+    if not text.strip():
+        raise RawInputError(name, "the file is empty", line=1)
+    return split_raw_lines(text)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _decoded(name: str, data: bytes, lines_before: int) -> str:
+    """``data`` (whole lines, starting after line ``lines_before``) as text; the first bad byte is an
+    error naming its line and column."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line = lines_before + data.count(b"\n", 0, error.start) + 1
         line_start = data.rfind(b"\n", 0, error.start) + 1
         column = len(data[line_start : error.start].decode("utf-8", errors="replace")) + 1
         bad = data[error.start : error.end].hex(" ")
         raise RawInputError(
             name, f"not valid UTF-8 (byte {bad}); save the file as UTF-8", line=line, column=column
         ) from None
-    if not text.strip():
+
+
+# Bytes read per step when a raw file is checked and its lines are found.
+READ_BLOCK = 1 << 23
+
+
+def scan_raw_file(name: str, handle: BinaryIO, block_size: int = READ_BLOCK) -> tuple[np.ndarray, str, int]:
+    """Check a raw file as :func:`decode_raw_bytes` does, a block at a time; return where each line
+    starts (plus one entry, one past the end of the last line + 1: see :class:`FileLines`), its
+    sha256 and its size in bytes.
+
+    Blocks are cut after their last newline, so each decodes on its own and a bad byte is named by
+    its line and column in the whole file. Only a block and the line offsets are held at a time.
+    """
+    digest, size = hashlib.sha256(), 0
+
+    def blocks() -> Iterator[bytes]:
+        nonlocal size
+        while block := handle.read(block_size):
+            digest.update(block)
+            size += len(block)
+            yield block
+
+    carry, lines, nonblank = b"", 0, False
+    offset = None  # where ``carry`` starts in the file, once the byte-order mark is known
+    starts = []
+    for block in blocks():
+        data = carry + block
+        if offset is None:
+            if len(data) < len(_BOM) and _BOM.startswith(data):
+                carry = data  # too short to tell yet
+                continue
+            offset = len(_BOM) if data.startswith(_BOM) else 0
+            data = data[offset:]
+            starts.append(np.array([offset], dtype=np.int64))
+        cut = data.rfind(b"\n") + 1
+        complete, carry = data[:cut], data[cut:]
+        if not complete:
+            continue
+        nonblank = not _decoded(name, complete, lines).isspace() or nonblank
+        ends = np.flatnonzero(np.frombuffer(complete, dtype=np.uint8) == 0x0A)
+        starts.append(ends + (offset + 1))
+        offset, lines = offset + cut, lines + len(ends)
+    if offset is None:  # fewer bytes than a byte-order mark
+        offset = 0
+        starts.append(np.array([0], dtype=np.int64))
+    if carry:  # the last line has no newline
+        nonblank = not _decoded(name, carry, lines).isspace() or nonblank
+        starts.append(np.array([offset + len(carry) + 1], dtype=np.int64))
+    if not nonblank:
         raise RawInputError(name, "the file is empty", line=1)
-    return split_raw_lines(text)
+    return np.concatenate(starts), digest.hexdigest(), size
 
 
 def split_raw_lines(text: str) -> tuple[str, ...]:
@@ -168,24 +325,26 @@ def confine_raw_path(raw_dir: Path, name: str, number: int | None = None) -> Pat
 
 
 def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
-    """Read, decode and checksum one raw file listed in the provenance file."""
+    """Read, check and checksum one raw file listed in the provenance file; its lines stay on disk
+    (:class:`FileLines`)."""
     name = entry["path"]
     path = confine_raw_path(raw_dir, name)
     if not path.is_file():
         raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            identity = _identity(os.fstat(handle.fileno()))
+            starts, digest, size = scan_raw_file(name, handle)
     except OSError as error:
         raise RawInputError(name, f"cannot be read: {error.strerror or error}") from None
-    lines = decode_raw_bytes(name, data)
-    digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
         raise RawInputError(
             name,
             f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
             "edited; add a new revision with its own provenance entry",
         )
-    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=len(data), path=path)
+    lines = FileLines(name, path, starts, digest, identity)
+    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=size, path=path)
 
 
 def read_raw_dir(raw_dir: Path) -> RawCorpus:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ceasefire.extract.article import parse_heading, section_paths
+from ceasefire.extract.article import parse_heading, walk_sections
 from ceasefire.extract.raw import RawDocument
 
 _BOUNDARY = re.compile(
@@ -70,12 +70,11 @@ def is_prose_line(line: str) -> bool:
 
 def article_sentences(document: RawDocument) -> list[Sentence]:
     """Every prose sentence of the article, in reading order, with its heading path."""
-    paths = section_paths(document)
     sentences = []
-    for number, line in enumerate(document.lines, start=1):
+    for number, line, path in walk_sections(document):
         if not is_prose_line(line):
             continue
-        section = tuple(title for title in paths[number - 1] if title)
+        section = tuple(title for title in path if title)
         for offset, text in split_sentences(line):
             sentences.append(Sentence(text=text, line=number, column=offset + 1, section=section))
     return sentences

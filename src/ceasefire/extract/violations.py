@@ -207,9 +207,10 @@ def _finding(document: RawDocument, line: int, rule: str, message: str, **kwargs
 class TableCellColumns(Sequence):
     """For each frame row: field -> 1-based raw column where its cell starts, computed on access.
 
-    A million-row table would need a million dicts; the raw lines are already in memory, so each
-    row's columns are worked out from its line only when a finding asks for them. It holds the
-    document and the row's line numbers, so a stored build refers to the raw file, not its lines.
+    A million-row table would need a million dicts; instead each row's columns are worked out from
+    its raw line (read again from the file, a block of lines at a time) only when a finding asks for
+    them. It holds the document and the rows' line numbers, so a stored build refers to the raw
+    file, not its lines.
     """
 
     def __init__(self, document: RawDocument, line_numbers: np.ndarray, positions: dict[str, int]):
