@@ -8,11 +8,13 @@ import io
 import json
 
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceasefire.contracts.schema import csv_text
-from ceasefire.publish.serialize import records, render_csv, render_jsonl
+from ceasefire.publish.descriptor import json_bytes
+from ceasefire.publish.serialize import TextList, records, render_csv, render_jsonl
 
 
 def render_csv_by_row(frame: pd.DataFrame) -> bytes:
@@ -81,3 +83,28 @@ def test_rendering_a_small_frame_gives_these_bytes() -> None:
         b'{"count": 1, "text": "a \\"b\\"\\nc", "day": "2022-03-24", "items": ["Shusha", "Parukh"]}\n'
         b'{"count": null, "text": null, "day": null, "items": null}\n'  # an empty list is missing, as in CSV
     )
+
+
+def _with_text_lists(data: object) -> object:
+    """``data`` with every list of texts held as a TextList, as a first release's rows added are."""
+    if isinstance(data, dict):
+        return {key: _with_text_lists(value) for key, value in data.items()}
+    if isinstance(data, list) and all(isinstance(item, str) for item in data):
+        return TextList(pa.array(data, pa.string()))
+    return [_with_text_lists(item) for item in data] if isinstance(data, list) else data
+
+
+text_list = st.lists(st.text(st.sampled_from(SPECIAL) | st.characters(codec="utf-8"), max_size=12), min_size=1, max_size=4)
+record = st.recursive(
+    text_list | st.just([]) | st.integers() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["rows_added", "a", "é\""]), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["resources", "version", "x"]), record, max_size=3))
+def test_text_lists_are_written_as_json_dumps_writes_lists(data: dict) -> None:
+    """changes.json keeps its bytes when its row lists are Arrow text (any nesting, any text)."""
+    expected = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    assert json_bytes(_with_text_lists(data)) == expected

@@ -11,6 +11,7 @@ import json
 import platform
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,7 @@ from ceasefire.extract.raw import RawCorpus
 from ceasefire.extract.violations import Extraction
 from ceasefire.publish.publishing import DataFile, TablePart, Version, read_parts, write_chunks
 from ceasefire.publish.releases import CHANGES_FILE
-from ceasefire.publish.serialize import csv_chunks, csv_header, csv_row_chunks, jsonl_chunks
+from ceasefire.publish.serialize import TextList, csv_chunks, csv_header, csv_row_chunks, json_text_list, jsonl_chunks
 from ceasefire.validate.formulas import RULE as FORMULA_RULE
 
 
@@ -137,4 +138,25 @@ def read_git_state(directory: Path) -> dict[str, object]:
 
 
 def json_bytes(data: dict) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    """``data`` as indented JSON (UTF-8, a newline at the end). A :class:`TextList` in it is written
+    by Arrow, in the bytes ``json.dumps`` gives for the same list."""
+    lists: dict[str, TextList] = {}
+    token = f"\ue000text-list-{uuid.uuid4().hex}-"
+
+    def placeholder(value: object) -> str:
+        if not isinstance(value, TextList):
+            raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+        key = f"{token}{len(lists)}"
+        lists[key] = value
+        return key
+
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=placeholder) + "\n"
+    pieces, position = [], 0
+    for key, texts in lists.items():
+        at = text.index(f'"{key}"', position)
+        line_start = text.rfind("\n", 0, at) + 1
+        indent = len(text[line_start:at]) - len(text[line_start:at].lstrip(" "))
+        pieces += [text[position:at].encode("utf-8"), json_text_list(texts, indent)]
+        position = at + len(key) + 2
+    pieces.append(text[position:].encode("utf-8"))
+    return b"".join(pieces)

@@ -19,7 +19,7 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,7 +297,7 @@ class ResourceChanges:
     name: str
     rows_before: int
     rows_after: int
-    added: list[str] = field(default_factory=list)
+    added: Sequence[str] = field(default_factory=list)  # a TextList for a first release's every row
     removed: list[str] = field(default_factory=list)
     changed: list[dict] = field(default_factory=list)  # {"id", "previous_id", "fields": {f: {"old", "new"}}}
     schema: list[SchemaChange] = field(default_factory=list)
@@ -532,11 +532,20 @@ def initial_changes(new: Snapshot) -> Changes:
         resources_added=list(new.resource_names),
         resources_removed=[],
         resources={
-            name: ResourceChanges(name, 0, len(resource.rows), added=list(resource.rows))
+            name: ResourceChanges(name, 0, len(resource.rows), added=_all_keys(resource.rows))
             for name, resource in new.resources.items()
         },
         metadata=[],
     )
+
+
+def _all_keys(rows: Mapping) -> Sequence[str]:
+    """Every row key, in order: as Arrow text when the rows are a CSV file's (a million are ~70 MB as ``str``)."""
+    if isinstance(rows, CsvRows):
+        from ceasefire.publish.serialize import TextList
+
+        return TextList(rows._keys)
+    return list(rows)
 
 
 def changes_record(changes: Changes, version: Version, previous: Version | None, bump: str, created: str, corrections: list[dict]) -> dict:
