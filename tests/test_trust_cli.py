@@ -78,3 +78,28 @@ def test_bug_inside_the_flow_is_exit_70_with_the_traceback_in_the_run_folder(see
     assert "Traceback" not in printed.err + printed.out
     assert line.startswith("error: internal error (a bug, please report it): KeyError") and str(saved) in line
     assert not (dist / "nagorno-karabakh-ceasefire").exists()
+
+
+def test_an_article_edited_while_the_run_publishes_stops_it_unpublished(seed_raw_dir, tmp_path):
+    """The real command, paused under the publish lock after it has read and extracted the article
+    (the lines stay on disk, read again when needed), while the article is edited: the run stops
+    with one line naming the file, exit 2, no traceback, and nothing is published."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env.update(CEASEFIRE_PAUSE_AT="locked", CEASEFIRE_PAUSE_SECONDS="15")
+    dist = tmp_path / "dist"
+    run = subprocess.Popen([str(CEASEFIRE), "publish", "--raw", str(seed_raw_dir), "--dist", str(dist)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)  # fmt: skip
+    seen = []
+    for line in run.stderr:  # the pause is announced on stderr
+        seen.append(line)
+        if line.startswith("paused at locked"):
+            break
+    article = seed_raw_dir / "wikipedia-peacekeeping-nagorno-karabakh.txt"
+    article.write_bytes(article.read_bytes().replace(b"Shusha", b"Shushi", 1))
+    stdout, rest = run.communicate(timeout=600)
+    output = stdout + "".join(seen) + rest
+    assert run.returncode == 2, output
+    assert "Traceback" not in output
+    assert ("error: unusable input: wikipedia-peacekeeping-nagorno-karabakh.txt: changed on disk while the run "
+            "was reading it; nothing is published: run again") in rest  # fmt: skip
+    assert [path.name for path in (dist / "nagorno-karabakh-ceasefire").iterdir()] == []  # no version, no stage

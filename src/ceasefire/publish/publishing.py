@@ -143,7 +143,9 @@ def pause_point(name: str) -> None:
     partial version. ``CEASEFIRE_PAUSE_SECONDS`` sets the sleep (default 60).
     """
     if os.environ.get("CEASEFIRE_PAUSE_AT") == name:
-        print(f"paused at {name}", file=sys.stderr, flush=True)
+        # Written, not print()ed: inside a Prefect flow with log_prints, print() becomes a log record.
+        sys.stderr.write(f"paused at {name}\n")
+        sys.stderr.flush()
         time.sleep(float(os.environ.get("CEASEFIRE_PAUSE_SECONDS", "60")))
 
 
