@@ -12,10 +12,14 @@ import datetime as dt
 import math
 import re
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pandera.engines import pandas_engine
+
+from ceasefire.contracts.pandera_adapter import Date, _is_list_of_strings, _lists_of_strings
 from ceasefire.contracts.schema import Field
 
 
@@ -122,3 +126,33 @@ def test_the_codec_of_a_present_cell_reads_each_type_as_the_csv_codec(spec, text
             continue
         for read in (field.read_text(text), field.from_text(text, missing_values=())):
             assert repr(read) == repr(value)  # nan is nan, 0 is not False
+
+
+# --- pandera's type checks of a whole column give its value-by-value ones ---
+
+_DATE_VALUES = st.sampled_from([dt.date(2021, 11, 8), dt.date(2024, 1, 1), None, dt.datetime(2021, 11, 8, 1, 2),
+                                pd.NaT, float("nan"), "2021-11-08", 20211108, pd.Timestamp("2021-11-08")])  # fmt: skip
+
+
+class _ListOfText(list):
+    pass
+
+
+_LIST_VALUES = st.sampled_from([["Shusha"], [], ["a", "b"], ("a",), ["a", None], ["a", 3], "a", None, _ListOfText(["a"]),
+                                [["nested"]], float("nan")])  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_DATE_VALUES, max_size=12))
+def test_the_date_type_check_of_a_column_is_panderas_value_by_value_check(values):
+    series = pd.Series(values, dtype=object)
+    got = Date().check(Date(), series)
+    expected = pandas_engine.Date().check(pandas_engine.Date(), series)
+    assert list(got) == list(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_LIST_VALUES, max_size=12))
+def test_the_list_type_check_of_a_column_is_the_value_by_value_check(values):
+    series = pd.Series(values, dtype=object)
+    assert list(_lists_of_strings(series)) == [_is_list_of_strings(value) for value in values]

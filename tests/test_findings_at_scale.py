@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -15,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.generate import generate_corpus
 from ceasefire import pipeline
-from ceasefire.report.build import ROWS_FILE, fingerprint_findings
+from ceasefire.report.build import ROWS_FILE, fingerprint_findings, render_rows_file
 from ceasefire.validate import validation
 
 RULE = "table-rows-without-prose-event"
@@ -59,8 +62,11 @@ def test_the_summary_names_the_marked_rows_and_digests_their_ids_in_slices(monke
     sliced = validation.summarise_unmatched_rows(_unmatched(ids), marked, "violations")
     chosen = [row for row, keep in zip(ids, marked) if keep]
     expected = hashlib.sha256("\n".join(chosen).encode("utf-8")).hexdigest()[:12]
-    assert list(whole.rows) == list(sliced.rows) == chosen
-    assert whole.value == sliced.value == f"7 rows, ids sha256 {expected}"
+    # A table extracted in blocks holds its ids in Arrow chunks.
+    blocks = pd.concat([_unmatched(ids[:4]), _unmatched(ids[4:])], ignore_index=True).astype({"violation_id": "string[pyarrow]"})
+    chunked = validation.summarise_unmatched_rows(blocks, marked, "violations")
+    assert list(whole.rows) == list(sliced.rows) == list(chunked.rows) == chosen
+    assert whole.value == sliced.value == chunked.value == f"7 rows, ids sha256 {expected}"
     assert whole.source_line == 10  # the first marked row's line
 
 
@@ -96,3 +102,25 @@ def test_a_published_large_table_has_one_summary_warning_and_a_rows_file_naming_
     assert (result.stdout + result.stderr).count(f"[{RULE}]") <= 1
     html = (version / "report.html").read_text(encoding="utf-8")
     assert f'each named in <a href="{ROWS_FILE}">{ROWS_FILE}</a>' in html and html.count(f"[{RULE}]") <= 1
+
+
+def _rows_file_by_csv_module(summaries) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["fingerprint", "row_id"])
+    for fingerprint, rows in summaries:
+        writer.writerows(zip(itertools.repeat(fingerprint), rows))
+    return buffer.getvalue().encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(summaries=st.lists(st.tuples(st.sampled_from(["3f2a9c", "b71e0d"]),
+                                    st.lists(st.text(st.sampled_from(list(',"\r\n ;a\u2028')) | st.characters(codec="utf-8"), max_size=8),
+                                             max_size=6)), max_size=3))  # fmt: skip
+def test_the_rows_file_is_the_csv_the_csv_module_writes(summaries):
+    """report-rows.csv is rendered by Arrow (a summary stands for up to millions of rows) in the
+    csv module's bytes, whatever the ids hold; ids kept as Arrow text give the same file."""
+    expected = _rows_file_by_csv_module(summaries)
+    assert render_rows_file(summaries) == expected
+    as_arrow = [(fingerprint, pd.array(rows, dtype="string[pyarrow]")) for fingerprint, rows in summaries]
+    assert render_rows_file(as_arrow) == expected

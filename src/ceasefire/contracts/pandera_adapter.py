@@ -9,12 +9,16 @@ up by the check's name: a failure case names its rule directly, never by positio
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pandas as pd
 import pandera.pandas as pa
+from pandera.dtypes import DataType
 from pandera.engines import pandas_engine
 
 from ceasefire.contracts.schema import Field, Schema
@@ -45,18 +49,38 @@ class RuledSchema:
         return self.rules_by_check.get((column, check)) or self.rules_by_check.get((None, check))
 
 
+class Date(pandas_engine.Date):
+    """pandera's date type, whose check calls a Python function per value (two date columns of a
+    million rows: ~1.4 s): a column whose values are all ``datetime.date`` or None passes at once,
+    by the set of their types; any other column gets pandera's own check, value by value."""
+
+    def check(self, pandera_dtype: DataType, data_container: pd.Series | None = None):  # type: ignore[override]
+        if (data_container is not None and DataType.check(self, pandera_dtype, data_container)
+                and set(map(type, data_container)) <= {dt.date, type(None)}):  # fmt: skip
+            return pd.Series(True, index=data_container.index)
+        return super().check(pandera_dtype, data_container)
+
+
 PANDERA_DTYPES = {
     "string": "string",
     "integer": "Int64",
     "number": "Float64",
     "boolean": "boolean",
-    "date": pandas_engine.Date,
+    "date": Date(),
     "list": object,
 }
 
 
 def _is_list_of_strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _lists_of_strings(values: pd.Series) -> pd.Series:
+    """:func:`_is_list_of_strings` of each value: at once, by the set of the values' and items'
+    types, when every one is a list of texts; value by value otherwise, to name the ones that fail."""
+    if set(map(type, values)) <= {list} and set(map(type, itertools.chain.from_iterable(values))) <= {str}:
+        return pd.Series(True, index=values.index)
+    return values.map(_is_list_of_strings)
 
 
 def rule_check(test: Callable, rule: Rule) -> tuple[pa.Check, Rule]:
@@ -100,7 +124,7 @@ def column_for_field(spec: Field | Mapping) -> tuple[pa.Column, list[Rule]]:
     name, constraints = spec.name, spec.constraints
     pairs: list[tuple[Callable, Rule, bool]] = []  # (test, rule, element_wise)
     if spec.type == "list":
-        pairs.append((_is_list_of_strings, Rule("type", f"a list of {spec.descriptor.get('itemType', 'string')} items", name), True))
+        pairs.append((_lists_of_strings, Rule("type", f"a list of {spec.descriptor.get('itemType', 'string')} items", name), False))
     for key, (rule_id, expected, test) in _BOUND_CHECKS.items():
         if key in constraints:
             bound = spec.bound(key)

@@ -26,7 +26,7 @@ from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.schema import Schema
 from ceasefire.contracts.storage_types import arrow_type, sqlite_type
 from ceasefire.publish.publishing import DataFile, hash_file
-from ceasefire.publish.serialize import RENDER_ROWS
+from ceasefire.publish.serialize import RENDER_ROWS, json_lists
 
 SQLITE_PATH = f"data/{PACKAGE_NAME}.sqlite"
 SQLITE_MEDIATYPE = "application/vnd.sqlite3"
@@ -172,27 +172,7 @@ def _sqlite_column(spec: dict, column: "pa.Array") -> list:
         return column.cast(pa.string()).to_pylist()
     if kind != "list":
         return column.to_pylist()
-    return _json_lists(column).to_pylist()
-
-
-def _json_lists(column: "pa.ListArray") -> "pa.Array":
-    """Each list of strings as ``json.dumps(value, ensure_ascii=False)`` writes it (null stays null).
-
-    That text is ``"[" + ", ".join(json.dumps(item)) + "]"``: Arrow joins it, and each distinct item
-    is encoded once. A list holding a null item is encoded by ``json.dumps`` itself.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    offsets = column.offsets  # into column.values, where this slice starts
-    start = offsets[0].as_py()
-    items = column.values.slice(start, offsets[-1].as_py() - start)
-    if items.null_count:
-        return pa.array([None if value is None else json.dumps(value, ensure_ascii=False) for value in column.to_pylist()], pa.string())
-    codes = items.dictionary_encode()
-    encoded = pa.array([json.dumps(item, ensure_ascii=False) for item in codes.dictionary.to_pylist()], pa.string())
-    lists = pa.ListArray.from_arrays(pc.subtract(offsets, start), encoded.take(codes.indices), mask=column.is_null())
-    return pc.binary_join_element_wise(pa.scalar("["), pc.binary_join(lists, ", "), pa.scalar("]"), pa.scalar(""))
+    return json_lists(column).to_pylist()
 
 
 def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.DataFrame]], folder: Path) -> DataFile:

@@ -11,7 +11,9 @@ cannot tell the two apart.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -125,12 +127,32 @@ def _arrow_text(series: pd.Series) -> pa.Array | None:
     return None
 
 
+def _arrow_dates_or_lists(series: pd.Series) -> pa.Array | None:
+    """An object column whose values are all dates, or all lists of texts (None allowed), as one
+    Arrow array (date32, or lists with an empty list made null, as every published form has it);
+    None for any other column, which is made text value by value."""
+    values = series.tolist()
+    types = set(map(type, values)) - {type(None)}
+    if types <= {dt.date}:
+        return pa.array(values, pa.date32())
+    if types == {list} and set(map(type, itertools.chain.from_iterable(value or () for value in values))) <= {str}:
+        lists = pa.array(values, pa.list_(pa.large_string()))
+        return pc.if_else(pc.equal(pc.list_value_length(lists), 0), pa.scalar(None, lists.type), lists)
+    return None
+
+
 def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
-    """The CSV cells of a column, quoted where the csv module quotes: text and integer columns by
-    Arrow kernels, the others made text value by value first."""
+    """The CSV cells of a column, quoted where the csv module quotes: text, integer, date and
+    list-of-text columns by Arrow kernels, the others made text value by value first."""
     text = _arrow_text(series)
     if text is None:
-        text = pa.array(_csv_column(series, delimiter), pa.large_string())
+        typed = _arrow_dates_or_lists(series)
+        if typed is None:
+            text = pa.array(_csv_column(series, delimiter), pa.large_string())
+        elif pa.types.is_date32(typed.type):
+            return pc.fill_null(pc.cast(typed, pa.large_string()), _text(""))
+        else:
+            text = pc.binary_join(typed, _text(delimiter))
     elif isinstance(series.dtype, pd.Int64Dtype):
         return pc.fill_null(text, _text(""))
     special = pc.fill_null(pc.match_substring_regex(text, _CSV_SPECIAL), False)
@@ -139,11 +161,19 @@ def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
 
 
 def _arrow_json_cells(series: pd.Series) -> pa.Array | None:
-    """The JSON-encoded cells of a text or integer column, as json.dumps writes them; None when the column
-    is of another type or a text needs escaping (the caller then encodes it in Python)."""
+    """The JSON-encoded cells of a text, integer, date or list-of-text column, as json.dumps writes
+    them; None when the column is of another type or a text needs escaping (the caller then encodes
+    it in Python)."""
     text = _arrow_text(series)
     if text is None:
-        return None
+        typed = _arrow_dates_or_lists(series)
+        if typed is None:
+            return None
+        if pa.types.is_date32(typed.type):
+            text = pc.binary_join_element_wise(_text('"'), pc.cast(typed, pa.large_string()), _text('"'), _text(""))
+        else:
+            text = pc.cast(json_lists(typed), pa.large_string())
+        return pc.fill_null(text, _text("null"))
     if isinstance(series.dtype, pd.StringDtype):
         if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
             return None
@@ -201,6 +231,23 @@ def _json_texts(text: pa.Array) -> pa.Array:
     if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
         return pa.array([json.dumps(value, ensure_ascii=False) for value in text.to_pylist()], pa.large_string())
     return pc.binary_join_element_wise(_text('"'), text, _text('"'), _text(""))
+
+
+def json_lists(column: pa.ListArray) -> pa.Array:
+    """Each list of strings as ``json.dumps(value, ensure_ascii=False)`` writes it (null stays null).
+
+    That text is ``"[" + ", ".join(json.dumps(item)) + "]"``: Arrow joins it, and each distinct item
+    is encoded once. A list holding a null item is encoded by ``json.dumps`` itself.
+    """
+    offsets = column.offsets  # into column.values, where this slice starts
+    start = offsets[0].as_py()
+    items = column.values.slice(start, offsets[-1].as_py() - start)
+    if items.null_count:
+        return pa.array([None if value is None else json.dumps(value, ensure_ascii=False) for value in column.to_pylist()], pa.string())
+    codes = items.dictionary_encode()
+    encoded = pa.array([json.dumps(item, ensure_ascii=False) for item in codes.dictionary.to_pylist()], pa.string())
+    lists = pa.ListArray.from_arrays(pc.subtract(offsets, start), encoded.take(codes.indices), mask=column.is_null())
+    return pc.binary_join_element_wise(pa.scalar("["), pc.binary_join(lists, ", "), pa.scalar("]"), pa.scalar(""))
 
 
 def joined_lines(cells: list[pa.Array], separator: pa.Scalar, end: pa.Scalar) -> bytes:

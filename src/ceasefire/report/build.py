@@ -9,12 +9,9 @@ replaces ``<reports>/latest/``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import fcntl
 import hashlib
-import io
-import itertools
 import json
 import re
 import uuid
@@ -24,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+import pandas as pd
+
 from ceasefire import PACKAGE_NAME
 from ceasefire.report.charts import casualties_per_month, events_per_month, violations_per_month
 from ceasefire.findings import SEVERITY_ORDER, Finding, count_by_severity
+from ceasefire.publish.serialize import csv_row_chunks
 from ceasefire.publish.publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
 from ceasefire.errors import RawInputError
 from ceasefire.extract.raw import RawCorpus
@@ -454,13 +454,14 @@ def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, by
 
 
 def render_rows_file(summaries: Sequence[tuple[str, Sequence[str]]]) -> bytes:
-    """The rows each summary finding stands for: a CSV of ``fingerprint,row_id``, in the rows' order."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["fingerprint", "row_id"])
+    """The rows each summary finding stands for: a CSV of ``fingerprint,row_id``, in the rows' order,
+    quoted as the csv module quotes (rendered by Arrow: a summary may stand for millions of rows)."""
+    pieces = [b"fingerprint,row_id\n"]
     for fingerprint, rows in summaries:
-        writer.writerows(zip(itertools.repeat(fingerprint), rows))
-    return buffer.getvalue().encode("utf-8")
+        ids = pd.Series(rows, dtype="string[pyarrow]")
+        frame = pd.DataFrame({"fingerprint": pd.Series(fingerprint, index=ids.index, dtype="string[pyarrow]"), "row_id": ids})
+        pieces.extend(csv_row_chunks(frame))
+    return b"".join(pieces)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from ceasefire.extract.events import (
     CONFIRMABLE_TYPES,
@@ -24,6 +25,7 @@ from ceasefire.extract.events import (
 from ceasefire.findings import Finding, Severity
 from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
+from ceasefire.publish.serialize import joined_lines
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
 
@@ -336,6 +338,7 @@ UNMATCHED_ROW_EXPECTED = "a dated statement in the prose for each reported viola
 # report a list of millions of identical warnings that no reviewer reads one by one.
 PER_ROW_WARNINGS_MAX = 1_000
 _DIGEST_SLICE = 100_000
+_NOTHING = pyarrow.scalar("", pyarrow.large_string())
 
 
 def summarise_unmatched_rows(table: pd.DataFrame, unmatched: np.ndarray, resource: str) -> Finding:
@@ -343,9 +346,12 @@ def summarise_unmatched_rows(table: pd.DataFrame, unmatched: np.ndarray, resourc
     a digest of their ids, so its fingerprint (and any acknowledgement of it) changes when the set of
     rows changes. The ids stay one Arrow column, not a million Python strings."""
     ids = table["violation_id"].astype("string[pyarrow]")[unmatched].fillna(str(pd.NA)).array
+    texts = pyarrow.array(ids, pyarrow.large_string())
+    texts = texts.combine_chunks() if isinstance(texts, pyarrow.ChunkedArray) else texts  # a table extracted in blocks
     hasher = hashlib.sha256()
-    for start in range(0, len(ids), _DIGEST_SLICE):  # the digest of the ids joined by newlines
-        hasher.update(("\n" if start else "").encode() + "\n".join(ids[start : start + _DIGEST_SLICE]).encode("utf-8"))
+    for start in range(0, len(texts), _DIGEST_SLICE):  # the digest of the ids joined by newlines
+        lines = joined_lines([texts.slice(start, _DIGEST_SLICE)], _NOTHING, _NOTHING)  # each id, then a newline
+        hasher.update(("\n" if start else "").encode() + lines[:-1])
     digest = hasher.hexdigest()[:12]
     first = table.iloc[int(np.argmax(unmatched))]
     return Finding(
