@@ -22,6 +22,7 @@ from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.storage_types import UnknownStorageType, arrow_type, sqlite_type
 from ceasefire.pipeline import build_dataset, data_files, publish
 from ceasefire.publish import formats
+from ceasefire.publish.publishing import DataFile
 from conftest import REPO, SEED_RAW, tree_snapshot
 
 TABLES = ("violations", "events")
@@ -174,7 +175,9 @@ def test_a_changed_value_in_the_written_database_blocks_the_release(monkeypatch,
     def off_by_one(spec, values):
         plain = column(spec, values)
         if spec["name"] == "wounded" and len(plain) == 33:
-            plain[2] = (plain[2] or 0) + 1
+            changed = plain.to_pylist()
+            changed[2] = (changed[2] or 0) + 1
+            return pa.array(changed, plain.type)
         return plain
 
     monkeypatch.setattr(formats, "_sqlite_column", off_by_one)
@@ -251,7 +254,7 @@ def test_lists_are_written_to_sqlite_as_json_dumps_writes_them(lists, start, len
     """Arrow joins each list's JSON from its items encoded once: the text ``json.dumps`` writes, for slices too."""
     column = pa.array(lists, pa.list_(pa.string())).slice(start, length)
     expected = [None if value is None else json.dumps(value, ensure_ascii=False) for value in column.to_pylist()]
-    assert formats._sqlite_column({"name": "places", "type": "list"}, column) == expected
+    assert formats._sqlite_column({"name": "places", "type": "list"}, column).to_pylist() == expected
 
 
 def test_a_list_column_that_is_not_json_arrays_reads_back_as_text(tmp_path):
@@ -265,3 +268,48 @@ def test_a_list_column_that_is_not_json_arrays_reads_back_as_text(tmp_path):
     read = pa.concat_tables(formats._sqlite_tables(connection, "t", schema))
     assert read.schema.field("places").type == pa.string()
     assert read.column("places").to_pylist() == ['["Shusha"]', None, '["Shusha"]', '["a", "b"]', "Shusha"]
+
+
+_SQLITE_SCHEMA = {
+    "fields": [{"name": "id", "type": "string", "constraints": {"required": True}}, {"name": "count", "type": "integer"},
+               {"name": "day", "type": "date"}, {"name": "places", "type": "list", "itemType": "string", "delimiter": ";"}],
+    "primaryKey": ["id"],
+}  # fmt: skip
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from(["\x00", "'", '"', "\n", "é"]), max_size=6)
+
+
+def _stored(value: object, kind: str) -> tuple[object, str]:
+    """A cell as SQLite should hold it: its value and storage class."""
+    if value is None or value == []:
+        return None, "null"
+    if kind == "date":
+        return value.isoformat(), "text"
+    if kind == "list":
+        return json.dumps(value, ensure_ascii=False), "text"
+    return value, "integer" if isinstance(value, int) else "text"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.none() | st.integers(-(2**63), 2**63 - 1), st.none() | st.dates(),
+                          st.none() | st.lists(_TEXT, max_size=3)), max_size=30))  # fmt: skip
+def test_rows_bulk_ingested_into_sqlite_hold_each_value_with_its_storage_class(tmp_path_factory, rows):
+    """Rows go into the database by ADBC's bulk ingest from Arrow: each cell holds the frame's value
+    (hostile text with NUL, 64-bit integers, dates, lists, nulls) with the storage class the
+    contract's SQLite type gives it, in row order. The seed's database bytes are pinned by the
+    golden files."""
+    frame = pd.DataFrame({
+        "id": pd.Series([f"row-{n}\x00'" for n in range(len(rows))], dtype="string"),
+        "count": pd.Series([row[0] for row in rows], dtype="Int64"),
+        "day": pd.Series([row[1] for row in rows], dtype=object),
+        "places": pd.Series([row[2] for row in rows], dtype=object),
+    })  # fmt: skip
+    folder = tmp_path_factory.mktemp("sqlite")
+    target = DataFile(resource="db", path="t.sqlite", format="sqlite", mediatype="application/vnd.sqlite3", schema=None)
+    formats.write_sqlite(target, [("t", {"title": "T"}, _SQLITE_SCHEMA, frame)], folder)
+    with sqlite3.connect(folder / "t.sqlite") as connection:
+        stored = connection.execute(
+            "SELECT id, typeof(id), count, typeof(count), day, typeof(day), places, typeof(places) FROM t ORDER BY rowid"
+        ).fetchall()
+    expected = [(f"row-{n}\x00'", "text", *_stored(count, "integer"), *_stored(day, "date"), *_stored(places, "list"))
+                for n, (count, day, places) in enumerate(rows)]  # fmt: skip
+    assert stored == expected

@@ -163,16 +163,16 @@ def year_field(schema: dict) -> str | None:
     return next((spec["name"] for spec in schema["fields"] if spec.get("type") == "date"), None)
 
 
-def _sqlite_column(spec: dict, column: "pa.Array") -> list:
-    """A typed Arrow column as SQLite values: dates as ISO text, lists as JSON arrays."""
+def _sqlite_column(spec: dict, column: "pa.Array") -> "pa.Array":
+    """A typed Arrow column as the values SQLite stores: dates as ISO text, lists as JSON arrays."""
     import pyarrow as pa
 
     kind = spec.get("type", "string")
     if kind == "date":
-        return column.cast(pa.string()).to_pylist()
+        return column.cast(pa.string())
     if kind != "list":
-        return column.to_pylist()
-    return json_lists(column).to_pylist()
+        return column
+    return json_lists(column)
 
 
 def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.DataFrame]], folder: Path) -> DataFile:
@@ -184,12 +184,18 @@ def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.Data
 
     The statements run on a scratch file beside the target (no journal, no syncs: it is thrown
     away), then ``VACUUM INTO`` writes the database in its canonical page order, the same bytes
-    for the same rows, and the writer's header fields are zeroed.
+    for the same rows, and the writer's header fields are zeroed. The rows go in from Arrow by
+    ADBC's bulk ingest (no Python value per cell); the read-back (:func:`find_written_mismatches`)
+    reads them with Python's own sqlite3, a second implementation.
     """
+    import adbc_driver_sqlite.dbapi
+    import pyarrow as pa
+
     path = folder / file.path
     scratch = path.with_name(f".{path.name}.build")
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(scratch)
+    ingest = adbc_driver_sqlite.dbapi.connect(str(scratch))  # one transaction per table: its syncs do not matter
     try:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.execute("PRAGMA synchronous = OFF")
@@ -205,10 +211,12 @@ def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.Data
         )
         for name, metadata, schema, frame in tables:
             connection.execute(_create_table(name, schema))
-            insert = f"INSERT INTO {_quote(name)} VALUES ({', '.join('?' for _ in schema['fields'])})"
-            for batch in typed_batches(frame, schema, RENDER_ROWS):  # Python values: a slice at a time
-                values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], batch.columns)]
-                connection.executemany(insert, zip(*values))
+            connection.commit()
+            with ingest.cursor() as cursor:
+                for batch in typed_batches(frame, schema, RENDER_ROWS):
+                    values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], batch.columns)]
+                    cursor.adbc_ingest(name, pa.RecordBatch.from_arrays(values, names=batch.schema.names), mode="append")
+            ingest.commit()
             for column in indexed_fields(schema):
                 connection.execute(f"CREATE INDEX {_quote(f'{name}_{column}')} ON {_quote(name)} ({_quote(column)})")
             year = year_field(schema)
@@ -230,6 +238,7 @@ def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.Data
         connection.commit()
         connection.execute("VACUUM INTO ?", (str(path),))
     finally:
+        ingest.close()
         connection.close()
         scratch.unlink(missing_ok=True)
     _zero_writer_fields(path)
