@@ -124,3 +124,7 @@ def test_the_rows_file_is_the_csv_the_csv_module_writes(summaries):
     assert render_rows_file(summaries) == expected
     as_arrow = [(fingerprint, pd.array(rows, dtype="string[pyarrow]")) for fingerprint, rows in summaries]
     assert render_rows_file(as_arrow) == expected
+    # As the summary holds them: the marked rows of a table extracted in blocks (Arrow chunks).
+    chunked = [(fingerprint, pd.concat([pd.Series(rows[:2], dtype="string[pyarrow]"), pd.Series(rows[2:], dtype="string[pyarrow]")],
+                                       ignore_index=True).array) for fingerprint, rows in summaries]  # fmt: skip
+    assert render_rows_file(chunked) == expected

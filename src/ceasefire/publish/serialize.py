@@ -260,6 +260,8 @@ def joined_lines(cells: list[pa.Array], separator: pa.Scalar, end: pa.Scalar) ->
     for number, cell in enumerate(cells):
         pieces += [separator, cell] if number else [cell]
     lines = pc.binary_join_element_wise(*pieces, end, _text("\n"), _text(""))
+    if isinstance(lines, pa.ChunkedArray):  # a slice across the Arrow chunks of a table extracted in blocks
+        lines = lines.combine_chunks()
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + rows + 1]
     return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
 
