@@ -272,10 +272,10 @@ def publish(
 
     Under the publish lock: clear what a killed run left, write the CSV forms into a hidden stage
     folder and compare them with the latest version, write the other forms and files beside them,
-    read the typed forms back, validate the stage, rename it into place, then refresh the
-    downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
-    folder carries the report of ``run`` (report.json and report.html). A row of the latest version
-    that the build lacks blocks publishing unless ``removals`` approves it.
+    read the typed forms back and validate the stage while a thread zips it, rename it into place,
+    then refresh the downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders.
+    The version folder carries the report of ``run`` (report.json and report.html). A row of the
+    latest version that the build lacks blocks publishing unless ``removals`` approves it.
 
     Raises :class:`OutputLocationError` when ``dist_dir`` cannot be written before the version is
     in place. Once it is, a failure to refresh the downloads is reported in the outcome's message
