@@ -128,3 +128,16 @@ def test_a_cancelled_zip_stops_before_deflating_the_rest(tmp_path) -> None:
     info.compress_type = catalog.zipfile.ZIP_DEFLATED
     with pytest.raises(ZipCancelled):
         zip_files([(info, source)], io.BytesIO(), level=6, cancel=cancel)
+
+
+def test_an_existing_zip_is_never_replaced_by_the_one_built_ahead(seed_raw_dir, dist_dir) -> None:
+    package = dist_dir / PACKAGE_NAME
+    package.mkdir(parents=True)
+    (package / "1.0.0.zip").write_bytes(b"PK an older download")
+
+    assert publish(build_dataset(seed_raw_dir), dist_dir).version == "1.0.0"
+
+    assert (package / "1.0.0.zip").read_bytes() == b"PK an older download"
+    digest = hashlib.sha256(b"PK an older download").hexdigest()
+    assert (package / "1.0.0.zip.sha256").read_text() == f"{digest}  1.0.0.zip\n"
+    assert _hidden(package) == []
