@@ -89,8 +89,8 @@ class PrebuiltZip:
 class ZipAhead:
     """Builds a staged version's zip in a thread while the stage is read back and checked.
 
-    Deflate is the slow part and zlib releases the GIL, so the zip costs little time beside the
-    checks. The zip goes into a temporary file in the package folder (a killed run's is cleared like
+    Deflate is the slow part and zlib releases the GIL, so with a core free the zip costs little
+    time beside the checks (docs/BENCHMARKS.md). The zip goes into a temporary file in the package folder (a killed run's is cleared like
     any leftover); :func:`ensure_zip` links it into place once the version is promoted. Use it as a
     context manager around the publishing: leaving it cancels and joins the thread and removes the
     temporary file, so an unpublished version leaves no zip and no thread outlives the run.
