@@ -35,7 +35,7 @@ from ceasefire.validate.validation import validate_across, validate_extraction
 # publish
 from ceasefire.publish import formats
 from ceasefire.publish.bundle import bundle_files
-from ceasefire.publish.catalog import refresh_downloads
+from ceasefire.publish.catalog import PrebuiltZip, ZipAhead, refresh_downloads
 from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json_bytes, plan_table_files, write_table_file
 from ceasefire.publish.package_check import validate_written_package
 from ceasefire.errors import OutputLocationError
@@ -272,10 +272,10 @@ def publish(
 
     Under the publish lock: clear what a killed run left, write the CSV forms into a hidden stage
     folder and compare them with the latest version, write the other forms and files beside them,
-    read the typed forms back, validate the stage, rename it into place, then refresh the
-    downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders. The version
-    folder carries the report of ``run`` (report.json and report.html). A row of the latest version
-    that the build lacks blocks publishing unless ``removals`` approves it.
+    read the typed forms back and validate the stage while a thread zips it, rename it into place,
+    then refresh the downloads (zip, latest.json, CHANGELOG.md, catalog) from the version folders.
+    The version folder carries the report of ``run`` (report.json and report.html). A row of the
+    latest version that the build lacks blocks publishing unless ``removals`` approves it.
 
     Raises :class:`OutputLocationError` when ``dist_dir`` cannot be written before the version is
     in place. Once it is, a failure to refresh the downloads is reported in the outcome's message
@@ -307,24 +307,29 @@ def _publish_locked(
         # The data files are rendered straight into the stage, under the lock: a concurrent run
         # clears leftovers only once it holds the lock, so it never removes this one.
         stage = open_stage(package_dir)
-        try:
-            outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts)
-        finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
-            for leftover in staged_folders(package_dir, stage):
-                shutil.rmtree(leftover, ignore_errors=True)
-        if outcome.status != "failed":
-            outcome.message += _refresh_finishing_touches(dist_dir, build)
+        with ZipAhead(package_dir) as zip_ahead:  # its thread ends and its temporary file goes with the run
+            try:
+                outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts, zip_ahead)
+            finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
+                zip_ahead.stop()  # the zip of the stage, if still being built, no longer reads from it
+                for leftover in staged_folders(package_dir, stage):
+                    shutil.rmtree(leftover, ignore_errors=True)
+            if outcome.status != "failed":
+                outcome.message += _refresh_finishing_touches(dist_dir, build, zip_ahead.wait())
     return outcome
 
 
 def _publish_staged(
     build: Build, dist_dir: Path, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, zip_ahead: ZipAhead,
 ) -> Outcome:
-    """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock)."""
+    """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock).
+
+    The version's zip is built from the stage in ``zip_ahead`` while the stage is read back and checked."""
     staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts)
     if isinstance(staged, Outcome):  # unchanged, or rows removed without review
         return staged
+    zip_ahead.start(staged.folder, staged.version)
     # What the release was compared and staged with (changes, the report's files) is gone by now: the
     # read-back and the package check, the run's largest steps after the build, have that memory.
     tables = [file for file in staged.files if file.schema is not None]
@@ -336,6 +341,7 @@ def _publish_staged(
     if package_findings:
         findings = sort_findings(build.findings + package_findings)
         return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
+    zip_ahead.wait()  # it reads the stage's files by their paths, which the promotion changes
     target = package_dir / str(staged.version)
     promote(staged.folder, target)
     pause_point("promoted")
@@ -396,10 +402,12 @@ def _stage_release(
     return _Staged(staged, files, version, kind, message, report)
 
 
-def _refresh_finishing_touches(dist_dir: Path, build: Build) -> str:
-    """Refresh the downloads; on a filesystem error say so instead of failing (the next run repairs them)."""
+def _refresh_finishing_touches(dist_dir: Path, build: Build, prebuilt_zip: PrebuiltZip | None) -> str:
+    """Refresh the downloads; on a filesystem error say so instead of failing (the next run repairs them).
+
+    ``prebuilt_zip``: the new version's zip, built ahead; without it, the zip is built now."""
     try:
-        refresh_downloads(dist_dir, build.contracts.package)
+        refresh_downloads(dist_dir, build.contracts.package, prebuilt_zip)
     except OSError as error:
         return (f"; the downloads (zip, latest.json, CHANGELOG.md, catalog) could not be refreshed "
                 f"({error.filename or dist_dir}: {error.strerror or error}): the next run completes them")  # fmt: skip

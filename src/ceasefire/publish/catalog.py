@@ -5,13 +5,19 @@ All of these are derived from the published version folders, which are the only 
 run refreshes them under the publish lock, so a run killed after a version folder was renamed into
 place is completed by the next run. Each file is rewritten only when its bytes change, and all are
 pure functions of the version folders: no timestamps of their own.
+
+A version's zip is made while its stage is still being checked (:class:`ZipAhead`): its bytes
+depend only on the files' relative paths and bytes, which the promotion does not change.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import uuid
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,7 +26,7 @@ from ceasefire.publish.landing import render_landing_page
 from ceasefire.extract.raw import sha256_file
 from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
-from ceasefire.publish.zipping import zip_files
+from ceasefire.publish.zipping import ZipCancelled, zip_files
 
 CATALOG_FORMAT = "1.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip
@@ -32,11 +38,16 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the 
 ZIP_LEVEL = 6
 
 
-def build_zip(version_dir: Path, root: str, out: BinaryIO) -> None:
+def zip_root(package_dir: Path, version: Version) -> str:
+    """The folder the zip of a version unpacks into: ``{package}-{version}``."""
+    return f"{package_dir.name}-{version}"
+
+
+def build_zip(version_dir: Path, root: str, out: BinaryIO, cancel: threading.Event | None = None) -> None:
     """Write every file of a version folder into ``out``, sorted, with fixed dates and modes: byte-reproducible.
 
     The files are deflated in parallel (:mod:`ceasefire.publish.zipping`); the bytes are those of
-    ``zipfile`` writing them one after the other.
+    ``zipfile`` writing them one after the other. Setting ``cancel`` stops it with ``ZipCancelled``.
     """
     members = []
     for path in sorted(p for p in version_dir.rglob("*") if p.is_file()):
@@ -45,7 +56,7 @@ def build_zip(version_dir: Path, root: str, out: BinaryIO) -> None:
         info.external_attr = 0o644 << 16
         info.create_system = 3
         members.append((info, path))
-    zip_files(members, out, level=ZIP_LEVEL)
+    zip_files(members, out, level=ZIP_LEVEL, cancel=cancel)
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
@@ -66,14 +77,88 @@ def _write_new_zip(path: Path, version_dir: Path, root: str) -> None:
     temp.unlink()
 
 
-def ensure_zip(package_dir: Path, version: Version) -> tuple[Path, str]:
-    """The version's zip and ``.sha256`` (``sha256sum -c`` format), made once, never rewritten."""
-    name = package_dir.name
+@dataclass(frozen=True)
+class PrebuiltZip:
+    """A version's zip built from its stage before the promotion: a fsynced temporary file and its sha256."""
+
+    zip_path: Path  # where it belongs: <package>/<version>.zip
+    path: Path
+    sha256: str
+
+
+class ZipAhead:
+    """Builds a staged version's zip in a thread while the stage is read back and checked.
+
+    Deflate is the slow part and zlib releases the GIL, so with a core free the zip costs little
+    time beside the checks (docs/BENCHMARKS.md). The zip goes into a temporary file in the package folder (a killed run's is cleared like
+    any leftover); :func:`ensure_zip` links it into place once the version is promoted. Use it as a
+    context manager around the publishing: leaving it cancels and joins the thread and removes the
+    temporary file, so an unpublished version leaves no zip and no thread outlives the run.
+    """
+
+    def __init__(self, package_dir: Path) -> None:
+        self._package_dir = package_dir
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._temp: Path | None = None
+        self._result: PrebuiltZip | None = None
+        self.error: Exception | None = None  # why the zip could not be built ahead, if it could not
+
+    def start(self, stage: Path, version: Version) -> None:
+        """Zip ``stage``, which holds every file of ``version`` and no longer changes, as the version folder."""
+        zip_path = self._package_dir / f"{version}.zip"
+        self._temp = zip_path.with_name(f"{TEMP_PREFIX}{zip_path.name}-{uuid.uuid4().hex}")
+        self._thread = threading.Thread(target=self._build, args=(stage, zip_root(self._package_dir, version), zip_path),
+                                        name=f"zip {version}")  # fmt: skip
+        self._thread.start()
+
+    def _build(self, stage: Path, root: str, zip_path: Path) -> None:
+        try:
+            with self._temp.open("xb") as handle:
+                build_zip(stage, root, handle, self._cancel)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._result = PrebuiltZip(zip_path, self._temp, sha256_file(self._temp))
+        except ZipCancelled:
+            pass
+        except Exception as error:  # kept for the caller: the zip is then built the usual way
+            self.error = error
+
+    def wait(self) -> PrebuiltZip | None:
+        """The finished zip; None when it failed (see ``error``) or was never started."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._result
+
+    def stop(self) -> None:
+        """Cancel the zip if it is still being built and wait for its thread to end."""
+        self._cancel.set()
+        self.wait()
+
+    def __enter__(self) -> "ZipAhead":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
+
+
+def ensure_zip(package_dir: Path, version: Version, prebuilt: PrebuiltZip | None = None) -> tuple[Path, str]:
+    """The version's zip and ``.sha256`` (``sha256sum -c`` format), made once, never rewritten.
+
+    ``prebuilt``, when it is this version's zip, is linked into place instead of building the zip again.
+    """
     zip_path = package_dir / f"{version}.zip"
     sum_path = package_dir / f"{version}.zip.sha256"
+    digest = None
     if not zip_path.is_file():
-        _write_new_zip(zip_path, package_dir / str(version), f"{name}-{version}")
-    digest = sha256_file(zip_path)
+        if prebuilt is not None and prebuilt.zip_path == zip_path:
+            os.link(prebuilt.path, zip_path)  # fails if zip_path exists
+            digest = prebuilt.sha256
+        else:
+            _write_new_zip(zip_path, package_dir / str(version), zip_root(package_dir, version))
+    digest = digest or sha256_file(zip_path)
     _write_if_changed(sum_path, f"{digest}  {zip_path.name}\n".encode())
     return zip_path, digest
 
@@ -109,13 +194,13 @@ def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: s
     }
 
 
-def package_entry(package_dir: Path) -> dict | None:
+def package_entry(package_dir: Path, prebuilt: PrebuiltZip | None = None) -> dict | None:
     versions = list_versions(package_dir)
     if not versions:
         return None
     entries = []
     for version in reversed(versions):
-        zip_path, digest = ensure_zip(package_dir, version)
+        zip_path, digest = ensure_zip(package_dir, version, prebuilt)
         entries.append(version_entry(package_dir, version, zip_path, digest))
     latest = _read_json(package_dir / str(versions[-1]) / "datapackage.json")
     return {
@@ -128,14 +213,15 @@ def package_entry(package_dir: Path) -> dict | None:
     }
 
 
-def refresh_downloads(dist_dir: Path, metadata: PackageMetadata) -> dict:
+def refresh_downloads(dist_dir: Path, metadata: PackageMetadata, prebuilt: PrebuiltZip | None = None) -> dict:
     """Bring every derived file in ``dist/`` up to date with the version folders (call under the lock).
 
-    ``metadata`` (``schemas/package.json``) gives the landing page its citation.
+    ``metadata`` (``schemas/package.json``) gives the landing page its citation; ``prebuilt`` is the
+    zip of a version just promoted, built ahead (:class:`ZipAhead`).
     """
     packages = []
     for package_dir in sorted(p for p in dist_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        entry = package_entry(package_dir)
+        entry = package_entry(package_dir, prebuilt)
         if entry is None:
             continue
         latest = {"name": entry["name"], "version": entry["latest"], "path": f"{entry['latest']}/datapackage.json"}
