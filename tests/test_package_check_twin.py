@@ -199,3 +199,21 @@ def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
     monkeypatch.setattr(package_check, "CHUNK_ROWS", rows_per_chunk)
     assert find_package_errors(package) == [("violations", None, None, "primary-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
+
+
+def test_a_foreign_key_pointing_nowhere_is_found(seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same id pointing nowhere in the CSV form and its twin: only the foreign key is broken
+    (a broken CSV cell alone is found first as a twin that differs)."""
+
+    def set_record(data: bytes) -> bytes:
+        lines = data.decode("utf-8").splitlines()
+        record = json.loads(lines[0])
+        record["violation_id"] = "2099-01-01-nowhere"
+        return "\n".join([json.dumps(record, ensure_ascii=False), *lines[1:]]).encode("utf-8") + b"\n"
+
+    package = Path(shutil.copytree(seed_package, tmp_path / "package"))
+    rewrite(package, "events", set_cell(2, "violation_id", "2099-01-01-nowhere"))
+    rewrite(package, "events-json", set_record)
+    monkeypatch.setattr(package_check, "CHUNK_ROWS", 4)
+    assert find_package_errors(package) == [("events", None, None, "foreign-key")]
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []
