@@ -6,6 +6,7 @@ maintainer runs it; a refused decision exits 2 and leaves every reviewed file by
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -106,6 +107,28 @@ def test_raw_add_refuses_unusable_files_and_writes_nothing(project, tmp_path, co
     result = ceasefire(project, "raw", "add", str(revision), "--role", role, "--note", "a note")
 
     assert_refused(project, result, before, message)
+
+
+def test_raw_add_refuses_a_revision_edited_while_it_is_copied(project, tmp_path, monkeypatch):
+    """The revision is checked in blocks and copied from disk, never held whole: bytes that are no
+    longer the ones checked stop the copy, and nothing is left in the raw folder."""
+    from ceasefire.errors import RawInputError
+    from ceasefire.review import raw_revision
+
+    revision = tmp_path / "saved-article.txt"
+    revision.write_bytes((SEED_RAW / ARTICLE).read_bytes().replace(b"Shusha", b"Shushi", 1))
+    check = raw_revision.find_violations_table
+
+    def edited_after_the_check(document):
+        found = check(document)
+        revision.write_bytes(revision.read_bytes().replace(b"Shushi", b"Shushy", 1))
+        return found
+
+    monkeypatch.setattr(raw_revision, "find_violations_table", edited_after_the_check)
+    before = reviewed_files(project)
+    with pytest.raises(RawInputError, match="saved-article.txt: changed on disk while the run was reading it"):
+        raw_revision.add_raw_revision(project / "raw", revision, "article", "a note", dt.date(2026, 12, 5))
+    assert reviewed_files(project) == before
 
 
 # --- correct ---------------------------------------------------------------------------------------

@@ -161,7 +161,9 @@ class RawCorpus:
 
 
 def decode_raw_bytes(name: str, data: bytes) -> tuple[str, ...]:
-    """Decode UTF-8 text into lines, naming the line and column of the first bad byte.
+    """Decode UTF-8 text into lines, naming the line and column of the first bad byte: bytes held
+    in memory. Files are read by :func:`scan_raw_file` in blocks, with the same lines and errors
+    (``tests/test_raw_lines.py`` compares the two).
 
     Example:
         >>> decode_raw_bytes("a.txt", b"one\\ntwo\\n")
@@ -331,20 +333,27 @@ def read_raw_document(raw_dir: Path, entry: dict) -> RawDocument:
     path = confine_raw_path(raw_dir, name)
     if not path.is_file():
         raise RawInputError(name, f"listed in {PROVENANCE_FILE} but not found in the raw folder")
+    document = read_raw_file(path, name, entry["role"])
+    if document.sha256 != entry["sha256"]:
+        raise RawInputError(
+            name,
+            f"sha256 is {document.sha256} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
+            "edited; add a new revision with its own provenance entry",
+        )
+    return document
+
+
+def read_raw_file(path: Path, name: str, role: str) -> RawDocument:
+    """Check a file as a raw file (:func:`scan_raw_file`) and return it as a document named ``name``
+    whose lines stay on disk."""
     try:
         with path.open("rb") as handle:
             identity = _identity(os.fstat(handle.fileno()))
             starts, digest, size = scan_raw_file(name, handle)
     except OSError as error:
         raise RawInputError(name, f"cannot be read: {error.strerror or error}") from None
-    if digest != entry["sha256"]:
-        raise RawInputError(
-            name,
-            f"sha256 is {digest} but {PROVENANCE_FILE} records {entry['sha256']}: raw files are never "
-            "edited; add a new revision with its own provenance entry",
-        )
     lines = FileLines(name, path, starts, digest, identity)
-    return RawDocument(name=name, role=entry["role"], lines=lines, sha256=digest, bytes=size, path=path)
+    return RawDocument(name=name, role=role, lines=lines, sha256=digest, bytes=size, path=path)
 
 
 def read_raw_dir(raw_dir: Path) -> RawCorpus:

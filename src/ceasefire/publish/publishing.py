@@ -222,10 +222,15 @@ def hash_file(path: Path) -> tuple[int, str]:
     return path.stat().st_size, sha256_file(path)
 
 
-def replace_durably(path: Path, content: bytes) -> None:
-    """Write ``path`` so that readers see either the old or the new file, never a mix."""
+def replace_durably(path: Path, content: bytes | Iterable[bytes]) -> None:
+    """Write ``path`` so that readers see either the old or the new file, never a mix. Blocks of
+    ``content`` that fail to come (an error from their iterator) leave no file behind."""
     temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
-    write_durably(temp, content)
+    try:
+        write_durably(temp, content)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     os.replace(temp, path)
     _fsync_path(path.parent)
 

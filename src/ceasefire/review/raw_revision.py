@@ -8,12 +8,11 @@ the ``retired`` list, so the history of inputs stays readable in one place.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ceasefire.extract.raw import PROVENANCE_FILE, ROLES, RawDocument, decode_raw_bytes, load_provenance
+from ceasefire.extract.raw import PROVENANCE_FILE, ROLES, load_provenance, read_raw_file
 from ceasefire.extract.violations import find_violations_table
 from ceasefire.review.files import ReviewError, require_text, write_reviewed_json
 from ceasefire.publish.publishing import replace_durably
@@ -65,12 +64,13 @@ def add_raw_revision(
         raise ReviewError(f"--role {role!r} is not a raw role; use one of {', '.join(ROLES)}")
     if not source.is_file():
         raise ReviewError(f"{source}: no such file")
-    data = source.read_bytes()
-    lines = decode_raw_bytes(source.name, data)  # RawInputError names the line of a bad byte
+    # Checked in blocks and copied from disk, as a run reads raw files: a revision of millions of
+    # lines is never held whole. RawInputError names the line of a bad byte.
+    document = read_raw_file(source, source.name, role)
     if role == "article":
-        find_violations_table(RawDocument(source.name, role, lines, "", len(data)))  # no table: RawInputError
+        find_violations_table(document)  # no table: RawInputError
     provenance = load_provenance(raw_dir)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = document.sha256
     for entry in provenance["files"]:
         if entry["sha256"] == digest:
             raise ReviewError(f"{source} is already registered as {entry['path']} (same sha256 {digest[:12]}…)")
@@ -86,9 +86,9 @@ def add_raw_revision(
         provenance["retired"] = [*provenance.get("retired", []), retired]
     else:
         provenance["files"].append(entry)
-    replace_durably(raw_dir / name, data)
+    replace_durably(raw_dir / name, document.chunks())  # the bytes checked, or RawInputError and no copy
     write_reviewed_json(raw_dir / PROVENANCE_FILE, provenance)
-    return RawRevision(path=name, role=role, sha256=digest, lines=len(lines), replaces=old["path"] if old else None)
+    return RawRevision(path=name, role=role, sha256=digest, lines=len(document.lines), replaces=old["path"] if old else None)
 
 
 def _replaced_entry(files: list[dict], role: str, replaces: str | None) -> dict | None:
