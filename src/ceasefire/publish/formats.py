@@ -26,7 +26,7 @@ from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.schema import Schema
 from ceasefire.contracts.storage_types import arrow_type, sqlite_type
 from ceasefire.publish.publishing import DataFile, hash_file
-from ceasefire.publish.serialize import RENDER_ROWS, json_lists
+from ceasefire.publish.serialize import RENDER_ROWS, empty_lists_as_null, json_lists
 
 SQLITE_PATH = f"data/{PACKAGE_NAME}.sqlite"
 SQLITE_MEDIATYPE = "application/vnd.sqlite3"
@@ -78,7 +78,6 @@ def typed_batches(frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS) -> 
     Dates are dates, integers int64, lists lists; a missing value and an empty list are null.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     target = arrow_schema(schema)
     for start in range(0, len(frame), rows) if len(frame) else [0]:
@@ -87,7 +86,7 @@ def typed_batches(frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS) -> 
         for field in target:
             column = pa.array(part[field.name], type=field.type, from_pandas=True)
             if pa.types.is_list(field.type):
-                column = pc.if_else(pc.equal(pc.list_value_length(column), 0), pa.scalar(None, field.type), column)
+                column = empty_lists_as_null(column)
             columns.append(column)
         yield pa.RecordBatch.from_arrays(columns, schema=target)
 

@@ -136,9 +136,13 @@ def _arrow_dates_or_lists(series: pd.Series) -> pa.Array | None:
     if types <= {dt.date}:
         return pa.array(values, pa.date32())
     if types == {list} and set(map(type, itertools.chain.from_iterable(value or () for value in values))) <= {str}:
-        lists = pa.array(values, pa.list_(pa.large_string()))
-        return pc.if_else(pc.equal(pc.list_value_length(lists), 0), pa.scalar(None, lists.type), lists)
+        return empty_lists_as_null(pa.array(values, pa.list_(pa.large_string())))
     return None
+
+
+def empty_lists_as_null(lists: pa.Array) -> pa.Array:
+    """A list column with each empty list made null: CSV cannot tell the two apart, so no published form does."""
+    return pc.if_else(pc.equal(pc.list_value_length(lists), 0), pa.scalar(None, lists.type), lists)
 
 
 def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
@@ -162,8 +166,7 @@ def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
 
 def _arrow_json_cells(series: pd.Series) -> pa.Array | None:
     """The JSON-encoded cells of a text, integer, date or list-of-text column, as json.dumps writes
-    them; None when the column is of another type or a text needs escaping (the caller then encodes
-    it in Python)."""
+    them; None when the column is of another type (the caller then encodes it in Python)."""
     text = _arrow_text(series)
     if text is None:
         typed = _arrow_dates_or_lists(series)
@@ -175,9 +178,7 @@ def _arrow_json_cells(series: pd.Series) -> pa.Array | None:
             text = pc.cast(json_lists(typed), pa.large_string())
         return pc.fill_null(text, _text("null"))
     if isinstance(series.dtype, pd.StringDtype):
-        if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
-            return None
-        text = pc.binary_join_element_wise(_text('"'), text, _text('"'), _text(""))
+        text = _json_texts(text)
     return pc.fill_null(text, _text("null"))
 
 
@@ -219,17 +220,16 @@ def json_text_list(texts: TextList, indent: int) -> bytes:
         return b"[]"
     pad = " " * (indent + 2)
     cells = pc.binary_join_element_wise(_text(pad), _json_texts(pc.cast(texts.array, pa.large_string())), _text(""))
-    if isinstance(cells, pa.ChunkedArray):
-        cells = cells.combine_chunks()
     body = joined_lines([cells], _text(""), _text(","))
     return b"[\n" + body[:-2] + b"\n" + b" " * indent + b"]"
 
 
 def _json_texts(text: pa.Array) -> pa.Array:
-    """Texts (no nulls) JSON-encoded as ``json.dumps`` does: quoted by Arrow, or each by json when one
-    needs escaping."""
+    """Texts JSON-encoded as ``json.dumps`` does (a null stays null): quoted by Arrow, or each by
+    json when one needs escaping."""
     if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
-        return pa.array([json.dumps(value, ensure_ascii=False) for value in text.to_pylist()], pa.large_string())
+        return pa.array([None if value is None else json.dumps(value, ensure_ascii=False) for value in text.to_pylist()],
+                        pa.large_string())  # fmt: skip
     return pc.binary_join_element_wise(_text('"'), text, _text('"'), _text(""))
 
 

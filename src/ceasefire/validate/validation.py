@@ -347,7 +347,6 @@ def summarise_unmatched_rows(table: pd.DataFrame, unmatched: np.ndarray, resourc
     rows changes. The ids stay one Arrow column, not a million Python strings."""
     ids = table["violation_id"].astype("string[pyarrow]")[unmatched].fillna(str(pd.NA)).array
     texts = pyarrow.array(ids, pyarrow.large_string())
-    texts = texts.combine_chunks() if isinstance(texts, pyarrow.ChunkedArray) else texts  # a table extracted in blocks
     hasher = hashlib.sha256()
     for start in range(0, len(texts), _DIGEST_SLICE):  # the digest of the ids joined by newlines
         lines = joined_lines([texts.slice(start, _DIGEST_SLICE)], _NOTHING, _NOTHING)  # each id, then a newline
