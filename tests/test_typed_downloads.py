@@ -313,3 +313,61 @@ def test_rows_bulk_ingested_into_sqlite_hold_each_value_with_its_storage_class(t
     expected = [(f"row-{n}\x00'", "text", *_stored(count, "integer"), *_stored(day, "date"), *_stored(places, "list"))
                 for n, (count, day, places) in enumerate(rows)]  # fmt: skip
     assert stored == expected
+
+
+
+# A cell of the SQLite form: its value, a null, or a value of another storage class or that does not parse.
+_WRONG = st.sampled_from(["5", "x", 2.5, b"\x00bytes", 7, "2024-13-45", "not json", '["a"'])
+_SQLITE_CELLS = (
+    st.integers(-(2**63), 2**63 - 1),
+    st.dates().map(dt.date.isoformat),
+    st.lists(_TEXT, min_size=1, max_size=3).map(lambda items: json.dumps(items, ensure_ascii=False)),
+)
+
+
+def _read_back(rows: list[tuple], folder) -> tuple[list, list]:
+    """The batches of a SQLite table holding ``rows``, as the read-back reads them, and as sqlite3 alone reads them."""
+    path = folder / "t.sqlite"
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(formats._create_table("t", _SQLITE_SCHEMA))
+        connection.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+        connection.commit()
+        return (list(formats._sqlite_read_back(path, connection, "t", _SQLITE_SCHEMA)),
+                list(formats._sqlite_tables(connection, "t", _SQLITE_SCHEMA)))  # fmt: skip
+    finally:
+        connection.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 9), st.lists(st.tuples(*[st.none() | cells | _WRONG for cells in _SQLITE_CELLS]), max_size=12),
+       st.booleans())  # fmt: skip
+def test_the_sqlite_form_is_read_back_by_adbc_as_sqlite3_reads_it(tmp_path_factory, leading_nulls, cells, right):
+    """The read-back reads the SQLite form by ADBC's driver, which types a column by its first
+    batch; from the first batch it cannot type as the schema says, Python's sqlite3 reads the rest.
+    Whatever is stored (nulls for longer than a batch before the first value, text in an integer
+    column, a date or list that does not parse, bytes), the batches are those sqlite3 alone reads."""
+    if right:  # only values of the right storage class, or nulls
+        cells = [tuple(None if value is not None and value in ("5", "x", 2.5, b"\x00bytes", 7, "2024-13-45", "not json", '["a"')
+                       else value for value in row) for row in cells]  # fmt: skip
+    rows = [(f"lead-{n}", None, None, None) for n in range(leading_nulls)] + [(f"row-{n}", *row) for n, row in enumerate(cells)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(formats, "CHECK_ROWS", 4)
+        fast, slow = _read_back(rows, tmp_path_factory.mktemp("readback"))
+    assert len(fast) == len(slow) and all(a.equals(b) for a, b in zip(fast, slow))
+    if right and rows:
+        read = pa.concat_tables(fast)
+        assert read.schema == pa.schema([(spec["name"], arrow_type(spec)) for spec in _SQLITE_SCHEMA["fields"]])
+        assert read.column("id").to_pylist() == [row[0] for row in rows]
+
+
+def test_a_text_column_null_for_a_whole_batch_reads_back_without_a_finding(tmp_path):
+    """ADBC types a column null throughout its first batch as integers, and stops at the first text;
+    the read-back then goes on with sqlite3, and a valid SQLite form is not reported."""
+    rows = [(f"r{n}", n, None, None) for n in range(9)] + [("r9", 9, "2024-01-02", '["Shusha"]')]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(formats, "CHECK_ROWS", 4)
+        fast, slow = _read_back(rows, tmp_path)
+        expected = pa.concat_tables(slow)
+        assert expected.column("places").to_pylist()[-1] == ["Shusha"]
+        assert formats.compare_forms(iter([expected]), {"t:sqlite": iter(fast)}) == []

@@ -185,7 +185,8 @@ def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.Data
     away), then ``VACUUM INTO`` writes the database in its canonical page order, the same bytes
     for the same rows, and the writer's header fields are zeroed. The rows go in from Arrow by
     ADBC's bulk ingest (no Python value per cell); the read-back (:func:`find_written_mismatches`)
-    reads them with Python's own sqlite3, a second implementation.
+    reads them back by ADBC too, and by Python's own sqlite3 from any batch ADBC cannot type. The
+    tests read each cell's value and storage class with sqlite3.
     """
     import adbc_driver_sqlite.dbapi
     import pyarrow as pa
@@ -287,33 +288,103 @@ def _parquet_tables(path: Path) -> Iterator["pa.Table"]:
         yield pa.Table.from_batches([batch])
 
 
-def _sqlite_tables(connection: sqlite3.Connection, name: str, schema: dict) -> Iterator["pa.Table"]:
-    """A table of the SQLite form as typed columns, in batches: ISO dates and JSON arrays read back by the schema.
+def _sqlite_tables(connection: sqlite3.Connection, name: str, schema: dict, offset: int = 0) -> Iterator["pa.Table"]:
+    """A table of the SQLite form as typed columns, in batches, from row ``offset`` on, by Python's
+    sqlite3: ISO dates and JSON arrays read back by the schema.
 
     A column that does not convert to its Arrow type reads back as text, which the comparison reports.
     """
     import pyarrow as pa
 
     names = [spec["name"] for spec in schema["fields"]]
-    cursor = connection.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid")
+    cursor = connection.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid LIMIT -1 OFFSET ?",
+                                (offset,))  # fmt: skip
     while rows := cursor.fetchmany(CHECK_ROWS):
         columns = []
         for position, spec in enumerate(schema["fields"]):
             values = list(map(itemgetter(position), rows))  # one column of the rows, in C (zip(*rows) is slower)
             kind = spec.get("type", "string")
             try:
-                if kind == "date":
-                    column = pa.array(values, pa.string()).cast(pa.date32())
-                elif kind == "list":
-                    codes = pa.array(values, pa.string()).dictionary_encode()  # places repeat: each text decoded once
-                    decoded = [json.loads(text) for text in codes.dictionary.to_pylist()]
-                    column = pa.array(decoded, arrow_type(spec)).take(codes.indices)
+                if kind in ("date", "list"):
+                    column = _typed_text(pa.array(values, pa.string()), spec)
                 else:
                     column = pa.array(values, arrow_type(spec))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
                 column = pa.array([None if value is None else str(value) for value in values], pa.string())
             columns.append(column)
         yield pa.Table.from_arrays(columns, names=names)
+
+
+def _typed_text(column: "pa.Array", spec: dict) -> "pa.Array":
+    """The date or list column a text column of the SQLite form stands for: ISO dates, JSON arrays."""
+    import pyarrow as pa
+
+    if spec.get("type") == "date":
+        return column.cast(pa.date32())
+    codes = column.dictionary_encode()  # places repeat: each text decoded once
+    decoded = [json.loads(text) for text in codes.dictionary.to_pylist()]
+    return pa.array(decoded, arrow_type(spec)).take(codes.indices)
+
+
+class _InferredTypeBroken(Exception):
+    """ADBC typed a column by its first batch, and a later value is of another storage class."""
+
+
+def _adbc_tables(path: Path, name: str, schema: dict) -> Iterator["pa.Table"]:
+    """A table of the SQLite form as typed columns, in batches of :data:`CHECK_ROWS`, read by ADBC's
+    SQLite driver into Arrow (no Python value per cell).
+
+    The driver types each column by the values of the first batch: a column null throughout it
+    comes as nulls of the schema's type here. A batch with a column not of the schema's type (a
+    later value of another storage class, text in an integer column, a date or list that does not
+    parse) stops the read with :class:`_InferredTypeBroken`, before that batch is yielded.
+    """
+    import adbc_driver_sqlite.dbapi
+    import pyarrow as pa
+
+    names = [spec["name"] for spec in schema["fields"]]
+    with adbc_driver_sqlite.dbapi.connect(f"{path.resolve().as_uri()}?mode=ro") as connection, connection.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(CHECK_ROWS)})
+        cursor.execute(f"SELECT {', '.join(map(_quote, names))} FROM {_quote(name)} ORDER BY rowid")
+        reader = cursor.fetch_record_batch()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except OSError as error:
+                if "Type mismatch" in str(error):
+                    raise _InferredTypeBroken(str(error)) from None
+                raise
+            columns = []
+            for spec, column in zip(schema["fields"], batch.columns):
+                want = arrow_type(spec)
+                if column.null_count == len(column):
+                    column = pa.nulls(len(column), want)
+                elif spec.get("type") in ("date", "list") and column.type == pa.string():
+                    try:
+                        column = _typed_text(column, spec)
+                    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                        raise _InferredTypeBroken(f"{spec['name']} does not read as {want}") from None
+                if not _same_type(column.type, want):
+                    raise _InferredTypeBroken(f"{spec['name']} reads as {column.type}, not {want}")
+                columns.append(column)
+            yield pa.Table.from_arrays(columns, names=names)
+
+
+def _sqlite_read_back(path: Path, connection: sqlite3.Connection, name: str, schema: dict) -> Iterator["pa.Table"]:
+    """A table of the SQLite form as typed columns, in batches: by ADBC, and by Python's sqlite3 from
+    the first batch ADBC cannot type (a column null at first and text later, or a value stored wrongly).
+
+    The comparison sees the same tables either way (hypothesis in ``tests/test_typed_downloads.py``).
+    """
+    read = 0
+    try:
+        for table in _adbc_tables(path, name, schema):
+            read += table.num_rows
+            yield table
+    except _InferredTypeBroken:
+        yield from _sqlite_tables(connection, name, schema, offset=read)
 
 
 def _windows(tables: Iterator["pa.Table"], rows: int) -> Iterator["pa.Table"]:
@@ -421,7 +492,7 @@ def find_written_mismatches(folder: Path, schemas: dict[str, dict]) -> list[str]
             for block_bytes in CSV_BLOCK_BYTES:
                 forms = {
                     f"{name}:parquet": _parquet_tables(folder / parquet_path(name)),
-                    f"{name}:sqlite": _sqlite_tables(connection, name, schema),
+                    f"{name}:sqlite": _sqlite_read_back(folder / SQLITE_PATH, connection, name, schema),
                 }
                 try:
                     problems += compare_forms(_csv_tables(folder / f"data/{name}.csv", schema, block_bytes), forms)
