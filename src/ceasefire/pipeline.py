@@ -315,7 +315,12 @@ def _publish_locked(
                 for leftover in staged_folders(package_dir, stage):
                     shutil.rmtree(leftover, ignore_errors=True)
             if outcome.status != "failed":
-                outcome.message += _refresh_finishing_touches(dist_dir, build, zip_ahead.wait())
+                prebuilt = zip_ahead.wait()
+                if outcome.status == "published" and prebuilt is None and zip_ahead.error is not None:
+                    error = zip_ahead.error
+                    outcome.message += (f"; the zip built beside the checks failed ({getattr(error, 'strerror', None) or error}), "
+                                        "so it was built after the promotion")  # fmt: skip
+                outcome.message += _refresh_finishing_touches(dist_dir, build, prebuilt)
     return outcome
 
 
