@@ -9,15 +9,18 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 from chromium import render_page
 from conftest import insert_line, seed_article, seed_cited, write_raw_dir
+from zlib_ng import zlib_ng
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.vocabularies import load_contracts
 from ceasefire.publish.catalog import ZIP_LEVEL, build_zip
+from ceasefire.publish.zipping import deflate_file
 from ceasefire.pipeline import build_dataset, publish
 
 NEW_ROW = "| 30.03.2023 | 2 | near Shusha | Azerbaijan | no casualties |"
@@ -65,48 +68,102 @@ def test_zips_are_byte_reproducible(two_releases: Path) -> None:
     assert _zip_bytes(folder, f"{PACKAGE_NAME}-1.1.0") == (two_releases / PACKAGE_NAME / "1.1.0.zip").read_bytes()
 
 
-def _zipfile_bytes(folder: Path, root: str) -> bytes:
-    """What zipfile writes for the folder, one file after the other (the reference the parallel zip must match)."""
+def _zlib_ng_compressor(compress_type: int, compresslevel: int | None = None):
+    assert compress_type == zipfile.ZIP_DEFLATED
+    return zlib_ng.compressobj(compresslevel, zlib_ng.DEFLATED, -15)
+
+
+def _reference_zip_bytes(folder: Path, root: str, monkeypatch, block: int, force_zip64: bool = False) -> bytes:
+    """What zipfile writes for the folder, one file after the other, with zlib-ng as its deflate, fed
+    ``block`` bytes at a time (zlib-ng's stream depends on the blocks): the reference the zip must match."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"{root}/{path.relative_to(folder).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            archive.writestr(info, path.read_bytes(), compresslevel=ZIP_LEVEL)
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "_get_compressor", _zlib_ng_compressor)
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                info = zipfile.ZipInfo(f"{root}/{path.relative_to(folder).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                info.create_system = 3
+                info._compresslevel = ZIP_LEVEL  # what writestr(compresslevel=) sets
+                data = path.read_bytes()
+                with archive.open(info, "w", force_zip64=force_zip64) as target:
+                    for start in range(0, len(data), block):
+                        target.write(data[start : start + block])
     return buffer.getvalue()
 
 
-def test_the_parallel_zip_has_the_bytes_zipfile_writes(two_releases: Path, tmp_path: Path, monkeypatch) -> None:
+def _assert_every_file_reads_back(data: bytes, folder: Path, root: str) -> None:
+    """Python's own zipfile finds every file of the folder in the zip, in order, with its bytes."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        assert archive.namelist() == [f"{root}/{p.relative_to(folder).as_posix()}" for p in files]
+        for path in files:
+            assert archive.read(f"{root}/{path.relative_to(folder).as_posix()}") == path.read_bytes()
+
+
+@pytest.fixture
+def odd_folder(tmp_path: Path) -> Path:
+    """An empty file, a non-ASCII name, and a file that neither compresses well nor badly throughout."""
     import random
 
-    from ceasefire.publish import zipping
-
-    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)  # files are read in many blocks
     folder = tmp_path / "version"
     (folder / "data").mkdir(parents=True)
     (folder / "empty.txt").write_bytes(b"")
     noise = random.Random(7).randbytes(30_000)
     (folder / "data" / "naïve ü.csv").write_bytes(noise + b"a,b\n" * 20_000 + noise)
     (folder / "data" / "small.json").write_text('{"a": 1}\n', encoding="utf-8")
-    for source, root in ((folder, "root"), (two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")):
-        assert _zip_bytes(source, root) == _zipfile_bytes(source, root)
-    assert (two_releases / PACKAGE_NAME / "1.0.0.zip").read_bytes() == _zipfile_bytes(two_releases / PACKAGE_NAME / "1.0.0", f"{PACKAGE_NAME}-1.0.0")
+    return folder
 
 
-def test_a_folder_too_big_for_the_parallel_zip_is_streamed_by_zipfile_and_reads_back_whole(
-    two_releases: Path, monkeypatch
+def test_the_parallel_zip_has_the_bytes_zipfile_writes_with_zlib_ng(two_releases: Path, odd_folder: Path, monkeypatch) -> None:
+    from ceasefire.publish import zipping
+
+    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)  # files are read in many blocks
+    seed = two_releases / PACKAGE_NAME / "1.0.0"
+    for source, root in ((odd_folder, "root"), (seed, f"{PACKAGE_NAME}-1.0.0")):
+        data = _zip_bytes(source, root)
+        assert data == _reference_zip_bytes(source, root, monkeypatch, block=1000)
+        _assert_every_file_reads_back(data, source, root)
+    published = (two_releases / PACKAGE_NAME / "1.0.0.zip").read_bytes()
+    assert published == _reference_zip_bytes(seed, f"{PACKAGE_NAME}-1.0.0", monkeypatch, block=1 << 22)
+
+
+def test_a_folder_too_big_for_the_parallel_zip_is_written_by_zipfile_with_zlib_ng_and_reads_back_whole(
+    two_releases: Path, odd_folder: Path, monkeypatch
 ) -> None:
     from ceasefire.publish import zipping
 
     monkeypatch.setattr(zipping, "_needs_zip64", lambda files: True)  # what a member near 2 GiB triggers
-    folder = two_releases / PACKAGE_NAME / "1.0.0"
-    with zipfile.ZipFile(io.BytesIO(_zip_bytes(folder, "root"))) as archive:
-        assert archive.testzip() is None
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        assert archive.namelist() == [f"root/{p.relative_to(folder).as_posix()}" for p in files]
-        assert all(archive.read(f"root/{p.relative_to(folder).as_posix()}") == p.read_bytes() for p in files)
+    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)
+    for source in (odd_folder, two_releases / PACKAGE_NAME / "1.0.0"):
+        data = _zip_bytes(source, "root")
+        assert data == _reference_zip_bytes(source, "root", monkeypatch, block=1000, force_zip64=True)
+        _assert_every_file_reads_back(data, source, "root")
+
+
+def _fixed_rows(count: int) -> bytes:
+    places = ["near Shusha", "Lachin corridor", "Khojavend", "Martakert", "Aghdam"]
+    violators = ["Azerbaijan", "Armenia", "unknown"]
+    return "".join(
+        f"{i},2023-{i % 12 + 1:02d}-{i % 28 + 1:02d},{places[i * 7 % 5]},{violators[i * i % 3]},{i * 31 % 97}\n"
+        for i in range(count)
+    ).encode("ascii")
+
+
+def test_the_deflate_stream_of_a_fixed_input_is_pinned(tmp_path: Path) -> None:
+    """Every new zip's bytes, and so its published sha256, hang on zlib-ng's version, ZIP_LEVEL and the block
+    size deflate is fed: changing any of them changes this stream (10 MB, over two blocks), so it must be
+    done on purpose. Earlier zips are never rewritten."""
+    source = tmp_path / "rows.csv"
+    source.write_bytes(_fixed_rows(250_000))
+    deflated = deflate_file(source, ZIP_LEVEL)
+    with deflated.data:
+        stream = deflated.data.read()
+    assert zlib_ng.decompress(stream, -15) == source.read_bytes()
+    assert (deflated.size, deflated.compressed, deflated.crc) == (10_113_119, len(stream), zlib.crc32(source.read_bytes()))
+    assert hashlib.sha256(stream).hexdigest() == "d4ffae8079b1112771506ffe2db831344d53554d42c655ae3943ac41e60b457b"
 
 
 def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: Path) -> None:

@@ -1,13 +1,18 @@
 """A version folder as a reproducible zip, its files deflated in parallel.
 
-The zip is part of the published output, so its bytes must not depend on how it was made: this
-writes exactly what ``zipfile.ZipFile.writestr`` writes for the same ``ZipInfo`` entries and
-compression level (``tests/test_release_catalog.py`` compares the two). Deflate is the slow part
-(a 1,000,000-row version holds ~330 MB of CSV and JSON Lines); zlib releases the GIL while it
-compresses, so each file is deflated, streamed from disk, in its own thread, and the archive is
-assembled from the results in file order. Each deflate stream is spooled to a temporary file, so
-memory does not grow with the folder. Archives that would need ZIP64 records (a member near 2 GiB)
-are left to ``zipfile`` itself. A zip built alongside other work can be cancelled (``cancel``): it then
+The zip is part of the published output, so its bytes must not depend on how or where it was made.
+Deflate comes from the pinned ``zlib-ng`` wheel, not from Python's ``zlib`` module: that one links the
+system zlib, whose output differs between distributions (some ship zlib-ng in its place). zlib-ng
+promises no identical output across its versions or CPU architectures either: its version is pinned,
+and a test pins the stream of a fixed input, so a change shows up as a failing test. The
+container is what ``zipfile`` writes for the same ``ZipInfo`` entries, around the zlib-ng streams
+(``tests/test_release_catalog.py`` builds that reference independently). Deflate is
+the slow part (a 1,000,000-row version holds ~1.6 GB); zlib-ng releases the GIL while it compresses,
+so each file is deflated, streamed from disk, in its own thread, and the archive is assembled from
+the results in file order. Each deflate stream is spooled to a temporary file, so memory does not
+grow with the folder. Archives that would need ZIP64 records (a member near 2 GiB) are written by
+``zipfile`` itself, one file after the other, with its compressor swapped for zlib-ng's: their
+streams are zlib-ng's too. A zip built alongside other work can be cancelled (``cancel``): it then
 stops within one block of each file it is deflating.
 """
 
@@ -19,12 +24,15 @@ import struct
 import tempfile
 import threading
 import zipfile
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from zlib_ng import zlib_ng
+
+# zlib-ng, unlike zlib, gives another (as valid) stream when the same bytes come in other blocks: the
+# block size is part of the zip's bytes, and changing it changes every new zip.
 _READ_BLOCK = 1 << 22
 _UTF8_NAME_FLAG = 0x800
 
@@ -48,18 +56,20 @@ class Deflated:
     data: BinaryIO
 
 
-def deflate_file(path: Path, level: int, cancel: threading.Event | None = None) -> Deflated:
-    """Raw deflate of ``path`` (as zipfile does it: ``wbits=-15``), read in blocks, into a temporary file.
+def _deflater(level: int) -> zlib_ng._Compress:
+    """A raw deflate compressor (``wbits=-15``, as zip stores it) from the pinned zlib-ng."""
+    return zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
 
-    zlib gives the same stream whether the input comes in one call or in blocks.
-    """
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+
+def deflate_file(path: Path, level: int, cancel: threading.Event | None = None) -> Deflated:
+    """zlib-ng's raw deflate of ``path``, fed to it in blocks of ``_READ_BLOCK`` bytes, into a temporary file."""
+    compressor = _deflater(level)
     crc, size, compressed = 0, 0, 0
     spool = tempfile.TemporaryFile()
     with open(path, "rb") as handle:
         while block := handle.read(_READ_BLOCK):
             _stop_if_cancelled(cancel)
-            crc = zlib.crc32(block, crc)
+            crc = zlib_ng.crc32(block, crc)
             size += len(block)
             compressed += spool.write(compressor.compress(block))
     compressed += spool.write(compressor.flush())
@@ -77,8 +87,11 @@ def _zip_sequentially(members: list[tuple[zipfile.ZipInfo, Path]], out: BinaryIO
     with zipfile.ZipFile(out, "w") as archive:
         for info, path in members:
             _stop_if_cancelled(cancel)
-            info._compresslevel = level  # what writestr(compresslevel=) sets; Python 3.11's name for it
             with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
+                # zipfile offers no choice of compressor; the one it made (stdlib zlib) has seen no byte yet.
+                if getattr(target, "_compressor", None) is None:
+                    raise RuntimeError("zipfile keeps its compressor elsewhere: the zip would not be zlib-ng's")
+                target._compressor = _deflater(level)
                 shutil.copyfileobj(source, target, _READ_BLOCK)
 
 
@@ -86,12 +99,15 @@ def zip_files(
     members: list[tuple[zipfile.ZipInfo, Path]], out: BinaryIO, level: int, workers: int | None = None,
     cancel: threading.Event | None = None,
 ) -> None:
-    """Write the zip of ``(entry, file)`` pairs, in that order, into ``out``: the bytes ``zipfile.writestr``
-    gives, made in parallel.
+    """Write the zip of ``(entry, file)`` pairs, in that order, into ``out``, made in parallel: the bytes
+    ``zipfile`` writes with zlib-ng as its deflate, fed each file in blocks of ``_READ_BLOCK`` bytes.
 
     Each entry's ``compress_type`` must be ``ZIP_DEFLATED``; its name, date, attributes and system are kept.
     Raises :class:`ZipCancelled` once ``cancel`` is set.
     """
+    for info, _ in members:
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            raise ValueError(f"{info.filename}: only deflated entries are written")
     paths = [path for _, path in members]
     if _needs_zip64(paths):
         _zip_sequentially(members, out, level, cancel)
@@ -104,8 +120,6 @@ def zip_files(
         start = out.tell()
         central = []
         for i, (info, _) in enumerate(members):
-            if info.compress_type != zipfile.ZIP_DEFLATED:
-                raise ValueError(f"{info.filename}: only deflated entries are written in parallel")
             member = futures[i].result()
             with member.data:
                 info.flag_bits = 0
