@@ -118,11 +118,13 @@ def compare(
             print(f"round {round_number + 1} frictionless: {samples['frictionless'][-1]}", flush=True)
     medians = {name: statistics.median(s["seconds"] for s in runs) for name, runs in samples.items()}
     peaks = {name: max(s.get("peak_rss_mb") or 0 for s in runs) for name, runs in samples.items() if name != "floor"}
+    cpu = {name: statistics.median(s["cpu_seconds"] for s in runs) for name, runs in samples.items()
+           if name != "floor" and runs and all(s.get("cpu_seconds") is not None for s in runs)}  # fmt: skip
     result = {
         "rows": rows, "rounds": rounds, "publish_args": publish_args or [], "baseline_args": baseline_args or [],
         "baseline": str(baseline) if baseline else None, "baseline_hides": hide or [],
         "machine": describe_machine(), "load_average": os.getloadavg(),
-        "medians_seconds": medians, "peak_rss_mb": peaks, "samples": samples,
+        "medians_seconds": medians, "medians_cpu_seconds": cpu, "peak_rss_mb": peaks, "samples": samples,
         "publish_over_frictionless": medians["publish"] / medians["frictionless"],
         "floor_seconds": medians["floor"],
     }  # fmt: skip

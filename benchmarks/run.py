@@ -224,7 +224,11 @@ def timed_command(command: list[str], timeout: float = 3600, env: dict[str, str]
     completed = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout, env=env or _child_env())
     seconds = time.perf_counter() - started
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", completed.stderr)
-    return {"seconds": seconds, "returncode": completed.returncode, "peak_rss_mb": int(peak.group(1)) / 1024 if peak else None}
+    # CPU of the command and the processes it waited for (user + system): on 2 cores, wall time cannot
+    # fall below half of it.
+    cpu = [float(found.group(1)) for found in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", completed.stderr)]
+    return {"seconds": seconds, "returncode": completed.returncode, "peak_rss_mb": int(peak.group(1)) / 1024 if peak else None,
+            "cpu_seconds": sum(cpu) if cpu else None}  # fmt: skip
 
 
 def _free_port() -> int:

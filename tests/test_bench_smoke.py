@@ -8,6 +8,7 @@ from __future__ import annotations
 import doctest
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import benchmarks.generate as generate
@@ -126,3 +127,14 @@ def test_the_round_3_benchmarks_run_on_a_small_article(tmp_path: Path) -> None:
     revised = data_files.corrected_copy(raw, tmp_path / "revised")
     before, after = ((folder / generate.ARTICLE).read_text(encoding="utf-8").split("\n") for folder in (raw, revised))
     assert [number for number, (old, new) in enumerate(zip(before, after)) if old != new] == [before.index(generate.TABLE_HEADER) + 150]
+
+
+def test_a_timed_command_reports_its_cpu_beside_its_wall_time() -> None:
+    """Two processes each burning ~0.3 s of CPU at once: the CPU counts both, the wall time one of them."""
+    from benchmarks.run import timed_command
+
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    both = f"import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', {burn!r}])\nexec({burn!r})\nchild.wait()"
+    result = timed_command([sys.executable, "-c", both])
+    assert result["returncode"] == 0
+    assert result["cpu_seconds"] >= 0.6

@@ -299,11 +299,27 @@ def test_full_disk_while_staging_publishes_nothing(published_dist, tmp_path, mon
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(package_dir / f".tmp-{version}"))
 
     monkeypatch.setattr(pipeline, "stage_version", disk_full)
+    _publishes_nothing_on_a_full_disk(published_dist, tmp_path)
+
+
+def _publishes_nothing_on_a_full_disk(published_dist, tmp_path) -> None:
+    """A run with a new row fails with the disk's message and leaves what was published as it was."""
     before = tree_snapshot(published_dist)
     with pytest.raises(OutputLocationError, match="No space left on device; nothing published"):
         run(_raw(tmp_path, insert_line(seed_article(), LAST_TABLE_LINE, "| 30.03.2023 | 2 | near Shusha | Azerbaijan | no casualties |")),
             published_dist)  # fmt: skip
     assert tree_snapshot(published_dist) == before
+
+
+def test_full_disk_while_writing_the_database_beside_the_rendering_publishes_nothing(published_dist, tmp_path, monkeypatch):
+    """The SQLite database is written in a thread beside the CSV and JSON Lines: its failure is the run's."""
+    from ceasefire.publish import formats
+
+    def disk_full(file, tables, folder, cancel=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / file.path))
+
+    monkeypatch.setattr(formats, "write_sqlite", disk_full)
+    _publishes_nothing_on_a_full_disk(published_dist, tmp_path)
 
 
 def test_failure_after_the_version_is_promoted_is_not_a_failure_and_the_next_run_repairs_it(seed_raw_dir, dist_dir, monkeypatch):

@@ -162,7 +162,7 @@ def test_a_fresh_interpreter_writes_the_same_bytes(tmp_path):
 def test_a_typed_file_that_does_not_read_back_blocks_the_release(monkeypatch, tmp_path):
     build = build_dataset(SEED_RAW)
     write = formats.write_parquet
-    monkeypatch.setattr(formats, "write_parquet", lambda file, frame, schema, folder: write(file, frame.iloc[:-1], schema, folder))
+    monkeypatch.setattr(formats, "write_parquet", lambda file, frame, schema, folder, cancel=None: write(file, frame.iloc[:-1], schema, folder, cancel))
     with pytest.raises(formats.FormatMismatch, match="violations:parquet: 32 rows read back, 33 in the CSV form"):
         publish(build, tmp_path / "dist")
     assert [p.name for p in (tmp_path / "dist" / PACKAGE_NAME).iterdir()] == []
@@ -371,3 +371,37 @@ def test_a_text_column_null_for_a_whole_batch_reads_back_without_a_finding(tmp_p
         expected = pa.concat_tables(slow)
         assert expected.column("places").to_pylist()[-1] == ["Shusha"]
         assert formats.compare_forms(iter([expected]), {"t:sqlite": iter(fast)}) == []
+
+
+def test_a_failed_rendering_stops_the_typed_files_written_beside_it(tmp_path, monkeypatch):
+    """Parquet and SQLite are written in a thread while the CSV and JSON Lines forms are rendered.
+    When the rendering fails, the thread stops before its next batch and has ended when the error
+    reaches the caller: no thread outlives a failed publish, none writes into a stage being removed."""
+    import threading
+
+    from ceasefire import pipeline
+
+    build = build_dataset(SEED_RAW)
+    batches, real_batches = [], formats.typed_batches
+
+    def spied(frame, schema, rows=formats.TYPED_ROWS, cancel=None):
+        for batch in real_batches(frame, schema, rows, cancel):
+            batches.append(batch.num_rows)
+            yield batch
+            if cancel is not None:
+                cancel.wait(timeout=5)  # the rendering fails meanwhile
+
+    def full_disk(file, frame, folder, parts=()):
+        waited = threading.Event()
+        for _ in range(1000):  # until the typed files have begun (10 s at most)
+            if batches:
+                break
+            waited.wait(0.01)
+        raise OSError(28, "No space left on device", str(folder / file.path))
+
+    monkeypatch.setattr(formats, "typed_batches", spied)
+    monkeypatch.setattr(pipeline, "write_table_file", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        pipeline.data_files(build, tmp_path)
+    assert len(batches) == 1  # the first Parquet file's one batch; no other was made
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("typed-files")]

@@ -11,7 +11,9 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -179,16 +181,24 @@ def data_files(
     """
     files = plan_data_files(build) if files is None else files
     parts = parts or {}
-    done = {
-        file.path: write_table_file(file, build.extractions[file.resource.removesuffix("-json")].frame, folder,
-                                    parts.get(file.path, ()))  # fmt: skip
-        for file in files
-        if file.size is None and file.format in TABLE_RENDERERS
-    }
-    typed = [file for file in files if file.size is None and file.path not in done]
-    if typed:
-        tables = plan_table_files(build.extractions, build.contracts)  # the typed files take their titles
-        for file in formats.write_typed_files(typed, build.extractions, build.contracts, tables, folder):
+    rendered = [file for file in files if file.size is None and file.format in TABLE_RENDERERS]
+    typed = [file for file in files if file.size is None and file.format not in TABLE_RENDERERS]
+    done: dict[str, DataFile] = {}
+    cancel = threading.Event()
+    # Parquet and SQLite are written in a thread beside the CSV and JSON Lines: Arrow, ADBC and SQLite
+    # do their work without the GIL, so it runs on the other core (docs/BENCHMARKS.md). If the rendering
+    # fails or is interrupted, the thread stops before its next batch and is waited for.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="typed-files") as pool:
+        tables = plan_table_files(build.extractions, build.contracts) if typed else []  # the typed files take their titles
+        written = pool.submit(formats.write_typed_files, typed, build.extractions, build.contracts, tables, folder, cancel) if typed else None
+        try:
+            for file in rendered:
+                frame = build.extractions[file.resource.removesuffix("-json")].frame
+                done[file.path] = write_table_file(file, frame, folder, parts.get(file.path, ()))
+        except BaseException:
+            cancel.set()
+            raise
+        for file in written.result() if written is not None else []:
             done[file.path] = file
     return [done.get(file.path, file) for file in files]
 

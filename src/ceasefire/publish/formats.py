@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
@@ -63,6 +64,10 @@ class FormatMismatch(RuntimeError):
     """A typed download does not read back as the rows of its CSV form: a bug in a writer."""
 
 
+class TypedFilesCancelled(Exception):
+    """The typed files were cancelled between two batches: what was written of them is to be thrown away."""
+
+
 def parquet_path(resource: str) -> str:
     return f"data/{resource}.parquet"
 
@@ -72,15 +77,20 @@ def arrow_schema(schema: dict) -> "pa.Schema":
     return Schema.from_descriptor(schema).to_pyarrow().with_metadata({b"pandas": _pandas_metadata(schema)})
 
 
-def typed_batches(frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS) -> Iterator["pa.RecordBatch"]:
+def typed_batches(
+    frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS, cancel: threading.Event | None = None
+) -> Iterator["pa.RecordBatch"]:
     """A validated frame as Arrow record batches of ``rows`` rows, typed by the Table Schema.
 
     Dates are dates, integers int64, lists lists; a missing value and an empty list are null.
+    Raises :class:`TypedFilesCancelled` before a batch once ``cancel`` is set.
     """
     import pyarrow as pa
 
     target = arrow_schema(schema)
     for start in range(0, len(frame), rows) if len(frame) else [0]:
+        if cancel is not None and cancel.is_set():
+            raise TypedFilesCancelled("the typed files were cancelled")
         part = frame.iloc[start : start + rows]
         columns = []
         for field in target:
@@ -91,7 +101,7 @@ def typed_batches(frame: pd.DataFrame, schema: dict, rows: int = TYPED_ROWS) -> 
         yield pa.RecordBatch.from_arrays(columns, schema=target)
 
 
-def write_parquet(file: DataFile, frame: pd.DataFrame, schema: dict, folder: Path) -> DataFile:
+def write_parquet(file: DataFile, frame: pd.DataFrame, schema: dict, folder: Path, cancel: threading.Event | None = None) -> DataFile:
     """One table as Parquet, typed by the Table Schema, one row group per slice; each field keeps its title and description."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -101,7 +111,7 @@ def write_parquet(file: DataFile, frame: pd.DataFrame, schema: dict, folder: Pat
     # Fixed writer options: defaults can change between pyarrow releases, the pinned version's cannot.
     with pq.ParquetWriter(path, arrow_schema(schema), compression="zstd", compression_level=9, version="2.6",
                           use_dictionary=True, write_statistics=True) as writer:  # fmt: skip
-        for batch in typed_batches(frame, schema):
+        for batch in typed_batches(frame, schema, cancel=cancel):
             writer.write_table(pa.Table.from_batches([batch]), row_group_size=TYPED_ROWS)
     return file.written(*hash_file(path))
 
@@ -174,7 +184,9 @@ def _sqlite_column(spec: dict, column: "pa.Array") -> "pa.Array":
     return json_lists(column)
 
 
-def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.DataFrame]], folder: Path) -> DataFile:
+def write_sqlite(
+    file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.DataFrame]], folder: Path, cancel: threading.Event | None = None
+) -> DataFile:
     """Every table in one SQLite database, with keys, indexes, a year view and its field descriptions.
 
     ``tables`` gives ``(name, resource metadata, Table Schema, frame)``; a referenced table comes
@@ -213,7 +225,7 @@ def write_sqlite(file: DataFile, tables: Iterable[tuple[str, dict, dict, pd.Data
             connection.execute(_create_table(name, schema))
             connection.commit()
             with ingest.cursor() as cursor:
-                for batch in typed_batches(frame, schema, RENDER_ROWS):
+                for batch in typed_batches(frame, schema, RENDER_ROWS, cancel):
                     values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], batch.columns)]
                     cursor.adbc_ingest(name, pa.RecordBatch.from_arrays(values, names=batch.schema.names), mode="append")
             ingest.commit()
@@ -521,16 +533,22 @@ def plan_typed_files(table_files: list[DataFile]) -> list[DataFile]:
     return files
 
 
-def write_typed_files(planned: list[DataFile], extractions: dict, contracts, table_files: list[DataFile], folder: Path) -> list[DataFile]:
-    """Write the files of :func:`plan_typed_files` into ``folder``, from the frames of ``extractions``."""
+def write_typed_files(
+    planned: list[DataFile], extractions: dict, contracts, table_files: list[DataFile], folder: Path,
+    cancel: threading.Event | None = None,
+) -> list[DataFile]:
+    """Write the files of :func:`plan_typed_files` into ``folder``, from the frames of ``extractions``.
+
+    Setting ``cancel`` (from another thread) stops it with :class:`TypedFilesCancelled` before the next batch.
+    """
     titles = {file.resource: file for file in table_files if file.format == "csv"}
     written = []
     for file in planned:
         if file.format == "parquet":
             name = file.resource.removesuffix("-parquet")
-            written.append(write_parquet(file, extractions[name].frame, contracts.table_schema(name), folder))
+            written.append(write_parquet(file, extractions[name].frame, contracts.table_schema(name), folder, cancel))
         else:
             tables = [(name, {"title": titles[name].title, "description": titles[name].description},
                        contracts.table_schema(name), extraction.frame) for name, extraction in extractions.items()]  # fmt: skip
-            written.append(write_sqlite(file, tables, folder))
+            written.append(write_sqlite(file, tables, folder, cancel))
     return written
