@@ -37,6 +37,7 @@ from benchmarks.run import REPO, RssSampler, _child_env, describe_machine, emit_
 
 def child(raw: Path, dist: Path, data_only: bool) -> dict:
     """One build and publish in this process (the source tree is whatever ``ceasefire`` imports)."""
+    import flows  # noqa: F401  the command line's runtime: its Arrow memory pool (flows/__init__.py)
     from ceasefire import pipeline
 
     started = time.perf_counter()

@@ -27,6 +27,7 @@ FORMAT_STEPS = ("find_written_mismatches",)
 
 
 def measure(raw: Path, dist: Path) -> list[dict]:
+    import flows  # noqa: F401  the command line's runtime: its Arrow memory pool (flows/__init__.py)
     from ceasefire import pipeline
     from ceasefire.publish import formats
 
