@@ -37,6 +37,12 @@ if TYPE_CHECKING:  # pandas and pandera load only when a derived form needs them
 
 # Table Schema type -> the dtype a frame holds it in. Dates are ``datetime.date`` objects and lists
 # Python lists, so both live in object columns.
+def _is_arrow_text(values: object) -> bool:
+    import pyarrow as pa
+
+    return isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
+
+
 PANDAS_DTYPES = {
     "string": "string",
     "integer": "Int64",
@@ -464,7 +470,11 @@ class Schema:
         for f in self.fields:
             if f.name not in columns:
                 continue
-            values = list(columns[f.name])
+            values = columns[f.name]
+            if f.pandas_dtype == "string" and _is_arrow_text(values):
+                data[f.name] = pd.array(values, dtype="string")  # Arrow-backed already: no copy
+                continue
+            values = list(values)
             data[f.name] = pd.Series(values, dtype="object") if f.pandas_dtype == "object" else pd.array(values, dtype=f.pandas_dtype)
         return pd.DataFrame(data, columns=list(data))
 

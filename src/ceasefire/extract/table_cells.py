@@ -38,7 +38,7 @@ class SplitBlock:
 
     is_row: np.ndarray  # per line of the block
     counts: np.ndarray  # per row: its number of cells
-    columns: list[np.ndarray]  # per cell index: the stripped cell of each row that has ``width`` cells (object arrays)
+    columns: list[pa.Array]  # per cell index: the stripped cell of each row that has ``width`` cells (Arrow texts)
 
     @property
     def full(self) -> np.ndarray:
@@ -51,7 +51,7 @@ def split_block(lines: Sequence[str], width: int) -> SplitBlock:
 
     Example:
         >>> block = split_block(["| a | b |", "", "| c |", "|d|e"], 2)
-        >>> block.is_row.tolist(), block.counts.tolist(), [column.tolist() for column in block.columns]
+        >>> block.is_row.tolist(), block.counts.tolist(), [column.to_pylist() for column in block.columns]
         ([True, False, True, True], [2, 1, 2], [['a', 'd'], ['b', 'e']])
     """
     stripped = strip(pa.array(lines, type=pa.large_string()))
@@ -61,10 +61,7 @@ def split_block(lines: Sequence[str], width: int) -> SplitBlock:
     counts = pc.add(pc.count_substring(inner, "|"), 1).to_numpy(zero_copy_only=False).astype(np.int64)
     full = inner.filter(pa.array(counts == width))
     cells = pc.list_flatten(pc.split_pattern(full, "|"))  # ``width`` cells per full row, row after row
-    columns = [
-        strip(cells.take(pa.array(np.arange(index, len(full) * width, width, dtype=np.int64)))).to_numpy(zero_copy_only=False)
-        for index in range(width)
-    ]  # fmt: skip
+    columns = [strip(cells.take(pa.array(np.arange(index, len(full) * width, width, dtype=np.int64)))) for index in range(width)]
     return SplitBlock(is_row=is_row, counts=counts, columns=columns)
 
 

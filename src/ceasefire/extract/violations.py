@@ -247,46 +247,70 @@ def parse_count(text: str) -> int | str | None:
     return int(text) if len(text) <= len(str(COUNT_LIMIT)) and int(text) <= COUNT_LIMIT else "beyond"
 
 
-def map_unique(values: pd.Series, parse: Callable[[str], object]) -> list[object]:
+def map_unique(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> list[object]:
     """``parse`` applied once per distinct value, spread back over every row (table cells repeat).
 
-    Missing values (None) are parsed once too, as ``parse(None)``.
+    Missing values (None, null) are parsed once too, as ``parse(None)``. An Arrow column is
+    dictionary-encoded by Arrow: only its distinct values become Python strings.
     """
-    codes, distinct = pd.factorize(values.astype(object), sort=False)
+    if isinstance(values, pa.Array):
+        encoded = values.dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    else:
+        codes, uniques = pd.factorize(values.astype(object), sort=False)
+        distinct = uniques.tolist()
     parsed = np.empty(len(distinct) + 1, dtype=object)
-    for index, value in enumerate(distinct.tolist()):  # one by one: a list result must stay one element
+    for index, value in enumerate(distinct):  # one by one: a list result must stay one element
         parsed[index] = parse(value)
     if (codes == -1).any():
         parsed[-1] = parse(None)
     return parsed[codes].tolist()
 
 
-def make_violation_ids(date_texts: pd.Series, locations: pd.Series) -> pd.Series:
+def make_violation_ids(date_texts: pa.Array, locations: pa.Array) -> pa.Array:
     """:func:`make_violation_id` for whole columns: the date part per distinct date, the slug column-wise."""
-    date_parts = pd.Series(map_unique(date_texts, lambda text: make_violation_id(text, "x")[:-2]), index=date_texts.index, dtype=object)
-    return date_parts + "-" + slugify_many(locations)
+    encoded = date_texts.dictionary_encode()
+    date_parts = pa.array([make_violation_id(text, "x")[:-2] for text in encoded.dictionary.to_pylist()], pa.large_string())
+    return pc.binary_join_element_wise(date_parts.take(encoded.indices), slugify_many(locations), pa.scalar("-", pa.large_string()))
 
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def slugify_many(texts: pd.Series, limit: int = 60) -> pd.Series:
-    """:func:`slugify` for a whole column; slugs longer than ``limit`` are cut by :func:`slugify` itself.
+def slugify_many(texts: pa.Array, limit: int = 60) -> pa.Array:
+    """:func:`slugify` for a whole column of texts; slugs longer than ``limit`` are cut by :func:`slugify` itself.
 
     ASCII texts are lowered and slugged by Arrow kernels; a text with any other character goes
     through Python's ``str.lower`` (which can turn one into ASCII: ``"İ".lower()`` is ``"i̇"``).
     """
-    values = texts.astype(object).tolist()
-    array = pa.array(values, type=pa.large_string())
+    array = texts.cast(pa.large_string())
     slugs = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(array), _NOT_SLUG.pattern, "-"), "-")
-    slugs = slugs.to_numpy(zero_copy_only=False).astype(object) if values else np.empty(0, dtype=object)
-    for position in np.flatnonzero(~pc.string_is_ascii(array).to_numpy(zero_copy_only=False).astype(bool)):
-        slugs[position] = _NOT_SLUG.sub("-", values[position].lower()).strip("-")
-    lengths = np.fromiter(map(len, slugs), dtype=np.int64, count=len(slugs))
-    for position in np.flatnonzero(lengths > limit):
-        slugs[position] = slugify(values[position], limit)
-    slugs[lengths == 0] = "unknown"
-    return pd.Series(slugs, index=texts.index, dtype=object)
+    other = np.flatnonzero(~_flags(pc.string_is_ascii(array)))
+    slugs = _replace_at(slugs, other, [_NOT_SLUG.sub("-", array[position].as_py().lower()).strip("-") for position in other.tolist()])
+    lengths = pc.utf8_length(slugs).to_numpy(zero_copy_only=False)
+    long = np.flatnonzero(lengths > limit)
+    slugs = _replace_at(slugs, long, [slugify(array[position].as_py(), limit) for position in long.tolist()])
+    return _replace_at(slugs, np.flatnonzero(lengths == 0), "unknown")
+
+
+def _flags(mask: pa.Array) -> np.ndarray:
+    return mask.to_numpy(zero_copy_only=False).astype(bool) if len(mask) else np.zeros(0, dtype=bool)
+
+
+def _replace_at(texts: pa.Array, positions: np.ndarray, values: list[str] | str) -> pa.Array:
+    """``texts`` with the values at ``positions`` replaced by ``values`` (one each, or one for all)."""
+    if not len(positions):
+        return texts
+    mask = np.zeros(len(texts), dtype=bool)
+    mask[positions] = True
+    replacements = [values] * len(positions) if isinstance(values, str) else values
+    return pc.replace_with_mask(texts, pa.array(mask), pa.array(replacements, texts.type))
+
+
+def _empty_as_null(texts: pa.Array) -> pa.Array:
+    """An empty cell is a missing value."""
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, texts.type), texts)
 
 
 def extract_violations(document: RawDocument, contracts: Contracts) -> Extraction:
@@ -342,7 +366,7 @@ def _extract_block(
     kept = row_positions[split.full]
     numbers = pd.Series(first + kept, dtype="int64")
     cell_columns = TableCellColumns(document, first + kept, positions)
-    column = {name: pd.Series(split.columns[index], dtype=object) for name, index in positions.items()}
+    column = {name: split.columns[index] for name, index in positions.items()}  # Arrow texts
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
 
@@ -356,7 +380,7 @@ def _extract_block(
     counts = map_unique(column["violation_count"], parse_count)
     violators = contracts.vocabularies["violators"]
     violator = map_unique(column["violator"], lambda text: violators.resolve(text) or text or None)
-    consequences = pd.Series([text or None for text in column["consequences"].tolist()], dtype=object)
+    consequences = _empty_as_null(column["consequences"])
     casualties = map_unique(consequences, parse_casualties)
     killed, wounded = [c.killed for c in casualties], [c.wounded for c in casualties]
     for kind, values in (("killed", killed), ("wounded", wounded)):
@@ -365,53 +389,53 @@ def _extract_block(
             problems.append((int(numbers.iat[position]), 3, _finding(
                 document, int(numbers.iat[position]), "count-bound",
                 f"{kind} count is beyond {COUNT_LIMIT:,}: a typo, not a report",
-                row_id=violation_ids.iat[position], column=kind, value=consequences.iat[position][:200],
+                row_id=violation_ids[position].as_py(), column=kind, value=consequences[position].as_py()[:200],
                 expected=f"at most {COUNT_LIMIT:,}", source_column=cell_columns[position]["consequences"],
             )))  # fmt: skip
     for position, parsed in enumerate(dates):
         if isinstance(parsed, DateError):
-            text = date_text.iat[position]
+            text = date_text[position].as_py()
             columns = cell_columns[position]
             problems.append((int(numbers.iat[position]), 1, _finding(
                 document, int(numbers.iat[position]), "date-format", f"date {text!r} is not valid: {parsed}",
-                row_id=violation_ids.iat[position], column="date_text", value=text,
+                row_id=violation_ids[position].as_py(), column="date_text", value=text,
                 expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date", source_column=columns["date_text"],
             )))  # fmt: skip
     for position in [i for i, count in enumerate(counts) if not isinstance(count, int)]:
-        text = column["violation_count"].iat[position]
+        text = column["violation_count"][position].as_py()
         beyond = counts[position] == "beyond"
         counts[position] = None
         problems.append((int(numbers.iat[position]), 2, _finding(
             document, int(numbers.iat[position]), "count-bound" if beyond else "count-format",
             f"number of violations {text[:40]!r} is beyond {COUNT_LIMIT:,}: a typo, not a report" if beyond
             else f"number of violations {text[:40]!r} is not a whole number",
-            row_id=violation_ids.iat[position], column="violation_count", value=text[:200],
+            row_id=violation_ids[position].as_py(), column="violation_count", value=text[:200],
             expected=f"an integer from 1 to {COUNT_LIMIT:,}", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
     gazetteer = contracts.gazetteer
     unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
     for position in [i for i, names in enumerate(unresolved) if names]:
-        text = location.iat[position]
+        text = location[position].as_py()
         problems.append((row_offset + position, 3, dataclasses.replace(_finding(
             document, int(numbers.iat[position]), "place-unresolved",
             f"the location names {', '.join(map(repr, unresolved[position]))}, which schemas/gazetteer.json does not know; "
             "the row keeps only the places it does know",
-            row_id=violation_ids.iat[position], column="location", value=text,
+            row_id=violation_ids[position].as_py(), column="location", value=text,
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
     frame = contracts.schema(RESOURCE).frame_from_columns(
         {
-            "violation_id": violation_ids.tolist(),
+            "violation_id": violation_ids,
             "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
             "date_end": [d.end if isinstance(d, TableDate) else None for d in dates],
-            "date_text": date_text.tolist(),
+            "date_text": date_text,
             "violation_count": counts,
-            "location": [text or None for text in location.tolist()],
+            "location": _empty_as_null(location),
             # One lookup per distinct location; each row gets its own list.
             "places": [list(found) for found in map_unique(location, lambda text: gazetteer.resolve_many([text])[0])],
             "violator": violator,
-            "consequences": consequences.tolist(),
+            "consequences": consequences,
             "killed": killed,
             "wounded": wounded,
             "source_file": [document.name] * len(numbers),
