@@ -37,12 +37,6 @@ if TYPE_CHECKING:  # pandas and pandera load only when a derived form needs them
 
 # Table Schema type -> the dtype a frame holds it in. Dates are ``datetime.date`` objects and lists
 # Python lists, so both live in object columns.
-def _is_arrow_text(values: object) -> bool:
-    import pyarrow as pa
-
-    return isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
-
-
 PANDAS_DTYPES = {
     "string": "string",
     "integer": "Int64",
@@ -51,6 +45,14 @@ PANDAS_DTYPES = {
     "date": "object",
     "list": "object",
 }
+
+
+def _is_arrow_text(values: object) -> bool:
+    import pyarrow as pa
+
+    return isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type))
+
+
 # Which constraint keys each type supports, as frictionless applies them.
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _COMMON = ("required", "unique", "enum")

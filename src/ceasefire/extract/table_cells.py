@@ -55,7 +55,7 @@ def split_block(lines: Sequence[str], width: int) -> SplitBlock:
         ([True, False, True, True], [2, 1, 2], [['a', 'd'], ['b', 'e']])
     """
     stripped = strip(pa.array(lines, type=pa.large_string()))
-    is_row = _to_numpy(pc.starts_with(stripped, "|"), len(lines))
+    is_row = flags(pc.starts_with(stripped, "|"))
     inner = pc.utf8_slice_codeunits(stripped.filter(pa.array(is_row)), 1)
     inner = pc.if_else(pc.ends_with(inner, "|"), pc.utf8_slice_codeunits(inner, 0, -1), inner)
     counts = pc.add(pc.count_substring(inner, "|"), 1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -65,5 +65,6 @@ def split_block(lines: Sequence[str], width: int) -> SplitBlock:
     return SplitBlock(is_row=is_row, counts=counts, columns=columns)
 
 
-def _to_numpy(mask: pa.Array, length: int) -> np.ndarray:
-    return mask.to_numpy(zero_copy_only=False).astype(bool) if length else np.zeros(0, dtype=bool)
+def flags(mask: pa.Array) -> np.ndarray:
+    """An Arrow boolean mask as a numpy one (an empty mask too)."""
+    return mask.to_numpy(zero_copy_only=False).astype(bool) if len(mask) else np.zeros(0, dtype=bool)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from ceasefire.extract.article import PipeTable, find_pipe_tables, split_pipe_row, table_line_problem
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.locations import find_unresolved_places, location_precision
-from ceasefire.extract.table_cells import split_block
+from ceasefire.extract.table_cells import flags, split_block
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
@@ -286,16 +286,12 @@ def slugify_many(texts: pa.Array, limit: int = 60) -> pa.Array:
     """
     array = texts.cast(pa.large_string())
     slugs = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(array), _NOT_SLUG.pattern, "-"), "-")
-    other = np.flatnonzero(~_flags(pc.string_is_ascii(array)))
+    other = np.flatnonzero(~flags(pc.string_is_ascii(array)))
     slugs = _replace_at(slugs, other, [_NOT_SLUG.sub("-", array[position].as_py().lower()).strip("-") for position in other.tolist()])
     lengths = pc.utf8_length(slugs).to_numpy(zero_copy_only=False)
     long = np.flatnonzero(lengths > limit)
     slugs = _replace_at(slugs, long, [slugify(array[position].as_py(), limit) for position in long.tolist()])
     return _replace_at(slugs, np.flatnonzero(lengths == 0), "unknown")
-
-
-def _flags(mask: pa.Array) -> np.ndarray:
-    return mask.to_numpy(zero_copy_only=False).astype(bool) if len(mask) else np.zeros(0, dtype=bool)
 
 
 def _replace_at(texts: pa.Array, positions: np.ndarray, values: list[str] | str) -> pa.Array:
