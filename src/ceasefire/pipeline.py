@@ -12,9 +12,10 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,13 +28,14 @@ from ceasefire.extract.violations import Extraction, extract_violations
 # validate
 from ceasefire.findings import Finding, count_by_severity, sort_findings
 from ceasefire.plurals import plural
+from ceasefire.threads import in_threads
 from ceasefire.validate.characters import find_control_cells
 from ceasefire.validate.corrections import (
     AppliedCorrection, Correction, apply_corrections, default_corrections_file, find_unknown_resources, load_corrections,
 )  # fmt: skip
 from ceasefire.validate.formulas import find_formula_cells
 from ceasefire.validate.removals import Removal, check_removals, default_removals_file, load_removals
-from ceasefire.validate.validation import validate_across, validate_extraction
+from ceasefire.validate.validation import pandera_checks, validate_across
 # publish
 from ceasefire.publish import formats
 from ceasefire.publish.bundle import bundle_files
@@ -117,8 +119,12 @@ def extract(corpus: RawCorpus, contracts: Contracts) -> dict[str, Extraction]:
 def validate(
     corpus: RawCorpus, contracts: Contracts, extractions: dict[str, Extraction], corrections: list[Correction] | None = None
 ) -> Build:
-    """Apply the reviewed corrections, then validate every resource (formula-injection guard included)."""
-    findings: list[Finding] = []
+    """Apply the reviewed corrections, then validate every resource (formula-injection guard included).
+
+    The checks of the corrected resources run on two threads (:mod:`ceasefire.threads`); their
+    findings are gathered in the order the checks are listed, so the result does not depend on it.
+    """
+    found: list[list[Finding] | Callable[[], list[Finding]]] = []  # findings, or a check that gives them
     applied: list[AppliedCorrection] = []
     corrected = {}
     for name, extraction in extractions.items():  # violations come first: events link to them
@@ -128,12 +134,13 @@ def validate(
         extraction, done, problems = apply_corrections(extraction, corrections or [], contracts)
         corrected[name] = extraction
         applied += done
-        findings += problems
-        findings += validate_extraction(extraction, contracts)
-        findings += find_formula_cells(extraction, contracts.schema(name))
-        findings += find_control_cells(extraction, contracts.table_schema(name))
-    findings += find_unknown_resources(corrections or [], set(extractions))
-    findings += validate_across(corpus, contracts, corrected)
+        found += [problems, extraction.findings, *pandera_checks(extraction, contracts),
+                  partial(find_formula_cells, extraction, contracts.schema(name)),
+                  partial(find_control_cells, extraction, contracts.table_schema(name))]  # fmt: skip
+    found += [find_unknown_resources(corrections or [], set(extractions)), partial(validate_across, corpus, contracts, corrected)]
+    # The threads take the checks in turn: the first, the violations' error schema, is the largest.
+    results = iter(in_threads([item for item in found if callable(item)], "validate"))
+    findings = [finding for item in found for finding in (next(results) if callable(item) else item)]
     return Build(corpus=corpus, contracts=contracts, extractions=corrected, findings=sort_findings(findings), corrections=applied)
 
 

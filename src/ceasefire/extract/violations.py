@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -28,6 +29,7 @@ from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
 from ceasefire.contracts.vocabularies import Contracts
+from ceasefire.threads import in_threads
 
 RESOURCE = "violations"
 
@@ -319,17 +321,16 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     table, positions, others = _find_tables(document)
     width = len(table.header.cells)
     first, last = table.header.line + 1, table.last_line
-    problems: list[tuple[int, int, Finding]] = []  # (line or row, order, finding): reported in table order
-    frames, line_numbers = [], []
     # A block of lines at a time: the per-row Python values of parsing (ids, dates, lists of places)
-    # exist for one block only, so a table of millions of rows does not hold them all at once.
-    for start in range(first, max(last + 1, first + 1), BLOCK_LINES):
-        stop = min(start + BLOCK_LINES - 1, last)
-        row_offset = sum(map(len, line_numbers))
-        frame, numbers = _extract_block(document, contracts, positions, width, start, stop, row_offset, problems)
-        frames.append(frame)
-        line_numbers.append(numbers)
-    problems.sort(key=lambda problem: problem[:2])
+    # exist for the blocks in flight only, so a table of millions of rows does not hold them all at
+    # once. Two blocks are parsed at a time, on two threads (ceasefire.threads).
+    starts = range(first, max(last + 1, first + 1), BLOCK_LINES)
+    blocks = in_threads([partial(_extract_block, document, contracts, positions, width, start, min(start + BLOCK_LINES - 1, last))
+                         for start in starts], "extract")  # fmt: skip
+    frames = [frame for frame, _, _ in blocks]
+    line_numbers = [numbers for _, numbers, _ in blocks]
+    # (line, order, finding), reported in table order; a stable sort of the blocks' lists in turn
+    problems = sorted((problem for _, _, found in blocks for problem in found), key=lambda problem: problem[:2])
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
@@ -343,10 +344,10 @@ BLOCK_LINES = 100_000
 
 def _extract_block(
     document: RawDocument, contracts: Contracts, positions: dict[str, int], width: int, first: int, last: int,
-    row_offset: int, problems: list[tuple[int, int, Finding]],
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The typed rows of table lines ``first``..``last`` and their line numbers; their findings go to
-    ``problems``. ``row_offset`` is the frame position of the block's first row."""
+) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, int, Finding]]]:
+    """The typed rows of table lines ``first``..``last``, their line numbers, and their findings as
+    (line, order within the line, finding)."""
+    problems: list[tuple[int, int, Finding]] = []
     block = document.lines[first - 1 : last]
     split = split_block(block, width)  # Arrow kernels over the whole block
     # Every line of the block is a row or a finding: nothing between the header and the table's end
@@ -412,7 +413,7 @@ def _extract_block(
     unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
     for position in [i for i, names in enumerate(unresolved) if names]:
         text = location[position].as_py()
-        problems.append((row_offset + position, 3, dataclasses.replace(_finding(
+        problems.append((int(numbers.iat[position]), 3, dataclasses.replace(_finding(
             document, int(numbers.iat[position]), "place-unresolved",
             f"the location names {', '.join(map(repr, unresolved[position]))}, which schemas/gazetteer.json does not know; "
             "the row keeps only the places it does know",
@@ -440,4 +441,4 @@ def _extract_block(
                 location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
         }
     )
-    return frame, cell_columns.line_numbers
+    return frame, cell_columns.line_numbers, problems

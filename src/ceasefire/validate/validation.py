@@ -8,6 +8,7 @@ finding names the resource, row, column, value, rule and the raw ``file:line:col
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -203,8 +204,17 @@ def drop_covered(findings: list[Finding], covering: list[Finding]) -> list[Findi
 
 def validate_extraction(extraction: Extraction, contracts: Contracts) -> list[Finding]:
     """All findings for one extracted resource, before anything is written."""
-    pandera_findings = run_pandera(extraction, build_schemas(contracts, extraction.resource))
-    return extraction.findings + drop_covered(pandera_findings, extraction.findings)
+    return extraction.findings + [finding for check in pandera_checks(extraction, contracts) for finding in check()]
+
+
+def pandera_checks(extraction: Extraction, contracts: Contracts) -> list[Callable[[], list[Finding]]]:
+    """The pandera findings of :func:`validate_extraction`, one check per schema (errors, then warnings),
+    to be run apart: the findings of the checks, in this order, are those of all schemas at once."""
+
+    def check(severity: Severity, ruled: RuledSchema) -> list[Finding]:
+        return drop_covered(run_pandera(extraction, {severity: ruled}), extraction.findings)
+
+    return [partial(check, severity, ruled) for severity, ruled in build_schemas(contracts, extraction.resource).items()]
 
 
 def check_sentences_verbatim(corpus: RawCorpus, extraction: Extraction) -> list[Finding]:
