@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import duckdb
 import pandas as pd
@@ -377,7 +378,6 @@ def test_a_failed_rendering_stops_the_typed_files_written_beside_it(tmp_path, mo
     """Parquet and SQLite are written in a thread while the CSV and JSON Lines forms are rendered.
     When the rendering fails, the thread stops before its next batch and has ended when the error
     reaches the caller: no thread outlives a failed publish, none writes into a stage being removed."""
-    import threading
 
     from ceasefire import pipeline
 
@@ -405,3 +405,54 @@ def test_a_failed_rendering_stops_the_typed_files_written_beside_it(tmp_path, mo
         pipeline.data_files(build, tmp_path)
     assert len(batches) == 1  # the first Parquet file's one batch; no other was made
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("typed-files")]
+
+
+def test_the_typed_files_are_read_back_while_the_rest_of_the_version_is_staged(monkeypatch, tmp_path):
+    """The read-back starts once the data files are written, on a thread of its own, and publishing
+    stages the other files meanwhile (that its findings block the release: the tests above)."""
+    from ceasefire import pipeline
+
+    started = []
+    read_back, stage = formats.find_written_mismatches, pipeline.stage_version
+
+    def spied_read_back(folder, schemas, cancel=None):
+        started.append(threading.current_thread().name)
+        return read_back(folder, schemas, cancel)
+
+    def spied_stage(*args, **kwargs):
+        assert started and started[0].startswith("read-back")  # begun before the version is staged
+        return stage(*args, **kwargs)
+
+    monkeypatch.setattr(formats, "find_written_mismatches", spied_read_back)
+    monkeypatch.setattr(pipeline, "stage_version", spied_stage)
+    assert publish(build_dataset(SEED_RAW), tmp_path / "dist").status == "published"
+    assert len(started) == 1
+
+
+def test_a_failure_while_the_typed_files_are_read_back_cancels_the_read_back(monkeypatch, tmp_path):
+    """Staging fails (a full disk) while the read-back runs: it stops before its next window of rows,
+    its thread has ended when publish raises, and nothing is published."""
+    from ceasefire import pipeline
+    from ceasefire.errors import OutputLocationError
+
+    windows, compared = [], formats._first_difference
+    begun = threading.Event()
+
+    def slow_window(want, read):
+        windows.append(want.num_rows)
+        begun.set()
+        threading.Event().wait(0.05)  # 2 forms x 33 windows: 3.3 s unless cancelled
+        return compared(want, read)
+
+    def full_disk(*args, **kwargs):
+        begun.wait(timeout=10)
+        raise OSError(28, "No space left on device", str(tmp_path / "dist"))
+
+    monkeypatch.setattr(formats, "CHECK_ROWS", 1)
+    monkeypatch.setattr(formats, "_first_difference", slow_window)
+    monkeypatch.setattr(pipeline, "build_report", full_disk)
+    with pytest.raises(OutputLocationError, match="No space left on device; nothing published"):
+        publish(build_dataset(SEED_RAW), tmp_path / "dist")
+    assert 1 <= len(windows) <= 4  # the windows under way when the staging failed, no more
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("read-back")]
+    assert tree_snapshot(tmp_path / "dist" / PACKAGE_NAME) == {}

@@ -44,8 +44,8 @@ from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json
 from ceasefire.publish.package_check import validate_written_package
 from ceasefire.errors import OutputLocationError
 from ceasefire.publish.publishing import (
-    FIRST_VERSION, DataFile, TablePart, Version, check_output_location, clear_leftovers, list_versions, open_stage,
-    pause_point, promote, publish_lock, stage_version, staged_folders,
+    FIRST_VERSION, DataFile, TablePart, Version, check_output_location, clear_leftovers, list_versions, name_stage,
+    open_stage, pause_point, promote, publish_lock, stage_version, staged_folders,
 )  # fmt: skip
 from ceasefire.publish.releases import (
     CHANGES_FILE, Changes, Snapshot, changes_record, compare, corrections_added, initial_changes, snapshot_from_files,
@@ -326,7 +326,9 @@ def _publish_locked(
         stage = open_stage(package_dir)
         with ZipAhead(package_dir) as zip_ahead:  # its thread ends and its temporary file goes with the run
             try:
-                outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts, zip_ahead)
+                with formats.ReadBack() as read_back:  # its thread has ended when the block is left
+                    outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts,
+                                              zip_ahead, read_back)  # fmt: skip
             finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
                 zip_ahead.stop()  # the zip of the stage, if still being built, no longer reads from it
                 for leftover in staged_folders(package_dir, stage):
@@ -343,20 +345,21 @@ def _publish_locked(
 
 def _publish_staged(
     build: Build, dist_dir: Path, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, zip_ahead: ZipAhead,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, zip_ahead: ZipAhead, read_back: formats.ReadBack,
 ) -> Outcome:
     """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock).
 
-    The version's zip is built from the stage in ``zip_ahead`` while the stage is read back and checked."""
-    staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts)
+    The typed files are read back in ``read_back`` while the rest of the version is staged; the
+    version's zip is built from the stage in ``zip_ahead`` while the stage is checked."""
+    staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts, read_back)
     if isinstance(staged, Outcome):  # unchanged, or rows removed without review
         return staged
     zip_ahead.start(staged.folder, staged.version)
     # What the release was compared and staged with (changes, the report's files) is gone by now: the
-    # read-back and the package check, the run's largest steps after the build, have that memory.
+    # package check, the run's largest step after the build, has that memory.
     tables = [file for file in staged.files if file.schema is not None]
     frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
-    mismatches = formats.find_written_mismatches(staged.folder, {f.resource: f.schema for f in tables if f.format == "csv"})
+    mismatches = read_back.result()
     if mismatches:  # a bug in a writer, not in the data: nothing is published
         raise formats.FormatMismatch("; ".join(mismatches))
     package_findings = validate_written_package(staged.folder, frames)
@@ -382,10 +385,11 @@ class _Staged(NamedTuple):
 
 def _stage_release(
     build: Build, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int], parts: TableParts | None,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, read_back: formats.ReadBack,
 ) -> _Staged | Outcome:
     """Compare the build with the latest version and write every file of the next one into ``stage``;
-    the outcome instead when nothing is to be published."""
+    the outcome instead when nothing is to be published. Once the data files are written, they are
+    read back in ``read_back``."""
     files, candidate = _candidate(build, stage, created, parts)
     versions = list_versions(package_dir)
     approved: list[Removal] = []
@@ -405,7 +409,10 @@ def _stage_release(
     else:
         latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
         corrections = candidate.metadata.get("corrections") or []
+    # Named after the version before the files are read back, since the reading follows their paths.
+    stage = name_stage(package_dir, version, stage)
     files = data_files(build, stage, files, parts)
+    read_back.start(stage, {file.resource: file.schema for file in files if file.schema is not None and file.format == "csv"})
     descriptor = package_descriptor(build, files, version, created)
     message = f"published {version} ({kind})"
     release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None

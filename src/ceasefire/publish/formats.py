@@ -18,6 +18,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from operator import itemgetter
 from pathlib import Path
 
@@ -65,7 +66,8 @@ class FormatMismatch(RuntimeError):
 
 
 class TypedFilesCancelled(Exception):
-    """The typed files were cancelled between two batches: what was written of them is to be thrown away."""
+    """Writing the typed files, or reading them back, was cancelled between two batches: what was
+    written of them is to be thrown away."""
 
 
 def parquet_path(resource: str) -> str:
@@ -442,11 +444,14 @@ def _first_difference(want: "pa.Table", read: "pa.Table") -> tuple[int, list[str
     return row, [name for name, (a, b) in columns.items() if a[row] != b[row] or type(a[row]) is not type(b[row])]
 
 
-def compare_forms(expected: Iterator["pa.Table"], forms: dict[str, Iterator["pa.Table"]]) -> list[str]:
+def compare_forms(
+    expected: Iterator["pa.Table"], forms: dict[str, Iterator["pa.Table"]], cancel: threading.Event | None = None
+) -> list[str]:
     """What differs between the CSV form's typed rows and each typed form (named ``table:form``): the first difference.
 
     Every stream is read once, in windows of :data:`CHECK_ROWS` rows, so memory does not grow with
-    the table. Checked in order: column names, column types, row count, values.
+    the table. Checked in order: column names, column types, row count, values. Raises
+    :class:`TypedFilesCancelled` before a window once ``cancel`` is set.
     """
     expected_windows = _windows(expected, CHECK_ROWS)
     first = next(expected_windows, None)
@@ -469,6 +474,8 @@ def compare_forms(expected: Iterator["pa.Table"], forms: dict[str, Iterator["pa.
     counts = {form: 0 for form in live}
     offset, want = 0, first
     while want is not None:
+        if cancel is not None and cancel.is_set():
+            raise TypedFilesCancelled("reading the typed files back was cancelled")
         for form in live:
             read = heads.pop(form) if form in heads else next(windows[form], None)
             if read is None:
@@ -490,10 +497,11 @@ def compare_forms(expected: Iterator["pa.Table"], forms: dict[str, Iterator["pa.
     return [problems[form] for form in forms if form in problems]
 
 
-def find_written_mismatches(folder: Path, schemas: dict[str, dict]) -> list[str]:
+def find_written_mismatches(folder: Path, schemas: dict[str, dict], cancel: threading.Event | None = None) -> list[str]:
     """Read every typed download in ``folder`` back from disk and compare it with its CSV form's typed rows.
 
-    ``schemas`` maps each table to the Table Schema of its CSV form.
+    ``schemas`` maps each table to the Table Schema of its CSV form. Setting ``cancel`` (from
+    another thread) stops it with :class:`TypedFilesCancelled` before the next window of rows.
     """
     import pyarrow as pa
 
@@ -507,7 +515,7 @@ def find_written_mismatches(folder: Path, schemas: dict[str, dict]) -> list[str]
                     f"{name}:sqlite": _sqlite_read_back(folder / SQLITE_PATH, connection, name, schema),
                 }
                 try:
-                    problems += compare_forms(_csv_tables(folder / f"data/{name}.csv", schema, block_bytes), forms)
+                    problems += compare_forms(_csv_tables(folder / f"data/{name}.csv", schema, block_bytes), forms, cancel)
                     break
                 except pa.ArrowInvalid as error:
                     if any(text in str(error) for text in _ROW_TOO_LONG) and block_bytes != CSV_BLOCK_BYTES[-1]:
@@ -552,3 +560,37 @@ def write_typed_files(
                        contracts.table_schema(name), extraction.frame) for name, extraction in extractions.items()]  # fmt: skip
             written.append(write_sqlite(file, tables, folder, cancel))
     return written
+
+
+class ReadBack:
+    """:func:`find_written_mismatches` on a thread of its own, from :meth:`start` on.
+
+    Publishing starts it as soon as the typed files are written, so that it runs while the rest of
+    the version is rendered and staged (docs/BENCHMARKS.md). Leaving the ``with`` block cancels a
+    read-back whose :meth:`result` was not taken (between two windows of rows) and waits for its
+    thread, so no thread still reads the stage once it is removed or promoted.
+    """
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future | None = None
+
+    def __enter__(self) -> "ReadBack":
+        return self
+
+    def start(self, folder: Path, schemas: dict[str, dict]) -> None:
+        """Read back the typed files of ``folder``; they must not change from now on."""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-back")
+        self._future = self._pool.submit(find_written_mismatches, folder, schemas, self._cancel)
+
+    def result(self) -> list[str]:
+        """What :func:`find_written_mismatches` found, once it has ended; its exception if it failed."""
+        if self._future is None:
+            raise RuntimeError("the read-back was never started")
+        return self._future.result()
+
+    def __exit__(self, *exc_info) -> None:
+        self._cancel.set()  # a read-back whose result was taken has ended already
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

@@ -281,17 +281,26 @@ def open_stage(package_dir: Path) -> Path:
     return stage
 
 
+def name_stage(package_dir: Path, version: Version, stage: Path) -> Path:
+    """The folder of :func:`open_stage`, renamed after the version it is to become; its new path."""
+    target = package_dir / f"{TEMP_PREFIX}{version}-{_stage_token(stage)}"
+    if stage != target:
+        os.rename(stage, target)
+    return target
+
+
 def stage_version(package_dir: Path, version: Version, files: dict[str, bytes | Iterable[bytes]], stage: Path | None = None) -> Path:
     """Write every file of a version into a hidden folder and fsync it all.
 
     ``stage`` is a folder from :func:`open_stage` that already holds files (the data files,
-    written as they were rendered); it is renamed after the version. Without it, a fresh folder.
+    written as they were rendered); it is renamed after the version (:func:`name_stage`) unless it
+    is already. Without it, a fresh folder.
     """
-    target = package_dir / f"{TEMP_PREFIX}{version}-{_stage_token(stage) if stage else uuid.uuid4().hex}"
     if stage is None:
+        target = package_dir / f"{TEMP_PREFIX}{version}-{uuid.uuid4().hex}"
         target.mkdir(parents=True)
     else:
-        os.rename(stage, target)
+        target = name_stage(package_dir, version, stage)
     for relative, content in sorted(files.items()):
         write_durably(target / relative, content)
     folders = []
