@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ceasefire.contracts.schema import csv_text
 from ceasefire.publish.descriptor import json_bytes
-from ceasefire.publish.serialize import TextList, records, render_csv, render_jsonl
+from ceasefire.publish.serialize import TextList, csv_chunks, jsonl_chunks, records, render_csv, render_jsonl
 
 
 def render_csv_by_row(frame: pd.DataFrame) -> bytes:
@@ -75,6 +75,8 @@ def test_rendering_in_slices_gives_the_bytes_of_one_piece(values: list[tuple]) -
     try:
         assert (render_csv(frame), render_jsonl(frame)) == whole == (render_csv_by_row(frame), render_jsonl_by_row(frame))
         assert (render_csv(chunked), render_jsonl(chunked)) == whole
+        # Slices rendered two at a time on two threads: the same bytes, in the same order.
+        assert (b"".join(csv_chunks(chunked, workers=2)), b"".join(jsonl_chunks(chunked, workers=2))) == whole
     finally:
         serialize.RENDER_ROWS = original
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ceasefire.threads import in_threads
+from ceasefire.threads import in_threads, mapped_in_threads
 
 
 def test_results_come_in_the_order_of_the_calls_not_of_their_ending():
@@ -68,3 +68,50 @@ def test_the_first_failure_in_the_order_of_the_calls_is_raised():
 def test_one_worker_runs_the_calls_in_turn_on_the_callers_thread():
     names = in_threads([lambda: threading.current_thread().name] * 2, "test", workers=1)
     assert names == [threading.current_thread().name] * 2
+
+
+def test_mapped_results_come_in_the_order_of_the_items_and_only_a_few_are_read_ahead():
+    taken = []
+
+    def items():
+        for number in range(10):
+            taken.append(number)
+            yield number
+
+    def square(number: int) -> int:
+        time.sleep(0.05 if number % 3 == 0 else 0.0)  # some end after the next one
+        return number * number
+
+    results = mapped_in_threads(square, items(), "test")
+    first = next(results)
+    assert first == 0 and len(taken) <= 3  # the items under way and the one yielded, no more
+    assert [first, *results] == [number * number for number in range(10)]
+
+
+def test_closing_the_mapped_results_early_cancels_the_rest_and_waits_for_those_under_way():
+    began, ended = [], []
+
+    def slow(number: int) -> int:
+        began.append(number)
+        time.sleep(0.2)
+        ended.append(number)
+        return number
+
+    results = mapped_in_threads(slow, range(100), "test")
+    assert next(results) == 0
+    results.close()  # the consumer failed
+    assert sorted(began) == sorted(ended) and len(began) <= 4  # nothing runs on, and few ever began
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("test")]
+
+
+def test_a_failure_of_the_mapped_function_is_raised_in_its_items_turn():
+    def fail_on_two(number: int) -> int:
+        if number == 2:
+            raise ValueError("two")
+        return number
+
+    results = mapped_in_threads(fail_on_two, range(5), "test")
+    assert [next(results), next(results)] == [0, 1]
+    with pytest.raises(ValueError, match="two"):
+        next(results)
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("test")]

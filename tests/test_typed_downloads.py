@@ -391,7 +391,7 @@ def test_a_failed_rendering_stops_the_typed_files_written_beside_it(tmp_path, mo
             if cancel is not None:
                 cancel.wait(timeout=5)  # the rendering fails meanwhile
 
-    def full_disk(file, frame, folder, parts=()):
+    def full_disk(file, frame, folder, parts=(), workers=1):
         waited = threading.Event()
         for _ in range(1000):  # until the typed files have begun (10 s at most)
             if batches:

@@ -28,7 +28,7 @@ from ceasefire.extract.violations import Extraction, extract_violations
 # validate
 from ceasefire.findings import Finding, count_by_severity, sort_findings
 from ceasefire.plurals import plural
-from ceasefire.threads import in_threads
+from ceasefire.threads import WORKERS, in_threads
 from ceasefire.validate.characters import find_control_cells
 from ceasefire.validate.corrections import (
     AppliedCorrection, Correction, apply_corrections, default_corrections_file, find_unknown_resources, load_corrections,
@@ -195,13 +195,15 @@ def data_files(
     # Parquet and SQLite are written in a thread beside the CSV and JSON Lines: Arrow, ADBC and SQLite
     # do their work without the GIL, so it runs on the other core (docs/BENCHMARKS.md). If the rendering
     # fails or is interrupted, the thread stops before its next batch and is waited for.
+    # Without them (the CSV forms compared with a release), the rendering itself takes both cores.
+    workers = 1 if typed else WORKERS
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="typed-files") as pool:
         tables = plan_table_files(build.extractions, build.contracts) if typed else []  # the typed files take their titles
         written = pool.submit(formats.write_typed_files, typed, build.extractions, build.contracts, tables, folder, cancel) if typed else None
         try:
             for file in rendered:
                 frame = build.extractions[file.resource.removesuffix("-json")].frame
-                done[file.path] = write_table_file(file, frame, folder, parts.get(file.path, ()))
+                done[file.path] = write_table_file(file, frame, folder, parts.get(file.path, ()), workers)
         except BaseException:
             cancel.set()
             raise

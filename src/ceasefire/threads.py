@@ -9,12 +9,15 @@ GIL, and each block of rows in flight costs its memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import collections
+import itertools
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 WORKERS = 2
 
@@ -46,6 +49,30 @@ def in_threads(calls: Sequence[Callable[[], T]], name: str, workers: int = WORKE
         except BaseException:  # a call's failure, or the caller interrupted
             failed.set()
             raise
+
+
+def mapped_in_threads(function: Callable[[T], U], items: Iterable[T], name: str, workers: int = WORKERS) -> Iterator[U]:
+    """``function`` of each item, in the order of ``items``, computed ``workers`` items at a time on
+    as many threads; ``items`` is consumed as the results are.
+
+    At most ``workers + 1`` results are held at once: those under way and the one being yielded.
+    Closing the iterator early (the consumer failed) cancels the items not begun and waits for
+    those under way; a failure of ``function`` is raised in the item's turn, after the same.
+    """
+    if workers < 2:
+        yield from map(function, items)
+        return
+    items = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        pending = collections.deque(pool.submit(function, item) for item in itertools.islice(items, workers))
+        try:
+            while pending:
+                result = pending.popleft().result()
+                pending.extend(pool.submit(function, item) for item in itertools.islice(items, 1))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class _NotStarted(Exception):

@@ -52,8 +52,11 @@ TABLE_HEADS = {"csv": csv_header, "jsonl": lambda frame: b""}
 ROW_RENDERERS = {"csv": csv_row_chunks, "jsonl": jsonl_chunks}
 
 
-def write_table_file(file: DataFile, frame: pd.DataFrame, folder: Path, parts: Sequence[TablePart] = ()) -> DataFile:
-    """Render a CSV or JSON Lines form into ``folder`` slice by slice; the file, written.
+def write_table_file(
+    file: DataFile, frame: pd.DataFrame, folder: Path, parts: Sequence[TablePart] = (), workers: int = 1
+) -> DataFile:
+    """Render a CSV or JSON Lines form into ``folder`` slice by slice, ``workers`` slices at once on
+    as many threads; the file, written.
 
     With ``parts`` (the rendered rows of consecutive row ranges, :func:`write_table_part`) the rows
     are not rendered again: the file is its head followed by the parts, joined in order.
@@ -61,7 +64,7 @@ def write_table_file(file: DataFile, frame: pd.DataFrame, folder: Path, parts: S
     if parts:
         chunks = itertools.chain([TABLE_HEADS[file.format](frame)], read_parts(parts))
     else:
-        chunks = TABLE_RENDERERS[file.format](frame)
+        chunks = TABLE_RENDERERS[file.format](frame, workers=workers)
     return file.written(*write_chunks(folder / file.path, chunks))
 
 
