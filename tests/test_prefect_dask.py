@@ -88,7 +88,7 @@ def test_a_big_table_rendered_in_partitions_on_two_workers_publishes_the_bytes_o
     monkeypatch.setattr(flows.partitions, "PARTITION_ROWS", 1_000)  # the flow plans 3 ranges of the violations table
     rendered_here = []  # rows of every table file the flow's own process renders
     for table_format, render in list(descriptor.TABLE_RENDERERS.items()):
-        monkeypatch.setitem(descriptor.TABLE_RENDERERS, table_format, lambda frame, render=render: rendered_here.append(len(frame)) or render(frame))
+        monkeypatch.setitem(descriptor.TABLE_RENDERERS, table_format, lambda frame, render=render, **options: rendered_here.append(len(frame)) or render(frame, **options))
     with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
         threads = publish_dataset(raw_dir=str(raw), dist_dir=str(tmp_path / "threads"), reports_dir=str(tmp_path / "threads-reports"))
         assert max(rendered_here) > 2_000  # the thread pool renders the whole violations table itself
