@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from benchmarks.generate import generate_corpus
 from ceasefire import pipeline
-from ceasefire.report.build import ROWS_FILE, fingerprint_findings, render_rows_file
+from ceasefire.report.build import ROWS_FILE, fingerprint_findings, render_rows_file, rows_file_chunks
 from ceasefire.validate import validation
 
 RULE = "table-rows-without-prose-event"
@@ -128,3 +128,22 @@ def test_the_rows_file_is_the_csv_the_csv_module_writes(summaries):
     chunked = [(fingerprint, pd.concat([pd.Series(rows[:2], dtype="string[pyarrow]"), pd.Series(rows[2:], dtype="string[pyarrow]")],
                                        ignore_index=True).array) for fingerprint, rows in summaries]  # fmt: skip
     assert render_rows_file(chunked) == expected
+
+
+def test_the_rows_file_is_rendered_as_it_is_written_once_per_run(tmp_path):
+    """A rows file is rendered chunk by chunk as it is written, never held whole; the run's report
+    renders it once, and latest/ gets the run's own copy."""
+    from ceasefire.publish.publishing import Rendered
+    from ceasefire.report.build import write_run_report
+
+    renders = []
+
+    def chunks():
+        renders.append("rendered")
+        yield from (b"fingerprint,row_id\n", b"3f2a9c,a\n", b"3f2a9c,b\n")
+
+    folder = write_run_report(tmp_path, "run-1", {"report.json": b"{}\n", ROWS_FILE: Rendered(chunks)}, "2026-12-05T00:00:00Z")
+    assert renders == ["rendered"]
+    assert (folder / ROWS_FILE).read_bytes() == (tmp_path / "latest" / ROWS_FILE).read_bytes() == b"fingerprint,row_id\n3f2a9c,a\n3f2a9c,b\n"
+    summaries = [("3f2a9c", ["a", "b"])]
+    assert b"".join(Rendered(lambda: rows_file_chunks(summaries))) == render_rows_file(summaries)

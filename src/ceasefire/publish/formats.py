@@ -50,10 +50,11 @@ YEAR_VIEW_SUFFIX = "_by_year"
 TYPED_ROWS = 100_000
 # Rows compared at once by the read-back check: bounds its memory whatever the table's size.
 CHECK_ROWS = 16_384
-# Arrow's CSV reader needs a whole row inside one block, and holds several blocks at once (about
-# 20 of them: 4 MB blocks cost ~230 MB, 16 MB blocks ~400 MB for a 300 MB file). The read-back
-# starts with small blocks and reads a table again with the next size when a row does not fit.
-CSV_BLOCK_BYTES = (1 << 22, 1 << 26, 1 << 30)
+# Arrow's CSV reader needs a whole row inside one block, and holds several blocks at once: reading
+# the 300 MB violations CSV of 1,000,000 rows costs ~80 MB with 1 MB blocks, ~150 MB with 2 MB and
+# ~210 MB with 4 MB ones, and smaller blocks are no slower. The read-back starts with small blocks and
+# reads a table again with the next size when a row does not fit.
+CSV_BLOCK_BYTES = (1 << 20, 1 << 26, 1 << 30)
 # What Arrow's CSV reader says when a row, or the header, does not fit in one block.
 _ROW_TOO_LONG = ("straddling object straddles two block boundaries", "Empty CSV file or block: cannot infer number of columns")
 # Header fields that say which SQLite library last wrote the file and how often (file format,

@@ -22,7 +22,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ceasefire.extract.raw import sha256_file
 from ceasefire.errors import OutputLocationError, PublishLockTimeout
@@ -157,6 +157,24 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+class Rendered:
+    """A file's content rendered block by block each time it is written (iterated): a big file's
+    bytes are never held whole, and it can be written more than once."""
+
+    def __init__(self, render: Callable[[], Iterable[bytes]]) -> None:
+        self._render = render
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._render())
+
+
+def file_blocks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of the file at ``path``, ``size`` at a time."""
+    with path.open("rb") as handle:
+        while block := handle.read(size):
+            yield block
+
+
 def write_durably(path: Path, content: bytes | Iterable[bytes]) -> None:
     """Write ``content`` (bytes, or blocks of them) into ``path`` and fsync it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,11 +225,10 @@ def read_parts(parts: Iterable[TablePart]) -> Iterator[bytes]:
     """The bytes of ``parts`` in order, in blocks; each part is checked against its size and sha256."""
     for part in parts:
         digest, size = hashlib.sha256(), 0
-        with part.path.open("rb") as handle:
-            while block := handle.read(_PART_BLOCK):
-                digest.update(block)
-                size += len(block)
-                yield block
+        for block in file_blocks(part.path, _PART_BLOCK):
+            digest.update(block)
+            size += len(block)
+            yield block
         if (size, digest.hexdigest()) != (part.size, part.sha256):
             raise PartChanged(f"{part.path} changed since it was rendered: {size} bytes, sha256 {digest.hexdigest()}, "
                               f"not {part.size} bytes, sha256 {part.sha256}")  # fmt: skip

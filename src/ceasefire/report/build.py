@@ -27,7 +27,9 @@ from ceasefire import PACKAGE_NAME
 from ceasefire.report.charts import casualties_per_month, events_per_month, violations_per_month
 from ceasefire.findings import SEVERITY_ORDER, Finding, count_by_severity
 from ceasefire.publish.serialize import csv_row_chunks
-from ceasefire.publish.publishing import TEMP_PREFIX, _fsync_path, clear_leftovers, promote, replace_durably, write_durably
+from ceasefire.publish.publishing import (
+    TEMP_PREFIX, Rendered, _fsync_path, clear_leftovers, file_blocks, promote, replace_durably, write_durably,
+)  # fmt: skip
 from ceasefire.errors import RawInputError
 from ceasefire.extract.raw import RawCorpus
 from ceasefire.validate.corrections import read_review_file
@@ -435,9 +437,9 @@ def _groups(entries: list[dict]) -> list[dict]:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, bytes]:
+def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, bytes | Rendered]:
     """``report.json`` and ``report.html`` of a report, and its rows file when a summary finding
-    stands for many rows.
+    stands for many rows: rendered slice by slice as it is written, since it may name millions of rows.
 
     ``findings`` are the findings the report was built from, in its order.
     """
@@ -449,19 +451,23 @@ def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, by
     }
     summaries = [(entry["fingerprint"], finding.rows) for entry, finding in zip(report["findings"], findings) if finding.rows]
     if summaries:
-        files[ROWS_FILE] = render_rows_file(summaries)
+        files[ROWS_FILE] = Rendered(lambda: rows_file_chunks(summaries))
     return files
 
 
 def render_rows_file(summaries: Sequence[tuple[str, Sequence[str]]]) -> bytes:
     """The rows each summary finding stands for: a CSV of ``fingerprint,row_id``, in the rows' order,
     quoted as the csv module quotes (rendered by Arrow: a summary may stand for millions of rows)."""
-    pieces = [b"fingerprint,row_id\n"]
+    return b"".join(rows_file_chunks(summaries))
+
+
+def rows_file_chunks(summaries: Sequence[tuple[str, Sequence[str]]]) -> Iterator[bytes]:
+    """:func:`render_rows_file` in chunks, a slice of rows at a time."""
+    yield b"fingerprint,row_id\n"
     for fingerprint, rows in summaries:
         ids = pd.Series(rows, dtype="string[pyarrow]")
         frame = pd.DataFrame({"fingerprint": pd.Series(fingerprint, index=ids.index, dtype="string[pyarrow]"), "row_id": ids})
-        pieces.extend(csv_row_chunks(frame))
-    return b"".join(pieces)
+        yield from csv_row_chunks(frame)
 
 
 @contextmanager
@@ -471,7 +477,7 @@ def _reports_lock(reports_dir: Path) -> Iterator[None]:
         yield
 
 
-def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes], started: str = "") -> Path:
+def write_run_report(reports_dir: Path, run_id: str, files: Mapping[str, bytes | Rendered], started: str = "") -> Path:
     """Write a run's folder ``runs/<run id>/`` whole, then refresh ``latest/``; return the run folder.
 
     The run folder is staged and renamed into place. In ``latest/`` each file is replaced
@@ -495,7 +501,7 @@ def write_run_report(reports_dir: Path, run_id: str, files: dict[str, bytes], st
         if (shown.get("started") or "", shown.get("id") or "") <= (started, run_id):
             # report.json last: a reader that sees the new JSON also finds the new HTML.
             for name in sorted(files, key=lambda n: n == "report.json"):
-                replace_durably(latest / name, files[name])
+                replace_durably(latest / name, file_blocks(target / name))  # the run's own copy, not rendered again
     return target
 
 
