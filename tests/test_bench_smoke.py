@@ -118,8 +118,12 @@ def test_the_round_3_benchmarks_run_on_a_small_article(tmp_path: Path) -> None:
     from benchmarks import corrections, data_files, memory_steps, render
 
     raw = generate.generate_corpus(tmp_path / "raw", 1, 300)[0]
-    steps = [step["step"] for step in memory_steps.measure(raw, tmp_path / "dist")]
-    assert {"extract", "validate", "data_files", "find_written_mismatches", "validate_written_package"} <= set(steps)
+    measured, busy = memory_steps.measure(raw, tmp_path / "dist")
+    steps = [step["step"] for step in measured]
+    assert {"extract", "validate", "data_files", "find_written_mismatches", "validate_written_package", "build_zip"} <= set(steps)
+    threads = {step["step"]: step["thread"] for step in measured}
+    assert threads["find_written_mismatches"].startswith("read-back") and threads["extract"] == "MainThread"
+    assert all(0 <= step["start_s"] <= step["end_s"] for step in measured) and all(value >= 0 for value in busy)
     repo = Path(__file__).resolve().parents[1]
     result = render.compare(300, 1, repo, tmp_path / "render")
     assert set(result["medians"]) == {"current", "baseline"}

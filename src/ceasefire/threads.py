@@ -1,10 +1,11 @@
 """Steps spread over both cores by threads.
 
-Extraction and validation are made of parts whose heavy work runs in Arrow kernels, numpy or pandas'
-C code without holding the GIL, and parts that are Python. Two threads let one thread's Python run
-while the other's kernels do: at 1,000,000 rows, extraction 6.1 s -> 4.4 s and validation 4.1 s ->
-2.4 s on two cores (docs/BENCHMARKS.md). More threads gain little, since the Python parts share one
-GIL, and each block of rows in flight costs its memory.
+Extraction, validation and rendering are made of parts whose heavy work runs in Arrow kernels,
+numpy or pandas' C code without holding the GIL, and parts that are Python. Two threads let one
+thread's Python run while the other's kernels do. At 1,000,000 rows on two cores: extraction
+5.3 s -> 4.4-4.8 s, validation 4.0-4.2 s -> 3.0 s, the CSV forms 2.6-2.9 s -> 1.6-1.7 s
+(docs/BENCHMARKS.md, round 6). More threads gain little, since the Python parts share one GIL,
+and each block of rows in flight costs its memory.
 """
 
 from __future__ import annotations
