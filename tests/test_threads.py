@@ -115,3 +115,51 @@ def test_a_failure_of_the_mapped_function_is_raised_in_its_items_turn():
     with pytest.raises(ValueError, match="two"):
         next(results)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("test")]
+
+
+BAD_CELLS = [  # (column, cell): bad cells of several kinds (dates, counts, places, formulas, control characters)
+    (1, "31.02.2022"), (2, "many"), (3, "Shusha and Atlantis"), (4, "=HYPERLINK(\"x\")"), (5, "2 killed\x07"),
+    (2, "99999999999"), (5, "+1 wounded"),
+]
+
+
+def _hostile_article(rows: int) -> str:
+    from benchmarks.generate import TABLE_HEADER, generate_article
+
+    article, cited = generate_article(rows)
+    lines = article.split("\n")
+    first = lines.index(TABLE_HEADER) + 1
+    for number, index in enumerate(range(first, first + rows, 37)):
+        column, cell = BAD_CELLS[number % len(BAD_CELLS)]
+        cells = lines[index].split("|")
+        cells[column] = f" {cell} "
+        lines[index] = "|".join(cells)
+    lines.insert(first + rows // 2, "")  # a blank line inside the table
+    return "\n".join(lines), cited
+
+
+def test_the_build_on_two_threads_is_the_build_in_turn(tmp_path, monkeypatch):
+    """Extraction's blocks and validation's checks on two threads give the findings, in the same
+    order, and the frames that running them one at a time gives, on a table with bad cells of
+    several kinds in many blocks (twelve rules fire); run a few times, so that a race would show."""
+    from benchmarks.generate import write_raw_folder
+    from ceasefire import pipeline, threads
+    from ceasefire.extract import violations
+
+    raw = write_raw_folder(tmp_path / "raw", *_hostile_article(3_000))
+    monkeypatch.setattr(violations, "BLOCK_LINES", 250)
+
+    def build() -> tuple[list[dict], dict]:
+        result = pipeline.build_dataset(raw)
+        return [finding.to_dict() for finding in result.findings], {name: e.frame for name, e in result.extractions.items()}
+
+    threaded = [build() for _ in range(3)]
+    in_turn = lambda calls, name, workers=threads.WORKERS: threads.in_threads(calls, name, workers=1)  # noqa: E731
+    monkeypatch.setattr(violations, "in_threads", in_turn)
+    monkeypatch.setattr(pipeline, "in_threads", in_turn)
+    findings, frames = build()
+    assert len({finding["rule"] for finding in findings}) >= 6 and len(findings) > 80
+    for threaded_findings, threaded_frames in threaded:
+        assert threaded_findings == findings
+        for name, frame in frames.items():
+            assert threaded_frames[name].equals(frame), name
