@@ -13,8 +13,8 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Callable
+from functools import lru_cache, partial
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -325,7 +325,8 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     # exist for the blocks in flight only, so a table of millions of rows does not hold them all at
     # once. Two blocks are parsed at a time, on two threads (ceasefire.threads).
     starts = range(first, max(last + 1, first + 1), BLOCK_LINES)
-    blocks = in_threads([partial(_extract_block, document, contracts, positions, width, start, min(start + BLOCK_LINES - 1, last))
+    parsers = _cell_parsers(contracts)  # shared by the blocks
+    blocks = in_threads([partial(_extract_block, document, contracts, positions, width, start, min(start + BLOCK_LINES - 1, last), parsers)
                          for start in starts], "extract")  # fmt: skip
     frames = [frame for frame, _, _ in blocks]
     line_numbers = [numbers for _, numbers, _ in blocks]
@@ -340,13 +341,56 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
 
 # Lines of the table parsed together (see :func:`extract_violations`); the output does not depend on it.
 BLOCK_LINES = 100_000
+# Distinct cells of a column whose parsed values the blocks of one table share (per parser): a cell
+# that recurs in every block (a place, a date) is parsed once for the table, not once per block,
+# and a column of ever new cells holds no more than this many.
+SHARED_CELLS = 1 << 16
+
+
+class CellParsers(NamedTuple):
+    """The parser of each kind of table cell, each remembering its last :data:`SHARED_CELLS` distinct cells.
+
+    The parsed values are shared between the rows of a cell anyway (:func:`map_unique`): nothing
+    of them is changed in place.
+    """
+
+    date: Callable[[str | None], object]
+    count: Callable[[str | None], object]
+    violator: Callable[[str | None], object]
+    casualties: Callable[[str | None], object]
+    unresolved: Callable[[str | None], object]
+    places: Callable[[str | None], object]
+    precision: Callable[[str | None], object]
+
+
+def _cell_parsers(contracts: Contracts) -> CellParsers:
+    gazetteer, violators = contracts.gazetteer, contracts.vocabularies["violators"]
+    precisions = contracts.vocabularies["location_precisions"]
+
+    def parse_date(text: str) -> TableDate | DateError:
+        try:
+            return parse_table_date(text)
+        except DateError as error:
+            return error
+
+    parsers = CellParsers(
+        date=parse_date,
+        count=parse_count,
+        violator=lambda text: violators.resolve(text) or text or None,
+        casualties=parse_casualties,
+        unresolved=lambda text: find_unresolved_places(text, gazetteer),
+        places=lambda text: gazetteer.resolve_many([text])[0],
+        precision=lambda text: location_precision(text, gazetteer, precisions),
+    )
+    return CellParsers(*(lru_cache(maxsize=SHARED_CELLS)(parse) for parse in parsers))
 
 
 def _extract_block(
     document: RawDocument, contracts: Contracts, positions: dict[str, int], width: int, first: int, last: int,
+    parsers: CellParsers,
 ) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, int, Finding]]]:
     """The typed rows of table lines ``first``..``last``, their line numbers, and their findings as
-    (line, order within the line, finding)."""
+    (line, order within the line, finding). ``parsers`` parse the distinct cells."""
     problems: list[tuple[int, int, Finding]] = []
     block = document.lines[first - 1 : last]
     split = split_block(block, width)  # Arrow kernels over the whole block
@@ -366,19 +410,11 @@ def _extract_block(
     column = {name: split.columns[index] for name, index in positions.items()}  # Arrow texts
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
-
-    def parse_date(text: str) -> TableDate | DateError:
-        try:
-            return parse_table_date(text)
-        except DateError as error:
-            return error
-
-    dates = map_unique(date_text, parse_date)
-    counts = map_unique(column["violation_count"], parse_count)
-    violators = contracts.vocabularies["violators"]
-    violator = map_unique(column["violator"], lambda text: violators.resolve(text) or text or None)
+    dates = map_unique(date_text, parsers.date)
+    counts = map_unique(column["violation_count"], parsers.count)
+    violator = map_unique(column["violator"], parsers.violator)
     consequences = _empty_as_null(column["consequences"])
-    casualties = map_unique(consequences, parse_casualties)
+    casualties = map_unique(consequences, parsers.casualties)
     killed, wounded = [c.killed for c in casualties], [c.wounded for c in casualties]
     for kind, values in (("killed", killed), ("wounded", wounded)):
         for position in [i for i, value in enumerate(values) if value is not None and value > COUNT_LIMIT]:
@@ -409,8 +445,7 @@ def _extract_block(
             row_id=violation_ids[position].as_py(), column="violation_count", value=text[:200],
             expected=f"an integer from 1 to {COUNT_LIMIT:,}", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
-    gazetteer = contracts.gazetteer
-    unresolved = map_unique(location, lambda text: find_unresolved_places(text, gazetteer))
+    unresolved = map_unique(location, parsers.unresolved)
     for position in [i for i, names in enumerate(unresolved) if names]:
         text = location[position].as_py()
         problems.append((int(numbers.iat[position]), 3, dataclasses.replace(_finding(
@@ -430,15 +465,14 @@ def _extract_block(
             "violation_count": counts,
             "location": _empty_as_null(location),
             # One lookup per distinct location; each row gets its own list.
-            "places": [list(found) for found in map_unique(location, lambda text: gazetteer.resolve_many([text])[0])],
+            "places": [list(found) for found in map_unique(location, parsers.places)],
             "violator": violator,
             "consequences": consequences,
             "killed": killed,
             "wounded": wounded,
             "source_file": [document.name] * len(numbers),
             "source_line": numbers.tolist(),
-            "location_precision": map_unique(
-                location, lambda text: location_precision(text, gazetteer, contracts.vocabularies["location_precisions"])),
+            "location_precision": map_unique(location, parsers.precision),
         }
     )
     return frame, cell_columns.line_numbers, problems
