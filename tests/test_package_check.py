@@ -12,11 +12,14 @@ import hashlib
 import io
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 
 from ceasefire.contracts.schema import CONSTRAINTS_BY_TYPE
 from ceasefire.pipeline import build_dataset, publish
@@ -288,3 +291,57 @@ def test_a_clean_package_over_the_threshold_is_checked_without_frictionless(seed
     rows = {"violations": pd.DataFrame(index=range(package_check.FULL_FRICTIONLESS_MAX_ROWS + 1))}
     assert validate_written_package(seed_package, rows) == []
     assert calls == [("check",)]
+
+
+def _blank_line_after(number: int) -> Callable[[bytes], bytes]:
+    def change(data: bytes) -> bytes:
+        lines = data.split(b"\n")
+        return b"\n".join([*lines[:number], b"", *lines[number:]])
+
+    return change
+
+
+def test_a_blank_line_in_a_csv_form_is_caught(seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """frictionless reports a blank row; a reader that skipped blank lines would call the package clean."""
+    package = copy_package(seed_package, tmp_path)
+    rewrite(package, "violations", _blank_line_after(5))
+    assert "blank-row" in {e[3] for e in frictionless_errors(package)}
+    assert find_package_errors(package) != []  # the empty row breaks every required field
+    assert large_path_errors(package, monkeypatch) == full_errors(package) != []
+
+
+def test_a_row_longer_than_a_chunk_leaves_the_verdict_to_frictionless(seed_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(package_check, "CHUNK_BYTES", 256)  # shorter than most of the seed's rows
+    assert find_package_errors(seed_package) != []
+    assert large_path_errors(seed_package, monkeypatch) == full_errors(seed_package) == []
+
+
+# Bytes a CSV reader may treat in its own way: line ends, quotes, separators, a BOM, bytes that are not UTF-8.
+_HOSTILE_BYTES = [b"\r", b"\r\n", b"\n", b"\n\n", b'"', b'""', b",", b"\xef\xbb\xbf", b"\x00", b"\xff", b" ", b"\t", b"\\"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.floats(0, 1), st.booleans(), st.sampled_from(_HOSTILE_BYTES)), min_size=1, max_size=3))
+@example(inserts=[(0.5, True, b"\n")])  # a blank line between two rows
+@example(inserts=[(1.0, False, b"\r")])  # a blank last line
+@example(inserts=[(0.0, False, b"\xef\xbb\xbf")])  # a byte order mark
+def test_a_csv_form_the_check_calls_clean_is_clean_for_frictionless(
+    seed_package: Path, inserts: list[tuple[float, bool, bytes]]
+) -> None:
+    """Hostile bytes anywhere in the CSV form (the JSON twin unchanged): when the streamed check finds
+    nothing, frictionless finds nothing either. The other way round is safe, since frictionless then decides."""
+    with tempfile.TemporaryDirectory() as scratch:
+        package = Path(shutil.copytree(seed_package, Path(scratch) / "package"))
+
+        def insert(data: bytes) -> bytes:
+            for share, at_line_start, fragment in inserts:  # anywhere, or where a line starts
+                starts = [0, *(index + 1 for index, byte in enumerate(data) if byte == 10)] if at_line_start else None
+                at = starts[round(share * (len(starts) - 1))] if starts else round(share * len(data))
+                data = data[:at] + fragment + data[at:]
+            return data
+
+        rewrite(package, "violations", insert)
+        clean = not find_package_errors(package)
+        event(f"the check calls it clean: {clean}")
+        if clean:
+            assert full_errors(package) == []

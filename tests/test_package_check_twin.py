@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,6 +43,9 @@ SCHEMA = Schema.from_descriptor({
     "missingValues": ["", "n/a"],
 })  # fmt: skip
 
+# Arrow's blocks for the check: about seven rows of the seed's violations; its longest row (events) has 1,207 bytes.
+SMALL_CHUNK = 2048
+
 # CSV cells each field can read: hostile text (quotes, escapes, newlines, non-ASCII, the missing values).
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
 CELLS = {
@@ -65,7 +69,8 @@ def render_jsonl_by_row(frame: pd.DataFrame) -> bytes:
 @given(st.lists(st.fixed_dictionaries(CELLS), max_size=12))
 def test_the_twin_bytes_are_render_jsonl_of_the_typed_rows(rows: list[dict[str, str]]) -> None:
     chunk = pd.DataFrame(rows, columns=list(CELLS), dtype=str)
-    columns = {spec.name: DistinctColumn.read(spec, chunk[spec.name], set(SCHEMA.missing_values)) for spec in SCHEMA.fields}
+    columns = {spec.name: DistinctColumn.read(spec, pa.array(chunk[spec.name], type=pa.string()), set(SCHEMA.missing_values))
+               for spec in SCHEMA.fields}
     assert not [name for name, column in columns.items() if "type-error" in column.problems]
     frame = SCHEMA.frame_from_columns({name: column.values() for name, column in columns.items()})
     found = jsonl_lines({name: column.json_cells() for name, column in columns.items()})
@@ -137,7 +142,9 @@ def test_unique_values_written_differently_in_the_csv_are_still_duplicates(
 
 
 def test_a_chunk_boundary_changes_nothing(seed_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(package_check, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(package_check, "CHUNK_BYTES", SMALL_CHUNK)
+    names = [field["name"] for field in json.loads((seed_package / "datapackage.json").read_text())["resources"][0]["schema"]["fields"]]
+    assert len(list(package_check._csv_cells(seed_package / "data" / "violations.csv", names))) > 3
     assert find_package_errors(seed_package) == []
 
 
@@ -188,15 +195,15 @@ def test_distinct_cells_are_read_and_checked_as_cell_by_cell(data: st.DataObject
         assert problems == expected_problems
 
 
-@pytest.mark.parametrize("rows_per_chunk", [4, 100])
+@pytest.mark.parametrize("bytes_per_chunk", [SMALL_CHUNK, 1 << 20])
 def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
-    rows_per_chunk: int, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bytes_per_chunk: int, seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = Path(shutil.copytree(seed_package, tmp_path / "package"))
     set_constraint("violations", "violation_id", "unique", False)(package)  # so the key alone can find it
     first_id = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[0]
     rewrite(package, "violations", set_cell(14, "violation_id", first_id))  # three chunks of 4 rows later
-    monkeypatch.setattr(package_check, "CHUNK_ROWS", rows_per_chunk)
+    monkeypatch.setattr(package_check, "CHUNK_BYTES", bytes_per_chunk)
     assert find_package_errors(package) == [("violations", None, None, "primary-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
 
@@ -214,6 +221,6 @@ def test_a_foreign_key_pointing_nowhere_is_found(seed_package: Path, tmp_path: P
     package = Path(shutil.copytree(seed_package, tmp_path / "package"))
     rewrite(package, "events", set_cell(2, "violation_id", "2099-01-01-nowhere"))
     rewrite(package, "events-json", set_record)
-    monkeypatch.setattr(package_check, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(package_check, "CHUNK_BYTES", SMALL_CHUNK)
     assert find_package_errors(package) == [("events", None, None, "foreign-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
