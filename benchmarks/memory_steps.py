@@ -24,7 +24,7 @@ from benchmarks.generate import generate_corpus
 from benchmarks.run import RssSampler, describe_machine, emit_json, rss_mb
 
 STEPS = ("read_raw_dir", "extract", "validate", "_candidate", "compare", "initial_changes", "data_files", "build_report",
-         "report_files", "stage_version", "validate_written_package", "_refresh_finishing_touches")  # fmt: skip
+         "report_files", "stage_version", "check_csv_forms", "validate_written_package", "_refresh_finishing_touches")  # fmt: skip
 # The checks inside ``validate`` run on two threads (ceasefire.threads): only the step as a whole is measured.
 FORMAT_STEPS = ("find_written_mismatches",)
 CATALOG_STEPS = ("build_zip",)

@@ -275,7 +275,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Record how publishing validates: the streamed check, frictionless, or both."""
     calls: list[tuple] = []
     monkeypatch.setattr(package_check, "run_frictionless", lambda package, sources: calls.append(("frictionless",)) or [])
-    monkeypatch.setattr(package_check, "find_package_errors", lambda package: calls.append(("check",)) or [])
+    monkeypatch.setattr(package_check, "find_package_errors", lambda package, ahead=None: calls.append(("check",)) or [])
     return calls
 
 

@@ -40,6 +40,9 @@ RUN_TIMEOUT = 300
 SCHEDULE_SECONDS = 10  # interval of the test schedules: the scheduler must create the runs itself
 # A line the server logs at ERROR level (Prefect's "| ERROR |" or uvicorn's "ERROR:").
 ERROR_LINE = re.compile(r"\bERROR\b")
+# The one ERROR the server may log: a worker's heartbeat that met SQLite's write lock. Prefect drops
+# it and the worker's next beat is stored (PrefectHQ/prefect#17566, #19771); seen once in a full run.
+TRANSIENT_ERROR = ("Worker channel heartbeat persistence failed", "sqlite3.OperationalError: database is locked")
 
 
 @dataclass
@@ -147,10 +150,12 @@ def _server_logs_no_error(request):
         handle.seek(start)
         new_lines = handle.read().decode("utf-8", errors="replace").splitlines()
     errors = [number for number, line in enumerate(new_lines) if ERROR_LINE.search(line)]
-    if errors:
-        # Each ERROR line with the last line of its traceback (the exception), then the log's tail.
-        reports = [new_lines[n] + "\n    " + next((line for line in new_lines[n + 1:] if re.match(r"^\S+(Error|Exception)\b", line)), "")
-                   for n in errors]  # fmt: skip
+    # Each ERROR line with the last line of its traceback (the exception).
+    reports = [(new_lines[n], next((line for line in new_lines[n + 1:] if re.match(r"^\S+(Error|Exception)\b", line)), ""))
+               for n in errors]  # fmt: skip
+    reports = [f"{line}\n    {exception}" for line, exception in reports
+               if not (TRANSIENT_ERROR[0] in line and exception.startswith(TRANSIENT_ERROR[1]))]  # fmt: skip
+    if reports:
         pytest.fail("the Prefect server logged errors during the test:\n" + "\n".join(reports) + "\n--- log tail ---\n" + _tail(server.log, 20))
 
 

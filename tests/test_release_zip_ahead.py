@@ -68,7 +68,7 @@ def test_the_zip_is_built_from_the_stage_and_has_the_bytes_of_the_version_folder
 
 def test_a_failing_package_check_leaves_no_zip_and_no_temporary_file(seed_raw_dir, dist_dir, zipped_folders, monkeypatch) -> None:
     broken = Finding("error", "type-error", "frictionless", "violations", message="cell is not a date", row_id="1")
-    monkeypatch.setattr(pipeline, "validate_written_package", lambda folder, frames: [broken])
+    monkeypatch.setattr(pipeline, "validate_written_package", lambda folder, frames, ahead: [broken])
     threads = threading.active_count()
 
     outcome = publish(build_dataset(seed_raw_dir), dist_dir)
@@ -83,7 +83,7 @@ def test_a_failing_package_check_leaves_no_zip_and_no_temporary_file(seed_raw_di
 
 
 def test_an_interrupted_check_stops_the_zip_and_leaves_nothing(seed_raw_dir, dist_dir, zipped_folders, monkeypatch) -> None:
-    def interrupted(folder, frames):
+    def interrupted(folder, frames, ahead):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "validate_written_package", interrupted)

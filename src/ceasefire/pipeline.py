@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 # load
 from ceasefire.contracts.vocabularies import Contracts, load_contracts
@@ -28,7 +28,7 @@ from ceasefire.extract.violations import Extraction, extract_violations
 # validate
 from ceasefire.findings import Finding, count_by_severity, sort_findings
 from ceasefire.plurals import plural
-from ceasefire.threads import WORKERS, in_threads
+from ceasefire.threads import WORKERS, Beside, in_threads
 from ceasefire.validate.characters import find_control_cells
 from ceasefire.validate.corrections import (
     AppliedCorrection, Correction, apply_corrections, default_corrections_file, find_unknown_resources, load_corrections,
@@ -41,7 +41,7 @@ from ceasefire.publish import formats
 from ceasefire.publish.bundle import bundle_files
 from ceasefire.publish.catalog import PrebuiltZip, ZipAhead, refresh_downloads
 from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json_bytes, plan_table_files, write_table_file
-from ceasefire.publish.package_check import validate_written_package
+from ceasefire.publish.package_check import CsvFormsChecked, check_csv_forms, is_large, validate_written_package
 from ceasefire.errors import OutputLocationError
 from ceasefire.publish.publishing import (
     FIRST_VERSION, DataFile, TablePart, Version, check_output_location, clear_leftovers, list_versions, name_stage,
@@ -56,6 +56,9 @@ from ceasefire.publish.version_readme import render_version_readme
 from ceasefire.report.build import DEFAULT_ACKNOWLEDGEMENTS, RunInfo, report_files, start_run
 from ceasefire.report.runs import build_report, write_input_error_report, write_traceback
 from ceasefire.report.runs import write_report as write_run_report
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A table file's rows rendered in row ranges, by the file's path in the version folder (``data/violations.csv``).
 TableParts = Mapping[str, Sequence[TablePart]]
@@ -177,10 +180,12 @@ def plan_data_files(build: Build) -> list[DataFile]:
 
 
 def data_files(
-    build: Build, folder: Path, files: list[DataFile] | None = None, parts: TableParts | None = None
+    build: Build, folder: Path, files: list[DataFile] | None = None, parts: TableParts | None = None,
+    when_rendered: Callable[[list[DataFile]], None] | None = None,
 ) -> list[DataFile]:
     """Write every download of ``files`` (default :func:`plan_data_files`) that is not written yet
-    into ``folder``, slice by slice; return them all, written, in order.
+    into ``folder``, slice by slice; return them all, written, in order. ``when_rendered`` is given
+    the CSV and JSON Lines files of ``files``, written, as soon as they are, before the typed files are.
 
     A CSV or JSON Lines file that ``parts`` names (by its path in the version folder) is joined from
     its rows rendered elsewhere, in parts, instead of rendered here: the same bytes.
@@ -204,6 +209,8 @@ def data_files(
             for file in rendered:
                 frame = build.extractions[file.resource.removesuffix("-json")].frame
                 done[file.path] = write_table_file(file, frame, folder, parts.get(file.path, ()), workers)
+            if when_rendered is not None:
+                when_rendered([done.get(file.path, file) for file in files if file.format in TABLE_RENDERERS])
         except BaseException:
             cancel.set()
             raise
@@ -328,9 +335,10 @@ def _publish_locked(
         stage = open_stage(package_dir)
         with ZipAhead(package_dir) as zip_ahead:  # its thread ends and its temporary file goes with the run
             try:
-                with formats.ReadBack() as read_back:  # its thread has ended when the block is left
-                    outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts,
-                                              zip_ahead, read_back)  # fmt: skip
+                # Their threads have ended when the block is left.
+                with formats.ReadBack() as read_back, Beside[CsvFormsChecked]("package-check") as csv_check:
+                    ahead = _Ahead(zip_ahead, read_back, csv_check)
+                    outcome = _publish_staged(build, dist_dir, package_dir, stage, created, run, removals, rows, parts, ahead)
             finally:  # unchanged, failed or interrupted: the stage goes, under whichever name it has by then
                 zip_ahead.stop()  # the zip of the stage, if still being built, no longer reads from it
                 for leftover in staged_folders(package_dir, stage):
@@ -345,30 +353,35 @@ def _publish_locked(
     return outcome
 
 
+class _Ahead(NamedTuple):
+    """The work publishing does on threads beside its own, each started as soon as what it reads is written."""
+
+    zip: ZipAhead  # the version's zip, from the staged folder, while the stage is checked
+    read_back: formats.ReadBack  # the typed files read back, while the rest of the version is staged
+    csv_check: Beside[CsvFormsChecked]  # the CSV forms checked, from when they and their twins are written
+
+
 def _publish_staged(
     build: Build, dist_dir: Path, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, zip_ahead: ZipAhead, read_back: formats.ReadBack,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, ahead: _Ahead,
 ) -> Outcome:
-    """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock).
-
-    The typed files are read back in ``read_back`` while the rest of the version is staged; the
-    version's zip is built from the stage in ``zip_ahead`` while the stage is checked."""
-    staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts, read_back)
+    """Compare the build with the latest version, stage it in ``stage`` and promote it (under the lock),
+    with the work of ``ahead`` beside."""
+    staged = _stage_release(build, package_dir, stage, created, run, removals, rows, parts, ahead)
     if isinstance(staged, Outcome):  # unchanged, or rows removed without review
         return staged
-    zip_ahead.start(staged.folder, staged.version)
+    ahead.zip.start(staged.folder, staged.version)
     # What the release was compared and staged with (changes, the report's files) is gone by now: the
     # package check, the run's largest step after the build, has that memory.
-    tables = [file for file in staged.files if file.schema is not None]
-    frames = {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in tables}
-    mismatches = read_back.result()
+    frames = _table_frames(build, staged.files)
+    mismatches = ahead.read_back.result()
     if mismatches:  # a bug in a writer, not in the data: nothing is published
         raise formats.FormatMismatch("; ".join(mismatches))
-    package_findings = validate_written_package(staged.folder, frames)
+    package_findings = validate_written_package(staged.folder, frames, ahead.csv_check)
     if package_findings:
         findings = sort_findings(build.findings + package_findings)
         return Outcome("failed", None, findings, rows, message=plural(len(package_findings), "frictionless error"))
-    zip_ahead.wait()  # it reads the stage's files by their paths, which the promotion changes
+    ahead.zip.wait()  # it reads the stage's files by their paths, which the promotion changes
     target = package_dir / str(staged.version)
     promote(staged.folder, target)
     pause_point("promoted")
@@ -385,13 +398,19 @@ class _Staged(NamedTuple):
     report: dict
 
 
+def _table_frames(build: Build, files: list[DataFile]) -> dict[str, pd.DataFrame]:
+    """The frame each table resource of ``files`` (CSV forms and twins) was written from."""
+    return {file.resource: build.extractions[file.resource.removesuffix("-json")].frame for file in files if file.schema is not None}
+
+
 def _stage_release(
     build: Build, package_dir: Path, stage: Path, created: str, run: RunInfo | None,
-    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, read_back: formats.ReadBack,
+    removals: list[Removal], rows: dict[str, int], parts: TableParts | None, ahead: _Ahead,
 ) -> _Staged | Outcome:
     """Compare the build with the latest version and write every file of the next one into ``stage``;
-    the outcome instead when nothing is to be published. Once the data files are written, they are
-    read back in ``read_back``."""
+    the outcome instead when nothing is to be published. Once the CSV forms and their twins are
+    written, a large package's are checked in ``ahead.csv_check``; once the typed files are, they
+    are read back in ``ahead.read_back``."""
     files, candidate = _candidate(build, stage, created, parts)
     versions = list_versions(package_dir)
     approved: list[Removal] = []
@@ -413,8 +432,15 @@ def _stage_release(
         corrections = candidate.metadata.get("corrections") or []
     # Named after the version before the files are read back, since the reading follows their paths.
     stage = name_stage(package_dir, version, stage)
-    files = data_files(build, stage, files, parts)
-    read_back.start(stage, {file.resource: file.schema for file in files if file.schema is not None and file.format == "csv"})
+
+    def check_ahead(tables: list[DataFile]) -> None:
+        if is_large(_table_frames(build, tables)):
+            ahead.csv_check.start(check_csv_forms, stage, [file.descriptor() for file in tables])
+
+    files = data_files(build, stage, files, parts, when_rendered=check_ahead)
+    # After the check of the CSV forms, if one runs: together they held ~100 MB more at 1M rows under Prefect.
+    ahead.read_back.start(stage, {file.resource: file.schema for file in files if file.schema is not None and file.format == "csv"},
+                          after=ahead.csv_check)  # fmt: skip
     descriptor = package_descriptor(build, files, version, created)
     message = f"published {version} ({kind})"
     release = release_comparison(str(latest), changes, package_dir / str(latest)) if latest else None

@@ -14,8 +14,9 @@ import collections
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -78,3 +79,56 @@ def mapped_in_threads(function: Callable[[T], U], items: Iterable[T], name: str,
 
 class _NotStarted(Exception):
     """A call not started because an earlier one failed; never raised to the caller, whose failure comes first."""
+
+
+class Beside(Generic[T]):
+    """One call on a thread of its own, from :meth:`start` on, while the caller goes on with its work.
+
+    The call is given a ``cancel`` event as its last argument, and is expected to stop (by raising)
+    soon after it is set. Leaving the ``with`` block sets it, so a call whose :meth:`result` was not
+    taken stops, and waits for the thread: nothing the call does outlives the block (publishing
+    uses it on a stage that is removed or promoted when the block is left).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._cancel = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future | None = None
+
+    def __enter__(self) -> "Beside[T]":
+        return self
+
+    def start(self, function: Callable[..., T], *args: object, after: "Beside | None" = None) -> None:
+        """Call ``function(*args, cancel)`` on the thread, once ``after`` (if given and started) has
+        ended, so that the two do not hold their memory at once; once only."""
+        if self._future is not None:
+            raise RuntimeError(f"{self.name} was started already")
+
+        def call() -> T:
+            if after is not None:
+                after.wait()
+            return function(*args, self._cancel)
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        self._future = self._pool.submit(call)
+
+    def wait(self) -> None:
+        """Wait for the call to end, if it was started; its result or failure stays for :meth:`result`."""
+        if self._future is not None:
+            futures.wait([self._future])
+
+    @property
+    def started(self) -> bool:
+        return self._future is not None
+
+    def result(self) -> T:
+        """What the call returned, once it has ended; its exception if it failed."""
+        if self._future is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self._future.result()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._cancel.set()  # a call whose result was taken has ended already
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

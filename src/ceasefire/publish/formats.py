@@ -18,7 +18,6 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from operator import itemgetter
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from ceasefire.contracts.schema import Schema
 from ceasefire.contracts.storage_types import arrow_type, sqlite_type
 from ceasefire.publish.publishing import DataFile, hash_file
 from ceasefire.publish.serialize import RENDER_ROWS, empty_lists_as_null, json_lists
+from ceasefire.threads import Beside
 
 SQLITE_PATH = f"data/{PACKAGE_NAME}.sqlite"
 SQLITE_MEDIATYPE = "application/vnd.sqlite3"
@@ -563,35 +563,18 @@ def write_typed_files(
     return written
 
 
-class ReadBack:
-    """:func:`find_written_mismatches` on a thread of its own, from :meth:`start` on.
+class ReadBack(Beside[list]):
+    """:func:`find_written_mismatches` on a thread of its own (:class:`ceasefire.threads.Beside`).
 
     Publishing starts it as soon as the typed files are written, so that it runs while the rest of
     the version is rendered and staged (docs/BENCHMARKS.md). Leaving the ``with`` block cancels a
-    read-back whose :meth:`result` was not taken (between two windows of rows) and waits for its
-    thread, so no thread still reads the stage once it is removed or promoted.
+    read-back whose result was not taken (between two windows of rows) and waits for its thread,
+    so no thread still reads the stage once it is removed or promoted.
     """
 
     def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future | None = None
+        super().__init__("read-back")
 
-    def __enter__(self) -> "ReadBack":
-        return self
-
-    def start(self, folder: Path, schemas: dict[str, dict]) -> None:
-        """Read back the typed files of ``folder``; they must not change from now on."""
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-back")
-        self._future = self._pool.submit(find_written_mismatches, folder, schemas, self._cancel)
-
-    def result(self) -> list[str]:
-        """What :func:`find_written_mismatches` found, once it has ended; its exception if it failed."""
-        if self._future is None:
-            raise RuntimeError("the read-back was never started")
-        return self._future.result()
-
-    def __exit__(self, *exc_info) -> None:
-        self._cancel.set()  # a read-back whose result was taken has ended already
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def start(self, folder: Path, schemas: dict[str, dict], after: Beside | None = None) -> None:  # type: ignore[override]
+        """Read back the typed files of ``folder``, once ``after`` has ended; they must not change from now on."""
+        super().start(find_written_mismatches, folder, schemas, after=after)

@@ -16,6 +16,10 @@ check derived from the contract (:mod:`ceasefire.contracts.schema`):
   same typed records. Each distinct cell is JSON-encoded once with the contract's codec and Arrow
   joins the lines (``tests/test_package_check_twin.py`` proves the bytes equal on hostile columns).
 
+The CSV forms and twins are the bulk of it (:func:`check_csv_forms`). Publishing begins that part
+as soon as they are written, beside the typed files and the staging, and the check of the whole
+package takes its findings for the resources and the files it read (:class:`CsvFormsChecked`).
+
 Only the verdict has to agree with frictionless: when the check finds anything, frictionless
 validates the whole package and its own findings are reported. ``tests/test_package_check.py``
 breaks a copy of the seed package once per constraint the contract can express (and in other ways)
@@ -25,6 +29,8 @@ and asserts the two agree. Smaller packages, the real dataset included, go to fr
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -38,6 +44,7 @@ from ceasefire.contracts.schema import ContractError, Field, Schema
 from ceasefire.findings import Finding
 from ceasefire.publish.publishing import hash_file
 from ceasefire.publish.serialize import jsonl_lines
+from ceasefire.threads import Beside
 
 # Up to this many rows (all resources), frictionless validates the written package in full.
 FULL_FRICTIONLESS_MAX_ROWS = 200_000
@@ -59,15 +66,23 @@ class PackageError(NamedTuple):
     type: str
 
 
-def validate_written_package(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
+def validate_written_package(
+    package_dir: Path, sources: Mapping[str, Sized], ahead: Beside[CsvFormsChecked] | None = None
+) -> list[Finding]:
     """The frictionless findings of a written package (the module docstring says how).
 
     ``sources`` maps each resource name to the frame it was written from, so a finding still
-    points at the raw text.
+    points at the raw text. ``ahead`` is the check of the CSV forms begun before the package was
+    complete (:func:`check_csv_forms`), if publishing began one.
     """
-    if sum(len(frame) for frame in sources.values()) > FULL_FRICTIONLESS_MAX_ROWS and not find_package_errors(package_dir):
+    if is_large(sources) and not find_package_errors(package_dir, ahead):
         return []
     return run_frictionless(package_dir, sources)
+
+
+def is_large(sources: Mapping[str, Sized]) -> bool:
+    """Whether a package of these resources (their rows) goes to the streamed check first."""
+    return sum(len(rows) for rows in sources.values()) > FULL_FRICTIONLESS_MAX_ROWS
 
 
 def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> list[Finding]:
@@ -115,8 +130,12 @@ def run_frictionless(package_dir: Path, sources: dict[str, pd.DataFrame]) -> lis
 
 
 
-def find_package_errors(package_dir: Path) -> list[PackageError]:
-    """What the streamed check finds in the package (the module docstring lists it); empty when clean."""
+def find_package_errors(package_dir: Path, ahead: Beside[CsvFormsChecked] | None = None) -> list[PackageError]:
+    """What the streamed check finds in the package (the module docstring lists it); empty when clean.
+
+    The CSV forms and their twins are read row by row here, unless ``ahead`` read them already:
+    the same resources as ``datapackage.json`` lists them, and the same files, unchanged since.
+    """
     descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
     errors = _metadata_errors(package_dir / "datapackage.json")
     if errors:
@@ -128,13 +147,8 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             errors.append(PackageError(name, None, None, "byte-count"))
         if resource.get("hash") != f"sha256:{digest}":
             errors.append(PackageError(name, None, None, "hash-count"))
-    schemas: dict[str, Schema] = {}
-    for name, resource in resources.items():
-        if resource.get("format") == "csv":
-            try:
-                schemas[name] = Schema.from_descriptor(resource["schema"], source=f"datapackage.json: resource {name}")
-            except ContractError:
-                errors.append(PackageError(name, None, None, "schema-not-checked"))
+    schemas, unreadable = _csv_schemas(resources)
+    errors += unreadable
     for name, resource in resources.items():
         if resource.get("type") == "file":
             continue  # files (Parquet, SQLite) are checked by size and hash above, and read back when published
@@ -142,13 +156,54 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             errors.append(PackageError(name, None, None, "json-not-checked"))
         elif resource.get("format") != "csv" and resource.get("schema") != schemas[name.removesuffix("-json")].to_descriptor(reference_suffix="-json"):
             errors.append(PackageError(name, None, None, "schema-differs-from-csv"))
+    checked = ahead.result() if ahead is not None and ahead.started else None
+    if checked is None or not checked.holds_for(package_dir, resources):
+        checked = check_csv_forms(package_dir, list(resources.values()))
+    return errors + checked.errors
+
+
+class CheckCancelled(Exception):
+    """The check of the CSV forms was cancelled before its end: it found nothing to rely on."""
+
+
+@dataclass(frozen=True)
+class CsvFormsChecked:
+    """What the streamed check found reading the CSV forms and their twins row by row, foreign keys included.
+
+    Publishing starts :func:`check_csv_forms` as soon as these files are written, beside the other
+    files and the staging (docs/BENCHMARKS.md). Its findings hold for the package if it lists
+    the same table resources (``resources``, without their size and hash, which the check of the
+    package compares with the files itself) and the files are the ones read (``files``: size,
+    modification time and inode of each, taken before reading).
+    """
+
+    resources: dict[str, dict]
+    files: dict[str, tuple[int, int, int]]
+    errors: list[PackageError]
+
+    def holds_for(self, package_dir: Path, resources: dict[str, dict]) -> bool:
+        tables = _table_resources(resources)
+        try:
+            return tables == self.resources and _file_states(package_dir, tables) == self.files
+        except OSError:  # a file gone: the check of the package reads it again, and says so
+            return False
+
+
+def check_csv_forms(package_dir: Path, resources: list[dict], cancel: threading.Event | None = None) -> CsvFormsChecked:
+    """Every CSV resource of ``resources`` (as ``datapackage.json`` lists them) checked in chunks,
+    with its JSON Lines twin; :class:`CheckCancelled` before a chunk once ``cancel`` is set."""
+    by_name = {resource["name"]: resource for resource in resources}
+    tables = _table_resources(by_name)
+    files = _file_states(package_dir, tables)  # before reading: a change while reading is a change
+    schemas, _ = _csv_schemas(by_name)
     wanted = {(key.resource or name, key.reference_fields) for name, schema in schemas.items() for key in schema.foreign_keys}
     wanted |= {(name, key.fields) for name, schema in schemas.items() for key in schema.foreign_keys}
-    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}  # keys as _key_rows gives them
+    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}
+    errors: list[PackageError] = []
     for name, schema in schemas.items():
-        twin = resources.get(f"{name}-json")
-        errors += _check_csv(name, package_dir / resources[name]["path"], schema,
-                             package_dir / twin["path"] if twin else None, key_values)  # fmt: skip
+        twin = by_name.get(f"{name}-json")
+        errors += _check_csv(name, package_dir / by_name[name]["path"], schema,
+                             package_dir / twin["path"] if twin else None, key_values, cancel)  # fmt: skip
     for name, schema in schemas.items():
         if errors:  # a resource was not read to its end, so its key values are incomplete
             break
@@ -156,7 +211,34 @@ def find_package_errors(package_dir: Path) -> list[PackageError]:
             values = key_values[(name, key.fields)] - {_key_of_missing(key.fields)}
             if values - key_values[(key.resource or name, key.reference_fields)]:
                 errors.append(PackageError(name, None, None, "foreign-key"))
-    return errors
+    return CsvFormsChecked(tables, files, errors)
+
+
+def _csv_schemas(resources: dict[str, dict]) -> tuple[dict[str, Schema], list[PackageError]]:
+    """The contract of each CSV resource, and a ``schema-not-checked`` error for each that does not read."""
+    schemas: dict[str, Schema] = {}
+    errors = []
+    for name, resource in resources.items():
+        if resource.get("format") == "csv":
+            try:
+                schemas[name] = Schema.from_descriptor(resource["schema"], source=f"datapackage.json: resource {name}")
+            except ContractError:
+                errors.append(PackageError(name, None, None, "schema-not-checked"))
+    return schemas, errors
+
+
+def _table_resources(resources: dict[str, dict]) -> dict[str, dict]:
+    """The table resources (CSV forms and twins), without size and hash."""
+    return {name: {key: value for key, value in resource.items() if key not in ("bytes", "hash")}
+            for name, resource in resources.items() if resource.get("type") != "file"}  # fmt: skip
+
+
+def _file_states(package_dir: Path, tables: dict[str, dict]) -> dict[str, tuple[int, int, int]]:
+    states = {}
+    for resource in tables.values():
+        stat = (package_dir / resource["path"]).stat()
+        states[resource["path"]] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return states
 
 
 def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
@@ -182,7 +264,9 @@ def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
     return found
 
 
-def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict) -> list[PackageError]:
+def _check_csv(
+    name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict, cancel: threading.Event | None = None
+) -> list[PackageError]:
     """One CSV resource in chunks: cells, types, constraints, keys; and its JSON Lines twin alongside.
 
     Arrow reads the cells; each column of a chunk is dictionary-encoded: every distinct cell is read,
@@ -191,37 +275,41 @@ def _check_csv(name: str, path: Path, schema: Schema, twin: Path | None, key_val
     """
     names, missing = list(schema.field_names), set(schema.missing_values)
     errors: list[PackageError] = []
-    unique_seen = {spec.name: set() for spec in schema.fields if spec.unique}
-    primary_seen: set = set()
-    key_fields = {field for (resource, fields) in key_values if resource == name for field in fields} | set(schema.primary_key)
+    # The keys of every row so far, one set per tuple of fields (a unique field, the primary key, a key
+    # a foreign key uses): a field that is unique, the primary key and referenced holds one set, not three.
+    key_sets = {(resource, fields): values for (resource, fields), values in key_values.items() if resource == name}
+    for fields in [(spec.name,) for spec in schema.fields if spec.unique] + ([schema.primary_key] if schema.primary_key else []):
+        key_sets.setdefault((name, tuple(fields)), set())
+    seen = {fields: values for (_, fields), values in key_sets.items()}
+    key_fields = {field for fields in seen for field in fields}
     json_file = twin.open("rb") if twin else None
     try:
         reader = _csv_cells(path, names)
         if reader.schema.names != names:
             return [PackageError(name, None, None, "label-or-cell-error")]
         for chunk in reader:
+            if cancel is not None and cancel.is_set():
+                raise CheckCancelled(f"the check of {name} was cancelled")
             if any(column.null_count for column in chunk.columns):
                 return [*errors, PackageError(name, None, None, "label-or-cell-error")]
             columns: dict[str, DistinctColumn] = {}
             for spec in schema.fields:
                 column = columns[spec.name] = DistinctColumn.read(spec, chunk.column(spec.name), missing)
                 errors += [PackageError(name, None, spec.name, problem) for problem in column.problems]
-                if spec.name in unique_seen:
+                if spec.unique:
                     present = column.present_values()
                     distinct = set(present)
-                    if column.repeats_present() or len(distinct) != len(present) or not unique_seen[spec.name].isdisjoint(distinct):
+                    if column.repeats_present() or len(distinct) != len(present) or not seen[(spec.name,)].isdisjoint(distinct):
                         errors.append(PackageError(name, None, spec.name, "unique-error"))
-                    unique_seen[spec.name].update(present)
             if errors:
                 return errors
             rows = {field: columns[field].values() for field in key_fields}
-            keys = set(_key_rows(rows, schema.primary_key)) if schema.primary_key else set()
-            if schema.primary_key and (len(keys) != chunk.num_rows or not primary_seen.isdisjoint(keys)):
-                return [PackageError(name, None, None, "primary-key")]
-            primary_seen |= keys
-            for (resource, fields), values in key_values.items():
-                if resource == name:
-                    values.update(_key_rows(rows, fields))
+            if schema.primary_key:
+                keys = set(_key_rows(rows, schema.primary_key))
+                if len(keys) != chunk.num_rows or not seen[tuple(schema.primary_key)].isdisjoint(keys):
+                    return [PackageError(name, None, None, "primary-key")]
+            for fields, values in seen.items():  # once every key of the chunk is checked against the earlier ones
+                values.update(_key_rows(rows, fields))
             if json_file is not None:
                 expected = jsonl_lines({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
