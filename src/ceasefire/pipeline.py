@@ -372,7 +372,7 @@ def _publish_staged(
         return staged
     ahead.zip.start(staged.folder, staged.version)
     # What the release was compared and staged with (changes, the report's files) is gone by now: the
-    # package check, the run's largest step after the build, has that memory.
+    # rest of the package check has that memory (its CSV forms were checked in ahead.csv_check).
     frames = _table_frames(build, staged.files)
     mismatches = ahead.read_back.result()
     if mismatches:  # a bug in a writer, not in the data: nothing is published

@@ -6,6 +6,9 @@ thread's Python run while the other's kernels do. At 1,000,000 rows on two cores
 5.3 s -> 4.4-4.8 s, validation 4.0-4.2 s -> 3.0 s, the CSV forms 2.6-2.9 s -> 1.6-1.7 s
 (docs/BENCHMARKS.md, round 6). More threads gain little, since the Python parts share one GIL,
 and each block of rows in flight costs its memory.
+
+:class:`Beside` runs one call on a thread of its own while the caller goes on: publishing checks
+the CSV forms and reads the typed files back that way, each as soon as what it reads is written.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import collections
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent import futures
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -116,7 +118,7 @@ class Beside(Generic[T]):
     def wait(self) -> None:
         """Wait for the call to end, if it was started; its result or failure stays for :meth:`result`."""
         if self._future is not None:
-            futures.wait([self._future])
+            wait([self._future])
 
     @property
     def started(self) -> bool:

@@ -277,10 +277,9 @@ def _check_csv(
     errors: list[PackageError] = []
     # The keys of every row so far, one set per tuple of fields (a unique field, the primary key, a key
     # a foreign key uses): a field that is unique, the primary key and referenced holds one set, not three.
-    key_sets = {(resource, fields): values for (resource, fields), values in key_values.items() if resource == name}
+    seen = {fields: values for (resource, fields), values in key_values.items() if resource == name}
     for fields in [(spec.name,) for spec in schema.fields if spec.unique] + ([schema.primary_key] if schema.primary_key else []):
-        key_sets.setdefault((name, tuple(fields)), set())
-    seen = {fields: values for (_, fields), values in key_sets.items()}
+        seen.setdefault(tuple(fields), set())
     key_fields = {field for fields in seen for field in fields}
     json_file = twin.open("rb") if twin else None
     try:
