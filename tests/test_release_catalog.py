@@ -19,8 +19,8 @@ from zlib_ng import zlib_ng
 
 from ceasefire import PACKAGE_NAME
 from ceasefire.contracts.vocabularies import load_contracts
-from ceasefire.publish.catalog import ZIP_LEVEL, build_zip
-from ceasefire.publish.zipping import deflate_file
+from ceasefire.publish.catalog import ZIP_LEVEL, build_zip, zip_members
+from ceasefire.publish.zipping import BlockDeflater, deflate_file, zip_files
 from ceasefire.pipeline import build_dataset, publish
 
 NEW_ROW = "| 30.03.2023 | 2 | near Shusha | Azerbaijan | no casualties |"
@@ -68,28 +68,44 @@ def test_zips_are_byte_reproducible(two_releases: Path) -> None:
     assert _zip_bytes(folder, f"{PACKAGE_NAME}-1.1.0") == (two_releases / PACKAGE_NAME / "1.1.0.zip").read_bytes()
 
 
-def _zlib_ng_compressor(compress_type: int, compresslevel: int | None = None):
-    assert compress_type == zipfile.ZIP_DEFLATED
-    return zlib_ng.compressobj(compresslevel, zlib_ng.DEFLATED, -15)
+class _BlocksOneAfterTheOther:
+    """The reference stream, built apart from the code under test: the whole file cut every ``block``
+    bytes, each piece deflated by a zlib-ng compressor of its own, primed with the 32 KiB before it,
+    ended by a sync flush, the last piece by the stream's end (what pigz does), one after the other."""
+
+    def __init__(self, block: int):
+        self.block, self.data = block, bytearray()
+
+    def compress(self, data: bytes) -> bytes:
+        self.data += data
+        return b""
+
+    def flush(self) -> bytes:
+        data = bytes(self.data)
+        starts = range(0, len(data), self.block) or [0]
+        stream = []
+        for start in starts:
+            primer = data[max(0, start - 32768) : start]
+            compressor = zlib_ng.compressobj(ZIP_LEVEL, zlib_ng.DEFLATED, -15, **({"zdict": primer} if primer else {}))
+            end = zlib_ng.Z_FINISH if start == starts[-1] else zlib_ng.Z_SYNC_FLUSH
+            stream.append(compressor.compress(data[start : start + self.block]) + compressor.flush(end))
+        return b"".join(stream)
 
 
 def _reference_zip_bytes(folder: Path, root: str, monkeypatch, block: int, force_zip64: bool = False) -> bytes:
-    """What zipfile writes for the folder, one file after the other, with zlib-ng as its deflate, fed
-    ``block`` bytes at a time (zlib-ng's stream depends on the blocks): the reference the zip must match."""
+    """What zipfile writes for the folder, one file after the other, with the stream of
+    :class:`_BlocksOneAfterTheOther` as its deflate: the reference the zip must match."""
     buffer = io.BytesIO()
     with monkeypatch.context() as patch:
-        patch.setattr(zipfile, "_get_compressor", _zlib_ng_compressor)
+        patch.setattr(zipfile, "_get_compressor", lambda compress_type, compresslevel=None: _BlocksOneAfterTheOther(block))
         with zipfile.ZipFile(buffer, "w") as archive:
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 info = zipfile.ZipInfo(f"{root}/{path.relative_to(folder).as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 info.create_system = 3
-                info._compresslevel = ZIP_LEVEL  # what writestr(compresslevel=) sets
-                data = path.read_bytes()
                 with archive.open(info, "w", force_zip64=force_zip64) as target:
-                    for start in range(0, len(data), block):
-                        target.write(data[start : start + block])
+                    target.write(path.read_bytes())
     return buffer.getvalue()
 
 
@@ -120,12 +136,16 @@ def odd_folder(tmp_path: Path) -> Path:
 def test_the_parallel_zip_has_the_bytes_zipfile_writes_with_zlib_ng(two_releases: Path, odd_folder: Path, monkeypatch) -> None:
     from ceasefire.publish import zipping
 
-    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)  # files are read in many blocks
+    monkeypatch.setattr(zipping, "_BLOCK", 1000)  # files are deflated in many blocks
     seed = two_releases / PACKAGE_NAME / "1.0.0"
     for source, root in ((odd_folder, "root"), (seed, f"{PACKAGE_NAME}-1.0.0")):
         data = _zip_bytes(source, root)
         assert data == _reference_zip_bytes(source, root, monkeypatch, block=1000)
         _assert_every_file_reads_back(data, source, root)
+        for workers in (1, 3):  # the bytes do not depend on how many threads deflate the blocks
+            out = io.BytesIO()
+            zip_files(zip_members(source, root), out, ZIP_LEVEL, workers=workers)
+            assert out.getvalue() == data
     published = (two_releases / PACKAGE_NAME / "1.0.0.zip").read_bytes()
     assert published == _reference_zip_bytes(seed, f"{PACKAGE_NAME}-1.0.0", monkeypatch, block=1 << 22)
 
@@ -136,7 +156,7 @@ def test_a_folder_too_big_for_the_parallel_zip_is_written_by_zipfile_with_zlib_n
     from ceasefire.publish import zipping
 
     monkeypatch.setattr(zipping, "_needs_zip64", lambda files: True)  # what a member near 2 GiB triggers
-    monkeypatch.setattr(zipping, "_READ_BLOCK", 1000)
+    monkeypatch.setattr(zipping, "_BLOCK", 1000)
     for source in (odd_folder, two_releases / PACKAGE_NAME / "1.0.0"):
         data = _zip_bytes(source, "root")
         assert data == _reference_zip_bytes(source, "root", monkeypatch, block=1000, force_zip64=True)
@@ -154,16 +174,26 @@ def _fixed_rows(count: int) -> bytes:
 
 def test_the_deflate_stream_of_a_fixed_input_is_pinned(tmp_path: Path) -> None:
     """Every new zip's bytes, and so its published sha256, hang on zlib-ng's version, ZIP_LEVEL and the block
-    size deflate is fed: changing any of them changes this stream (10 MB, over two blocks), so it must be
-    done on purpose. Earlier zips are never rewritten."""
+    size: changing any of them changes this stream (10 MB, three blocks), so it must be done on purpose.
+    Earlier zips are never rewritten. Deflated on two threads or in the caller's, the stream is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
     source = tmp_path / "rows.csv"
     source.write_bytes(_fixed_rows(250_000))
-    deflated = deflate_file(source, ZIP_LEVEL)
-    with deflated.data:
-        stream = deflated.data.read()
+    streams = []
+    with ThreadPoolExecutor(2) as pool:
+        for deflater in (BlockDeflater(ZIP_LEVEL), BlockDeflater(ZIP_LEVEL, pool, ahead=1)):
+            out = io.BytesIO()
+            deflated = deflate_file(source, out, deflater)
+            streams.append(out.getvalue())
+    stream = streams[0]
+    assert streams[1] == stream
+    reference = _BlocksOneAfterTheOther(1 << 22)
+    reference.compress(source.read_bytes())
+    assert stream == reference.flush()
     assert zlib_ng.decompress(stream, -15) == source.read_bytes()
     assert (deflated.size, deflated.compressed, deflated.crc) == (10_113_119, len(stream), zlib.crc32(source.read_bytes()))
-    assert hashlib.sha256(stream).hexdigest() == "d4ffae8079b1112771506ffe2db831344d53554d42c655ae3943ac41e60b457b"
+    assert hashlib.sha256(stream).hexdigest() == "daf7fe8924cb7fa28cf9b7298cf6b473ae5c771b35031b7f025eccb5f264b2e6"
 
 
 def test_catalog_lists_every_version_with_what_a_downloader_needs(two_releases: Path) -> None:

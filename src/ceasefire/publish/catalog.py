@@ -47,13 +47,8 @@ def zip_root(package_dir: Path, version: Version) -> str:
     return f"{package_dir.name}-{version}"
 
 
-def build_zip(version_dir: Path, root: str, out: BinaryIO, cancel: threading.Event | None = None) -> None:
-    """Write every file of a version folder into ``out``, sorted, with fixed dates and modes: byte-reproducible.
-
-    The files are deflated in parallel by zlib-ng (:mod:`ceasefire.publish.zipping`); the bytes are those
-    of ``zipfile`` writing them one after the other with zlib-ng's deflate. Setting ``cancel`` stops it
-    with ``ZipCancelled``.
-    """
+def zip_members(version_dir: Path, root: str) -> list[tuple[zipfile.ZipInfo, Path]]:
+    """Every file of a version folder, sorted, with the zip entry it becomes under ``root``: fixed dates and modes."""
     members = []
     for path in sorted(p for p in version_dir.rglob("*") if p.is_file()):
         info = zipfile.ZipInfo(f"{root}/{path.relative_to(version_dir).as_posix()}", date_time=_ZIP_DATE)
@@ -61,7 +56,17 @@ def build_zip(version_dir: Path, root: str, out: BinaryIO, cancel: threading.Eve
         info.external_attr = 0o644 << 16
         info.create_system = 3
         members.append((info, path))
-    zip_files(members, out, level=ZIP_LEVEL, cancel=cancel)
+    return members
+
+
+def build_zip(version_dir: Path, root: str, out: BinaryIO, cancel: threading.Event | None = None) -> None:
+    """Write every file of a version folder into ``out`` (:func:`zip_members`): byte-reproducible.
+
+    Each file's deflate stream is made of blocks deflated in parallel by zlib-ng
+    (:mod:`ceasefire.publish.zipping`); the container is what ``zipfile`` writes around them. Setting
+    ``cancel`` stops it with ``ZipCancelled``.
+    """
+    zip_files(zip_members(version_dir, root), out, level=ZIP_LEVEL, cancel=cancel)
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
