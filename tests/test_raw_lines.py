@@ -14,10 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceasefire.errors import RawInputError
+from ceasefire.extract import article
 from ceasefire.extract.article import (
     PipeTable, TableRow, find_pipe_tables, is_pipe_like, parse_heading, section_paths, split_pipe_row, table_line_problem,
+    walk_sections,
 )  # fmt: skip
 from ceasefire.extract.raw import FileLines, RawDocument, decode_raw_bytes, read_raw_dir, scan_raw_file, sha256_file
+from ceasefire.extract.sentences import Sentence, article_sentences, is_prose_line, split_sentences
 
 # Pieces that meet every branch of reading: newlines, CRLF, a lone CR, a byte-order mark, whitespace,
 # U+2028 and U+0085 (which stay in their line), multi-byte characters and bytes that are not UTF-8.
@@ -107,6 +110,8 @@ def test_an_edited_file_stops_the_reading_run(tmp_path):
     (raw / "article.txt").write_text("== Title ==\n| a | b |\n| 1 | 3 |\n", encoding="utf-8")
     with pytest.raises(RawInputError, match="article.txt: changed on disk while the run was reading it"):
         tuple(document.lines)
+    with pytest.raises(RawInputError, match="article.txt: changed on disk while the run was reading it"):
+        find_pipe_tables(document, split_rows=False)  # its lines read as Arrow texts
 
 
 def test_equal_documents_are_those_with_equal_bytes(tmp_path):
@@ -140,14 +145,38 @@ def _tables_by_index(lines: tuple[str, ...], split_rows: bool) -> list[PipeTable
     return tables
 
 
-_LINES = ["| a | b |", " | c |", "x | y", "\tcell\tcell", "", "prose", "== H ==", "=== Sub ===", "=not=", "| 1 |"]
+_LINES = ["| a | b |", " | c |", "x | y", "\tcell\tcell", "", "prose", "== H ==", "=== Sub ===", "=not=", "| 1 |",
+          "\u00a0| nbsp |", "\u3000\u2028", "x\ty", "|", "== A|B ==", "=|=", "- item | x", "* item", "\x85| d"]  # fmt: skip
+
+
+def _sentences_line_by_line(document: RawDocument) -> list[Sentence]:
+    """The oracle of :func:`article_sentences`: every line tested by :func:`is_prose_line` in Python."""
+    sentences = []
+    for number, line, path in walk_sections(document):
+        if is_prose_line(line):
+            section = tuple(title for title in path if title)
+            sentences += [Sentence(text, number, offset + 1, section) for offset, text in split_sentences(line)]
+    return sentences
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(st.sampled_from(_LINES), max_size=30), split_rows=st.booleans())
-def test_tables_found_in_one_pass_are_those_of_the_index_walk(lines, split_rows):
-    document = RawDocument("a.txt", "article", tuple(lines), "", 0)
-    assert find_pipe_tables(document, split_rows=split_rows) == _tables_by_index(tuple(lines), split_rows)
+@given(lines=st.lists(st.sampled_from(_LINES + ["Prose here. More prose!", "  - list", "== Prose? No =="]), max_size=30),
+       split_rows=st.booleans(), walk_lines=st.sampled_from([1, 2, 3, 5, 1 << 16]), on_disk=st.booleans(),
+       line_end=st.sampled_from(["\n", "\r\n"]))  # fmt: skip
+def test_tables_and_sentences_found_by_arrow_are_those_of_the_index_walk(tmp_path_factory, lines, split_rows, walk_lines, on_disk, line_end):
+    """Lines classified by Arrow a block at a time (``walk_sections`` with ``keep``, the lines of a file read
+    as Arrow texts) give the tables and sentences of the line-by-line walks, whatever the block size."""
+    if on_disk and line_end.join(lines).strip():  # a blank file is an input error before any walk
+        data = line_end.join(lines).encode("utf-8")
+        lines = list(decode_raw_bytes("a.txt", data))
+        read = _file_lines(tmp_path_factory.mktemp("raw"), data, block_size=16)
+    else:
+        read = tuple(lines)
+    document = RawDocument("a.txt", "article", read, "", 0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(article, "WALK_LINES", walk_lines)
+        assert find_pipe_tables(document, split_rows=split_rows) == _tables_by_index(tuple(lines), split_rows)
+        assert article_sentences(document) == _sentences_line_by_line(RawDocument("a.txt", "article", tuple(lines), "", 0))
 
 
 def test_scan_reads_a_file_in_blocks():

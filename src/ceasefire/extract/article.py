@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Iterator
 
-from ceasefire.extract.raw import RawDocument
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ceasefire.extract.raw import FileLines, RawDocument
+from ceasefire.extract.table_cells import flags, strip
 
 _HEADING = re.compile(r"^(=+)\s*(.*?)\s*(=+)\s*$")
 
@@ -60,18 +66,39 @@ def section_paths(document: RawDocument) -> list[tuple[str, ...]]:
     return [path for _, _, path in walk_sections(document)]
 
 
-def walk_sections(document: RawDocument) -> Iterator[tuple[int, str, tuple[str, ...]]]:
+# Lines classified at once by Arrow in :func:`walk_sections` with ``keep``; the output does not depend on it.
+WALK_LINES = 1 << 16
+
+
+def walk_sections(
+    document: RawDocument, keep: Callable[[pa.Array], np.ndarray] | None = None
+) -> Iterator[tuple[int, str, tuple[str, ...]]]:
     """Each line in order, as ``(number, line, heading path in force)``: one pass over the lines,
-    which a large article reads from disk a block at a time."""
+    which a large article reads from disk a block at a time.
+
+    With ``keep``, only the lines it selects and the lines that start with ``=`` (any heading) are
+    given. ``keep`` is given a block of lines as Arrow texts (each may end with its line end, which
+    is whitespace to Python's ``strip``) and returns a NumPy mask of them: Arrow kernels, not Python,
+    then pass over the million rows of a table that a caller has no use for.
+    """
     path: list[str] = []
     current: tuple[str, ...] = ()  # one tuple per heading, shared by the lines under it
-    for number, line in enumerate(document.lines, start=1):
-        heading = parse_heading(line) if line.startswith("=") else None
-        if heading:
-            level, title = heading
-            path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
-            current = tuple(path)
-        yield number, line, current
+    lines = document.lines
+    for first in range(0, len(lines), WALK_LINES if keep is not None else max(len(lines), 1)):
+        if keep is None:
+            selected: list[int] | range = range(len(lines))
+        else:
+            stop = min(len(lines), first + WALK_LINES)
+            texts = lines.texts(first, stop) if isinstance(lines, FileLines) else pa.array(lines[first:stop], type=pa.large_string())
+            selected = (first + np.flatnonzero(keep(texts) | flags(pc.starts_with(texts, "=")))).tolist()
+        for index in selected:
+            line = lines[index]
+            heading = parse_heading(line) if line.startswith("=") else None
+            if heading:
+                level, title = heading
+                path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
+                current = tuple(path)
+            yield index + 1, line, current
 
 
 def split_pipe_row(line: str) -> tuple[Cell, ...]:
@@ -127,8 +154,9 @@ def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[Pip
     A block starts at a line that starts with ``|`` (its header) and runs to the last pipe-like
     line (:func:`is_pipe_like`) before the next heading. With ``split_rows=False`` only the header
     row is split and ``rows`` stays empty; the body is lines ``header.line + 1`` to ``last_line``,
-    for callers that parse it column-wise. With ``split_rows=True``, ``rows`` holds the body lines
-    that are rows; the others are :func:`table_line_problem` lines.
+    for callers that parse it column-wise; Python then sees only the lines :func:`table_bounds`
+    selects. With ``split_rows=True``, ``rows`` holds the body lines that are rows; the others are
+    :func:`table_line_problem` lines.
     """
     tables: list[PipeTable] = []
     # The open block: its header line and section, the rows so far (when split), its last pipe-like line.
@@ -141,7 +169,7 @@ def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[Pip
         tables.append(PipeTable(section=section, header=TableRow(line=first, cells=split_pipe_row(text)),
                                 rows=tuple(rows), last_line=last))  # fmt: skip
 
-    for number, line, section in walk_sections(document):
+    for number, line, section in walk_sections(document, keep=None if split_rows else table_bounds):
         if header is not None:
             if line.startswith("=") and parse_heading(line):
                 close()
@@ -155,3 +183,31 @@ def find_pipe_tables(document: RawDocument, split_rows: bool = True) -> list[Pip
     if header is not None:
         close()
     return tables
+
+
+def table_bounds(texts: pa.Array) -> np.ndarray:
+    """The lines of a block that :func:`find_pipe_tables` needs to find the tables' bounds (besides
+    the lines that start with ``=``, which :func:`walk_sections` gives anyway): the first line that
+    starts with ``|`` in the block and after each ``=`` line (where a table may start), and the
+    last pipe-like line in the block and before each ``=`` line (where a table may end). Any
+    other pipe-like line would only move a table's end to a line before one of these.
+    """
+    pipe_like = flags(pc.match_substring(texts, "|"))
+    # A "|" is found at a row's first character; a tab is looked for in the other lines only, which
+    # Arrow has to read to their end.
+    others = np.flatnonzero(~pipe_like)
+    pipe_like[others] = flags(pc.match_substring(texts.take(others), "\t"))
+    pipe_like = np.flatnonzero(pipe_like)
+    # line.lstrip().startswith("|") is line.strip().startswith("|"); Arrow trims both ends much faster than one.
+    starts = np.flatnonzero(flags(pc.starts_with(strip(texts), "|")))
+    headings = np.flatnonzero(flags(pc.starts_with(texts, "=")))
+    wanted = np.zeros(len(texts), dtype=bool)
+    if len(pipe_like):
+        before = np.searchsorted(pipe_like, headings) - 1
+        wanted[pipe_like[before[before >= 0]]] = True
+        wanted[pipe_like[-1]] = True
+    if len(starts):
+        after = np.searchsorted(starts, headings, side="right")
+        wanted[starts[after[after < len(starts)]]] = True
+        wanted[starts[0]] = True
+    return wanted

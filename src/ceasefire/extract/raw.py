@@ -13,11 +13,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 import numpy as np
 
 from ceasefire.errors import RawInputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PROVENANCE_FILE = "provenance.json"
 ROLES = ("article", "cited_sentences")
@@ -82,13 +85,7 @@ class FileLines(Sequence):
         if start >= stop:
             return ()
         first, end = int(self._starts[start]), int(self._starts[stop]) - 1
-        try:
-            with self.path.open("rb") as handle:
-                self._check_same_file(handle)
-                handle.seek(first)
-                data = handle.read(end - first)
-        except OSError as error:
-            raise RawInputError(self.name, f"cannot be read again: {error.strerror or error}") from None
+        data = self._read_bytes(first, end)
         try:
             lines = data.decode("utf-8").split("\n")
         except UnicodeDecodeError:
@@ -98,6 +95,34 @@ class FileLines(Sequence):
         if b"\r" not in data:
             return tuple(lines)
         return tuple(line[:-1] if line.endswith("\r") else line for line in lines)
+
+    def texts(self, start: int, stop: int) -> "pa.Array":
+        """Lines ``start + 1`` to ``stop`` as Arrow texts, each with its line end (``\\n``, ``\\r\\n``;
+        the file's last line without): for kernels to classify, with no Python string per line."""
+        import pyarrow as pa
+
+        first = int(self._starts[start])
+        data = self._read_bytes(first, int(self._starts[stop]) - 1) + b"\n" if start < stop else b""
+        offsets = self._starts[start : stop + 1] - first
+        try:
+            texts = pa.LargeStringArray.from_buffers(stop - start, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(data))
+            texts.validate(full=True)  # UTF-8, as when the file was read
+        except pa.ArrowInvalid:
+            raise RawInputError(self.name, _CHANGED) from None
+        return texts
+
+    def _read_bytes(self, first: int, end: int) -> bytes:
+        """Bytes ``first`` to ``end`` of the file, checked to be the file the run read."""
+        try:
+            with self.path.open("rb") as handle:
+                self._check_same_file(handle)
+                handle.seek(first)
+                data = handle.read(end - first)
+        except OSError as error:
+            raise RawInputError(self.name, f"cannot be read again: {error.strerror or error}") from None
+        if len(data) != end - first:
+            raise RawInputError(self.name, _CHANGED)
+        return data
 
     def _check_same_file(self, handle: BinaryIO) -> None:
         identity = _identity(os.fstat(handle.fileno()))

@@ -12,8 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ceasefire.extract.article import parse_heading, walk_sections
 from ceasefire.extract.raw import RawDocument
+from ceasefire.extract.table_cells import flags, strip
 
 _BOUNDARY = re.compile(
     r"(?<=[.!?])[\"”’]?(?=\s+[\"“‘(\[]?[A-Z0-9])"  # stop, optional closing quote, space, next sentence
@@ -68,10 +73,18 @@ def is_prose_line(line: str) -> bool:
     return bool(stripped) and not stripped.startswith(("|", "- ", "* ")) and parse_heading(stripped) is None
 
 
+def _may_be_prose(texts: pa.Array) -> np.ndarray:
+    """The lines :func:`is_prose_line` may accept (not blank, no table row or list item), by Arrow kernels."""
+    stripped = strip(texts)
+    excluded = pc.or_(pc.equal(pc.utf8_length(stripped), 0),
+                      pc.or_(pc.starts_with(stripped, "|"), pc.or_(pc.starts_with(stripped, "- "), pc.starts_with(stripped, "* "))))  # fmt: skip
+    return ~flags(excluded)
+
+
 def article_sentences(document: RawDocument) -> list[Sentence]:
     """Every prose sentence of the article, in reading order, with its heading path."""
     sentences = []
-    for number, line, path in walk_sections(document):
+    for number, line, path in walk_sections(document, keep=_may_be_prose):
         if not is_prose_line(line):
             continue
         section = tuple(title for title in path if title)
