@@ -17,8 +17,10 @@ every cached re-run: at 1,000,000 rows that was over a minute. Instead:
 Within a flow run on the thread pool every task runs in the flow's process, so :func:`retaining`
 keeps what the tasks stored and read there: the next task (and the flow) take the build just
 stored instead of reading it back, and a raw file whose bytes still have the recorded sha256 is
-not decoded again. The folders are still written, for the cache of later runs and for Dask
-workers, which never see this process's memory.
+not decoded again. The folders are still written, for the cache of later runs: on a thread of
+their own, beside the tasks that follow (a million rows take about 0.6 s to store), and
+:func:`retaining` waits for them before its block ends; a store that failed fails the run there.
+Dask workers, which never see this process's memory, store and read them in the task itself.
 
 A build folder is named after the task's cache key, which is content-based (``flows/caching.py``):
 the same inputs and code give the same folder, so a cached result always points at a folder that
@@ -36,6 +38,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +119,8 @@ class BuildRef:
         return self.folder / f"frame-{resource}.arrow"
 
     def is_stored(self) -> bool:
-        return (self.folder / _REST_FILE).is_file()
+        """Whether the build is in its folder, or being written there while this process retains it."""
+        return (self.folder / _REST_FILE).is_file() or self.folder in _retained.stores
 
     def load(self) -> pipeline.Build:
         return load_build(self)
@@ -129,6 +133,8 @@ class _Retained:
         self.on = 0  # nested runs in one process (tests) each turn it on
         self.builds: dict[Path, pipeline.Build] = {}
         self.documents: dict[tuple[str, str, str], RawDocument] = {}
+        self.stores: dict[Path, Future[None]] = {}  # build folders being written, in order, on one thread
+        self.writer: ThreadPoolExecutor | None = None
 
 
 _retained = _Retained()
@@ -138,17 +144,36 @@ _retained = _Retained()
 def retaining() -> Iterator[None]:
     """Keep stored builds and read raw files in memory while the block runs; forget them after it.
 
-    Everything kept is keyed by content (a build folder is named by its cache key, a raw file by
-    its sha256), so a run overlapping this one in the same process can only find the same data.
+    Builds stored meanwhile are written on a thread beside the block; when the block ends, it waits
+    for them, and raises the first failure of one (unless the block itself failed). Everything kept
+    is keyed by content (a build folder is named by its cache key, a raw file by its sha256), so a
+    run overlapping this one in the same process can only find the same data.
     """
+    if not _retained.on:
+        _retained.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-build")
     _retained.on += 1
     try:
         yield
-    finally:
-        _retained.on -= 1
-        if not _retained.on:
-            _retained.builds.clear()
-            _retained.documents.clear()
+    except BaseException:
+        _forget()
+        raise
+    _forget(raising=True)
+
+
+def _forget(raising: bool = False) -> None:
+    """End one :func:`retaining` block: the last one waits for the builds being written and forgets all."""
+    _retained.on -= 1
+    if _retained.on:
+        return
+    writer, stores = _retained.writer, list(_retained.stores.values())
+    writer.shutdown(wait=True)  # every build is in its folder, or failed to be
+    _retained.writer = None
+    _retained.stores.clear()
+    _retained.builds.clear()
+    _retained.documents.clear()
+    failed = next((store.exception() for store in stores if store.exception() is not None), None)
+    if raising and failed is not None:
+        raise failed
 
 
 def _still_has_sha256(raw_dir: Path, name: str, sha256: str) -> bool:
@@ -278,12 +303,23 @@ def store_build(
 
     ``unchanged`` names frame files already stored that hold some resources' frames as they are
     (validation without corrections changes none): they are hard-linked, not written again.
+    While :func:`retaining`, the build is kept in memory and written on its thread.
     """
     folder = (root or store_root()) / f"{key}-{_FORMAT}"
     ref = BuildRef(folder=folder, corpus=corpus, schemas_dir=build.contracts.schemas_dir)
     if ref.is_stored():
         return ref
     folder.parent.mkdir(parents=True, exist_ok=True)
+    if _retained.on:
+        _retained.builds[folder] = build
+        _retained.stores[folder] = _retained.writer.submit(_write_build, build, folder, key, unchanged)
+    else:
+        _write_build(build, folder, key, unchanged)
+    return ref
+
+
+def _write_build(build: pipeline.Build, folder: Path, key: str, unchanged: dict[str, Path] | None) -> None:
+    """Write ``build`` into a scratch folder beside ``folder`` and rename it into place."""
     scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
     try:
         extractions = {}
@@ -302,14 +338,14 @@ def store_build(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    if _retained.on:
-        _retained.builds[folder] = build
-    return ref
 
 
 def _link_frame(source: Path | None, target: Path) -> bool:
     """Hard-link a stored frame (its Arrow file and the pickle beside it); False if it cannot be."""
     if source is None:
+        return False
+    pending = _retained.stores.get(source.parent)
+    if pending is not None and pending.exception() is not None:  # written before this one, on the same thread
         return False
     try:
         os.link(source, target)

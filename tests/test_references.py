@@ -132,6 +132,56 @@ def test_while_retaining_a_stored_build_is_taken_from_memory_and_forgotten_after
         _same_cells(again.extractions[name].frame, extraction.frame)
 
 
+def test_while_retaining_a_build_is_written_beside_the_run_and_the_block_waits_for_it(tmp_path, monkeypatch):
+    """The next task does not wait for the files of the cache: they are written on the store thread,
+    and the retaining block (the flow's tasks) ends only once they are in place."""
+    import threading
+
+    from flows import references
+
+    raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
+    build = build_dataset(raw)
+    release, writers = threading.Event(), []
+
+    def slow_write(frame, path):
+        writers.append(threading.current_thread().name)
+        assert release.wait(10)
+        write_frame(frame, path)
+
+    monkeypatch.setattr(references, "write_frame", slow_write)
+    with retaining():
+        ref = store_build(build, _corpus_ref(raw, build), "key", tmp_path / "store")
+        assert ref.is_stored() and not ref.folder.exists()  # being written: a task after this one takes it from memory
+        assert load_build(ref).extractions["violations"].frame is build.extractions["violations"].frame
+        release.set()
+    assert (ref.folder / _REST_FILE).is_file() and writers and all(name.startswith("store-build") for name in writers)
+    for name, extraction in build.extractions.items():
+        _same_cells(load_build(ref).extractions[name].frame, extraction.frame)
+
+
+def test_a_build_that_could_not_be_stored_fails_the_retaining_block_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from flows import references
+
+    raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
+    build = build_dataset(raw)
+
+    def disk_full(frame, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(references, "write_frame", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        with retaining():
+            ref = store_build(build, _corpus_ref(raw, build), "key", tmp_path / "store")
+    assert not ref.is_stored() and list((tmp_path / "store").iterdir()) == []  # no folder, no scratch
+    # The block's own failure is the one raised, not the store's.
+    with pytest.raises(RawInputError, match="the block's own"):
+        with retaining():
+            store_build(build, _corpus_ref(raw, build), "key", tmp_path / "store")
+            raise RawInputError("a.txt", "the block's own failure")
+
+
 def test_while_retaining_a_raw_file_edited_since_it_was_read_is_an_input_error_not_stale_data(tmp_path):
     raw = write_raw_dir(tmp_path / "raw", seed_article(), seed_cited())
     build = build_dataset(raw)
