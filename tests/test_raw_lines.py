@@ -9,6 +9,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,6 +177,9 @@ def test_tables_and_sentences_found_by_arrow_are_those_of_the_index_walk(tmp_pat
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(article, "WALK_LINES", walk_lines)
         assert find_pipe_tables(document, split_rows=split_rows) == _tables_by_index(tuple(lines), split_rows)
+        # Every line kept comes with the text, number and heading path of the line-by-line walk.
+        every = list(walk_sections(document, keep=lambda texts: np.ones(len(texts), dtype=bool)))
+        assert every == list(walk_sections(RawDocument("a.txt", "article", tuple(lines), "", 0)))
         assert article_sentences(document) == _sentences_line_by_line(RawDocument("a.txt", "article", tuple(lines), "", 0))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -83,22 +83,28 @@ def walk_sections(
     """
     path: list[str] = []
     current: tuple[str, ...] = ()  # one tuple per heading, shared by the lines under it
-    lines = document.lines
-    for first in range(0, len(lines), WALK_LINES if keep is not None else max(len(lines), 1)):
-        if keep is None:
-            selected: list[int] | range = range(len(lines))
-        else:
-            stop = min(len(lines), first + WALK_LINES)
-            texts = lines.texts(first, stop) if isinstance(lines, FileLines) else pa.array(lines[first:stop], type=pa.large_string())
-            selected = (first + np.flatnonzero(keep(texts) | flags(pc.starts_with(texts, "=")))).tolist()
-        for index in selected:
-            line = lines[index]
-            heading = parse_heading(line) if line.startswith("=") else None
-            if heading:
-                level, title = heading
-                path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
-                current = tuple(path)
-            yield index + 1, line, current
+    numbered = enumerate(document.lines, start=1) if keep is None else _kept_lines(document.lines, keep)
+    for number, line in numbered:
+        heading = parse_heading(line) if line.startswith("=") else None
+        if heading:
+            level, title = heading
+            path = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [title]
+            current = tuple(path)
+        yield number, line, current
+
+
+def _kept_lines(lines: Sequence[str], keep: Callable[[pa.Array], np.ndarray]) -> Iterator[tuple[int, str]]:
+    """``(number, line)`` of the lines ``keep`` selects and of those that start with ``=``, :data:`WALK_LINES` at a time."""
+    for first in range(0, len(lines), WALK_LINES):
+        stop = min(len(lines), first + WALK_LINES)
+        on_disk = isinstance(lines, FileLines)
+        texts = lines.texts(first, stop) if on_disk else pa.array(lines[first:stop], type=pa.large_string())
+        for offset in np.flatnonzero(keep(texts) | flags(pc.starts_with(texts, "="))).tolist():
+            if not on_disk:
+                yield first + offset + 1, lines[first + offset]
+                continue
+            line = texts[offset].as_py()[:-1]  # the line without its end, as FileLines.read gives it
+            yield first + offset + 1, line[:-1] if line.endswith("\r") else line
 
 
 def split_pipe_row(line: str) -> tuple[Cell, ...]:

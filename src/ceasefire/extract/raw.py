@@ -97,8 +97,8 @@ class FileLines(Sequence):
         return tuple(line[:-1] if line.endswith("\r") else line for line in lines)
 
     def texts(self, start: int, stop: int) -> "pa.Array":
-        """Lines ``start + 1`` to ``stop`` as Arrow texts, each with its line end (``\\n``, ``\\r\\n``;
-        the file's last line without): for kernels to classify, with no Python string per line."""
+        """Lines ``start + 1`` to ``stop`` as Arrow texts, each ending with ``\\n`` (after a ``\\r`` that
+        :meth:`read` takes off): for kernels to classify, with no Python string per line."""
         import pyarrow as pa
 
         first = int(self._starts[start])
