@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from ceasefire import pipeline
-from ceasefire.errors import RawInputError
+from ceasefire.errors import OutputLocationError, RawInputError
 from ceasefire.extract.raw import RawCorpus, RawDocument, confine_raw_path, read_raw_document, sha256_file
 
 STORE_FOLDER = "ceasefire-builds"
@@ -171,7 +171,7 @@ def _forget(raising: bool = False) -> None:
     _retained.stores.clear()
     _retained.builds.clear()
     _retained.documents.clear()
-    failed = next((store.exception() for store in stores if store.exception() is not None), None)
+    failed = next((error for error in (store.exception() for store in stores) if error is not None), None)
     if raising and failed is not None:
         raise failed
 
@@ -309,7 +309,6 @@ def store_build(
     ref = BuildRef(folder=folder, corpus=corpus, schemas_dir=build.contracts.schemas_dir)
     if ref.is_stored():
         return ref
-    folder.parent.mkdir(parents=True, exist_ok=True)
     if _retained.on:
         _retained.builds[folder] = build
         _retained.stores[folder] = _retained.writer.submit(_write_build, build, folder, key, unchanged)
@@ -319,8 +318,16 @@ def store_build(
 
 
 def _write_build(build: pipeline.Build, folder: Path, key: str, unchanged: dict[str, Path] | None) -> None:
-    """Write ``build`` into a scratch folder beside ``folder`` and rename it into place."""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+    """Write ``build`` into a scratch folder beside ``folder`` and rename it into place.
+
+    A full disk or a read-only store is the run's output location failing, as for ``dist/``: an
+    :class:`OutputLocationError` naming the store, which ends the run with one line, no traceback.
+    """
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+    except OSError as error:
+        raise _unwritable(folder.parent, error) from None
     try:
         extractions = {}
         for name, extraction in build.extractions.items():
@@ -335,9 +342,15 @@ def _write_build(build: pipeline.Build, folder: Path, key: str, unchanged: dict[
             os.rename(scratch, folder)
         except OSError:  # another run stored the same key first: its folder holds the same build
             shutil.rmtree(scratch, ignore_errors=True)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(scratch, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise _unwritable(folder.parent, error) from None
         raise
+
+
+def _unwritable(store: Path, error: OSError) -> OutputLocationError:
+    return OutputLocationError(str(store), f"cannot be written: {error.strerror or error}; nothing published")
 
 
 def _link_frame(source: Path | None, target: Path) -> bool:

@@ -111,3 +111,26 @@ def test_prefect_never_walks_the_build_or_the_outcome_looking_for_futures(flow_m
     assert outcome.status == "published"
     assert walked, "the spy saw no task parameters: Prefect collects them elsewhere now"
     assert not {pipeline.Build, pipeline.Outcome, RawCorpus} & set(walked)
+
+
+def test_a_full_disk_under_the_build_store_ends_the_run_with_one_line_and_publishes_nothing(flow_module, tmp_path, monkeypatch):
+    """The build is stored beside the run's tasks (flows/references.py); the store failing is the run's
+    output location failing: the run ends Failed with the store's path, no traceback, nothing published."""
+    import errno
+
+    from flows import references
+
+    def disk_full(frame, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(references, "write_frame", disk_full)
+    # A table row no other test has, so the extraction is not cached and its build is stored.
+    raw = write_raw_dir(tmp_path / "raw", replace_line(seed_article(), 82, f"| 08.11.2021 | 1 | near Shusha | Azerbaijan | {tmp_path.name} |"))
+    state = flow_module.publish_dataset(
+        raw_dir=str(raw), dist_dir=str(tmp_path / "dist"), reports_dir=str(tmp_path / "reports"), return_state=True
+    )
+    assert state.is_failed()
+    store = references.store_root()
+    assert state.message == f"{store}: cannot be written: No space left on device; nothing published"
+    assert not (tmp_path / "dist").exists()
+    assert not list((tmp_path / "reports").rglob("traceback.txt"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ceasefire.errors import RawInputError
+from ceasefire.errors import OutputLocationError, RawInputError
 from ceasefire.pipeline import build_dataset
 from ceasefire.publish.serialize import render_csv, render_jsonl
 from conftest import ARTICLE, SEED_RAW, replace_line, seed_article, seed_cited, write_raw_dir
@@ -171,7 +171,7 @@ def test_a_build_that_could_not_be_stored_fails_the_retaining_block_and_leaves_n
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(references, "write_frame", disk_full)
-    with pytest.raises(OSError, match="No space left on device"):
+    with pytest.raises(OutputLocationError, match=r"store: cannot be written: No space left on device; nothing published"):
         with retaining():
             ref = store_build(build, _corpus_ref(raw, build), "key", tmp_path / "store")
     assert not ref.is_stored() and list((tmp_path / "store").iterdir()) == []  # no folder, no scratch

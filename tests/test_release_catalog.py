@@ -191,6 +191,8 @@ def test_the_deflate_stream_of_a_fixed_input_is_pinned(tmp_path: Path) -> None:
     reference = _BlocksOneAfterTheOther(1 << 22)
     reference.compress(source.read_bytes())
     assert stream == reference.flush()
+    data, fed = source.read_bytes(), BlockDeflater(ZIP_LEVEL)  # fed in pieces of another size: the same stream
+    assert b"".join(fed.compress(data[start : start + 999_983]) for start in range(0, len(data), 999_983)) + fed.flush() == stream
     assert zlib_ng.decompress(stream, -15) == source.read_bytes()
     assert (deflated.size, deflated.compressed, deflated.crc) == (10_113_119, len(stream), zlib.crc32(source.read_bytes()))
     assert hashlib.sha256(stream).hexdigest() == "daf7fe8924cb7fa28cf9b7298cf6b473ae5c771b35031b7f025eccb5f264b2e6"
