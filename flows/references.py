@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from ceasefire import pipeline
+from ceasefire.contracts.schema import categorical_of
 from ceasefire.errors import OutputLocationError, RawInputError
 from ceasefire.extract.raw import RawCorpus, RawDocument, confine_raw_path, read_raw_document, sha256_file
 
@@ -193,8 +194,8 @@ def store_root() -> Path:
 
 def _arrow_column(series: pd.Series) -> pa.Array | None:
     """The column as Arrow, or None when Arrow would not give back the very same Python values."""
-    if isinstance(series.dtype, (pd.StringDtype, pd.Int64Dtype)):
-        return pa.array(series, from_pandas=True)
+    if isinstance(series.dtype, (pd.StringDtype, pd.Int64Dtype, pd.CategoricalDtype)):
+        return pa.array(series, from_pandas=True)  # a categorical as a dictionary array
     if series.dtype != object:
         return None
     try:
@@ -212,6 +213,8 @@ def _arrow_column(series: pd.Series) -> pa.Array | None:
 def _pandas_column(array: pa.ChunkedArray, dtype: str) -> pd.Series:
     if dtype in ("Int64", "string", "str"):
         return array.to_pandas(types_mapper=_NULLABLE_DTYPES.get).astype(dtype)
+    if pa.types.is_dictionary(array.type):  # a text column held once per distinct text
+        return pd.Series(categorical_of(array))
     if pa.types.is_date32(array.type):
         return pd.Series(array.to_pandas(date_as_object=True), dtype=object)  # datetime.date, None
     return pd.Series(array.to_pylist(), dtype=object)  # lists stay lists, not numpy arrays

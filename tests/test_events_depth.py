@@ -58,7 +58,7 @@ def test_a_later_clause_inherits_the_attribution_of_its_sentence(contracts):
         "== A ==\nIn mid-December 2020, Azerbaijani media reported that groups were attacking employees, "
         "and on 11 December 2020, that an Azerbaijan soldier was injured."), contracts).frame  # fmt: skip
     assert frame["reported_by"].tolist() == ["Azerbaijani media", "Azerbaijani media"]
-    assert frame["target"].fillna("").tolist() == ["", "Azerbaijan"]
+    assert frame["target"].astype("string").fillna("").tolist() == ["", "Azerbaijan"]
 
 
 def test_a_russian_confirmation_in_a_continuation_sentence_confirms_the_incident(contracts):

@@ -8,6 +8,7 @@ import io
 import json
 
 import pandas as pd
+import pytest
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,3 +114,35 @@ def test_text_lists_are_written_as_json_dumps_writes_lists(data: dict) -> None:
     """changes.json keeps its bytes when its row lists are Arrow text (any nesting, any text)."""
     expected = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     assert json_bytes(_with_text_lists(data)) == expected
+
+
+# A few texts drawn again and again: the columns a table repeats (a violator, a place, a source file).
+# Each drawn text twice, in any order: at most one distinct text in two rows.
+repeated_texts = st.lists(texts, min_size=1, max_size=4).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), min_size=1, max_size=20).map(lambda drawn: drawn * 2).flatmap(st.permutations)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(repeated_texts, st.integers(1, 7))
+def test_a_text_column_held_once_per_distinct_text_is_written_as_the_same_bytes(values: list[str | None], slice_rows: int) -> None:
+    """A repeated text column is a categorical in the build (``text_column``); every published form
+    (CSV, JSON Lines, the typed batches of Parquet and SQLite) and every slice of it is the same
+    as from the column of Arrow strings."""
+    from ceasefire.contracts.schema import text_column
+    from ceasefire.publish import formats, serialize
+
+    held_once = text_column(values)
+    assert isinstance(held_once.dtype, pd.CategoricalDtype)  # at most one distinct text in two rows
+    strings = pd.DataFrame({"text": pd.array(values, dtype="string"), "n": pd.array(range(len(values)), dtype="Int64")})
+    categorical = strings.assign(text=held_once)
+    assert categorical["text"].isna().tolist() == strings["text"].isna().tolist()
+    assert render_csv(categorical) == render_csv(strings) == render_csv_by_row(strings)
+    assert render_jsonl(categorical) == render_jsonl(strings) == render_jsonl_by_row(strings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serialize, "RENDER_ROWS", slice_rows)
+        assert b"".join(csv_chunks(categorical)) == render_csv(strings)
+        assert b"".join(jsonl_chunks(categorical)) == render_jsonl(strings)
+    schema = {"fields": [{"name": "text", "type": "string"}, {"name": "n", "type": "integer"}]}
+    typed = [list(formats.typed_batches(frame, schema, slice_rows)) for frame in (categorical, strings)]
+    assert [batch.equals(other) and batch.schema.equals(other.schema) for batch, other in zip(*typed)] == [True] * len(typed[1])

@@ -61,8 +61,19 @@ class Date(pandas_engine.Date):
         return super().check(pandera_dtype, data_container)
 
 
+class Text(pandas_engine.STRING):
+    """pandera's text type, which also takes a categorical of texts: the form a text column takes
+    when it repeats its values (:func:`ceasefire.contracts.schema.text_column`)."""
+
+    def check(self, pandera_dtype: DataType, data_container: pd.Series | None = None):  # type: ignore[override]
+        if data_container is not None and isinstance(data_container.dtype, pd.CategoricalDtype):
+            texts = set(map(type, data_container.cat.categories)) <= {str}
+            return pd.Series(texts, index=data_container.index)
+        return super().check(pandera_dtype, data_container)
+
+
 PANDERA_DTYPES = {
-    "string": "string",
+    "string": Text(),
     "integer": "Int64",
     "number": "Float64",
     "boolean": "boolean",

@@ -26,6 +26,7 @@ from ceasefire.extract.prose_dates import DatePhrase, DateRangeError, find_date_
 from ceasefire.extract.raw import RawCorpus, RawDocument
 from ceasefire.extract.sentences import Sentence, article_sentences
 from ceasefire.extract.violations import Extraction, slugify
+from ceasefire.contracts.schema import text_column
 from ceasefire.contracts.vocabularies import Contracts, Gazetteer, Vocabulary
 
 RESOURCE = "events"
@@ -576,7 +577,7 @@ def relink_events(events: Extraction, violations: pd.DataFrame, gazetteer: Gazet
     frame = events.frame.copy()
     columns = ["date_start", "date_end", "places", "incident_places", "event_type"]
     links = [link_violation(dict(zip(columns, values)), index, gazetteer) for values in zip(*(frame[c] for c in columns))]
-    frame["violation_id"] = pd.array(links, dtype=frame["violation_id"].dtype)
+    frame["violation_id"] = text_column(links)  # the form of a text column (categorical if the links repeat)
     return dataclasses.replace(events, frame=frame)
 
 

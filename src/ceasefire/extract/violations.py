@@ -28,6 +28,7 @@ from ceasefire.extract.table_cells import flags, split_block
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.extract.raw import RawDocument
+from ceasefire.contracts.schema import concat_frames
 from ceasefire.contracts.vocabularies import Contracts
 from ceasefire.threads import in_threads
 
@@ -332,7 +333,8 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     line_numbers = [numbers for _, numbers, _ in blocks]
     # (line, order, finding), reported in table order; a stable sort of the blocks' lists in turn
     problems = sorted((problem for _, _, found in blocks for problem in found), key=lambda problem: problem[:2])
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    unique = [spec.name for spec in contracts.schema(RESOURCE).fields if spec.unique]
+    frame = frames[0] if len(frames) == 1 else concat_frames(frames, unique)
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
         cell_columns=TableCellColumns(document, np.concatenate(line_numbers), positions), section=table.section,

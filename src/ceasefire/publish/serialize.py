@@ -42,7 +42,7 @@ def _column_values(series: pd.Series) -> list[object]:
     Nullable integer and string columns convert in one call; other columns value by value, with
     one conversion per distinct scalar (dates repeat) and per distinct list.
     """
-    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype)):
+    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype, pd.CategoricalDtype)):
         return series.to_numpy(dtype=object, na_value=None).tolist()
     plain: dict[object, object] = {}
     values = []
@@ -65,7 +65,7 @@ def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
         cells = series.to_numpy(dtype="int64", na_value=0).astype(str).astype(object)
         cells[missing] = ""
         return cells.tolist()
-    if isinstance(series.dtype, pd.StringDtype):
+    if isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype)):
         return series.to_numpy(dtype=object, na_value="").tolist()
     return [csv_text(value, delimiter) for value in _column_values(series)]
 
@@ -150,9 +150,23 @@ def empty_lists_as_null(lists: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(pc.list_value_length(lists), 0), pa.scalar(None, lists.type), lists)
 
 
+def _distinct_texts(series: pd.Series) -> tuple[pd.Series, pa.Array] | None:
+    """A categorical column of texts as its distinct texts (a text column) and, per row, the index
+    of its text (null where missing); None for any other column. Its cells are made once per
+    distinct text, then taken for each row."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    codes = series.cat.codes.to_numpy()
+    return pd.Series(pd.array(series.cat.categories, dtype="string")), pa.array(codes, mask=codes < 0)
+
+
 def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
     """The CSV cells of a column, quoted where the csv module quotes: text, integer, date and
     list-of-text columns by Arrow kernels, the others made text value by value first."""
+    distinct = _distinct_texts(series)
+    if distinct is not None:
+        texts, indices = distinct
+        return pc.fill_null(_arrow_csv_cells(texts, delimiter).take(indices), _text(""))
     text = _arrow_text(series)
     if text is None:
         typed = _arrow_dates_or_lists(series)
@@ -172,6 +186,10 @@ def _arrow_csv_cells(series: pd.Series, delimiter: str) -> pa.Array:
 def _arrow_json_cells(series: pd.Series) -> pa.Array | None:
     """The JSON-encoded cells of a text, integer, date or list-of-text column, as json.dumps writes
     them; None when the column is of another type (the caller then encodes it in Python)."""
+    distinct = _distinct_texts(series)
+    if distinct is not None:
+        texts, indices = distinct
+        return pc.fill_null(_arrow_json_cells(texts).take(indices), _text("null"))  # type: ignore[union-attr]
     text = _arrow_text(series)
     if text is None:
         typed = _arrow_dates_or_lists(series)
