@@ -24,3 +24,18 @@ def rows_by_value(values: list) -> list[int]:
 def test_list_cells_with_control_characters_are_the_ones_a_search_of_each_item_finds(values: list) -> None:
     frame = pd.DataFrame({"places": pd.Series([[]] + values, dtype=object)})
     assert _suspect_rows(frame, ["places"]) == rows_by_value([[]] + values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.none() | ITEM_TEXT, min_size=1, max_size=4).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), min_size=1, max_size=12).map(lambda drawn: drawn * 2).flatmap(st.permutations)))
+def test_a_repeated_text_column_has_its_control_characters_found_in_the_rows_a_search_of_each_value_finds(values: list) -> None:
+    """A text column held once per distinct text (a categorical) is searched text by text, and each
+    row holding a found text is suspect: the rows the search of every value finds."""
+    from ceasefire.contracts.schema import text_column
+
+    column = text_column(values)
+    assert isinstance(column.dtype, pd.CategoricalDtype)
+    found = [position for position, value in enumerate(values) if value is not None and CONTROL_CHARACTERS.search(value)]
+    assert _suspect_rows(pd.DataFrame({"text": column}), ["text"]) == found
+    assert _suspect_rows(pd.DataFrame({"text": pd.array(values, dtype="string")}), ["text"]) == found

@@ -34,6 +34,7 @@ class Rule:
     column: str | None = None
     message: str = ""
     severity: Severity = "error"
+    whole_frame: bool = False  # the check compares a row with other rows (not uniqueness): it sees the whole frame at once
 
 
 @dataclass

@@ -61,6 +61,11 @@ def _suspect_rows(frame: pd.DataFrame, names: list[str]) -> list[int]:
                          if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value)]  # fmt: skip
             suspect.update(found)
             continue
+        if isinstance(values.dtype, pd.CategoricalDtype):  # a repeated text column: each distinct text searched once
+            texts = pd.Series(values.cat.categories, dtype="string").str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(bool)
+            codes = values.cat.codes.to_numpy()
+            suspect.update(np.flatnonzero(np.isin(codes, np.flatnonzero(texts))).tolist())
+            continue
         flags = values.astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False)
         suspect.update(flags.to_numpy().nonzero()[0].tolist())
     return sorted(suspect)

@@ -65,7 +65,7 @@ def violation_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
                    Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
         rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start"),
                    Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
-                        "date_start", "the row is dated earlier than a row above it", severity="warning")),
+                        "date_start", "the row is dated earlier than a row above it", severity="warning", whole_frame=True)),
         rule_check(lambda f: f["places"].map(lambda items: bool(items)),
                    Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
                         "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json",
@@ -153,6 +153,76 @@ def describe_value(value: object) -> str | None:
     return str(value)
 
 
+# Rows validated by one call of pandera: its checks make a few columns' worth of temporaries per call,
+# so a table of ten million rows is validated in slices of this many (memory; docs/BENCHMARKS.md).
+VALIDATE_ROWS = 250_000
+
+
+def failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame, sliced: bool = True) -> pd.DataFrame | None:
+    """pandera's failure cases of ``frame`` (lazy validation), None when it passes.
+
+    Unless ``sliced`` is false (a check of the schema compares a row with the rows above it), a
+    frame of more than :data:`VALIDATE_ROWS` rows is validated in slices of that many, which keep
+    their row labels. Uniqueness is the one rule of a schema (``unique`` fields, the primary key)
+    that a slice cannot decide alone: the rows whose key occurs more than once in the whole frame
+    (every copy) are validated together once more, so each copy of a repeated key is a failure case,
+    as when the frame is validated at once. A case found twice is one finding (:func:`run_pandera`).
+    """
+    slices = [frame] if len(frame) <= VALIDATE_ROWS or not sliced else [frame.iloc[start : start + VALIDATE_ROWS] for start in range(0, len(frame), VALIDATE_ROWS)]
+    if len(slices) > 1:
+        repeated = _rows_of_repeated_keys(schema, frame)
+        if repeated.any():
+            slices.append(frame[repeated])
+    cases = []
+    for rows in slices:
+        try:
+            schema.validate(rows, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases.append(errors.failure_cases)
+    return pd.concat(cases, ignore_index=True) if cases else None
+
+
+def _rows_of_repeated_keys(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> np.ndarray:
+    """The rows whose value of a ``unique`` column, or whose primary key, occurs more than once
+    (missing values counted as one value: a superset of what pandera flags does no harm)."""
+    repeated = np.zeros(len(frame), dtype=bool)
+    for name, column in schema.columns.items():
+        if column.unique and name in frame.columns:
+            repeated |= _repeated_values(frame[name])
+    key = [schema.unique] if isinstance(schema.unique, str) else list(schema.unique or [])
+    if key and set(key) <= set(frame.columns):
+        repeated |= frame.duplicated(subset=key, keep=False).to_numpy(dtype=bool)
+    return repeated
+
+
+# Sorted values compared with their neighbours this many at a time.
+_NEIGHBOURS = 262_144
+
+
+def _repeated_values(column: pd.Series) -> np.ndarray:
+    """For each row, whether its value occurs in another row too (a missing value is one value).
+
+    Arrow texts are sorted by Arrow and each compared with the next, a window at a time: no Python
+    string per row and no copy of the column (pandas' ``duplicated`` makes both, ~500 MB at 3M ids).
+    """
+    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+        return column.duplicated(keep=False).to_numpy(dtype=bool)
+    texts = pyarrow.chunked_array(pyarrow.array(column.array))
+    count, missing = len(texts), texts.null_count
+    order = pyarrow.compute.sort_indices(texts).to_numpy()  # missing values last
+    repeated_in_order = np.zeros(count, dtype=bool)
+    for start in range(0, count - missing - 1, _NEIGHBOURS):
+        window = texts.take(order[start : min(start + _NEIGHBOURS + 1, count - missing)])
+        same = pyarrow.compute.equal(window.slice(1), window.slice(0, len(window) - 1)).to_numpy(zero_copy_only=False)
+        repeated_in_order[start : start + len(same)] |= same
+        repeated_in_order[start + 1 : start + 1 + len(same)] |= same
+    if missing > 1:
+        repeated_in_order[count - missing :] = True
+    repeated = np.zeros(count, dtype=bool)
+    repeated[order[repeated_in_order]] = True
+    return repeated
+
+
 def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) -> list[Finding]:
     """Validate the frame lazily with each schema and turn every failure case into a finding.
 
@@ -162,11 +232,9 @@ def run_pandera(extraction: Extraction, schemas: dict[Severity, RuledSchema]) ->
     findings: list[Finding] = []
     seen: set[tuple] = set()  # a frame-wide check fails once per column of a bad row; report it once
     for severity, ruled in schemas.items():
-        try:
-            ruled.schema.validate(frame, lazy=True)
+        cases = failure_cases(ruled.schema, frame, sliced=not any(rule.whole_frame for rule in ruled.rules_by_check.values()))
+        if cases is None:
             continue
-        except pa.errors.SchemaErrors as errors:
-            cases = errors.failure_cases
         for case in cases.itertuples(index=False):
             rule = rule_for_failure(ruled, case.column, str(case.check))
             column = rule.column or case.column
