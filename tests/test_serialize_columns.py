@@ -139,6 +139,8 @@ def test_a_text_column_held_once_per_distinct_text_is_written_as_the_same_bytes(
     assert categorical["text"].isna().tolist() == strings["text"].isna().tolist()
     assert render_csv(categorical) == render_csv(strings) == render_csv_by_row(strings)
     assert render_jsonl(categorical) == render_jsonl(strings) == render_jsonl_by_row(strings)
+    # A table of one column is written by the csv module, value by value.
+    assert render_csv(categorical[["text"]]) == render_csv(strings[["text"]]) == render_csv_by_row(strings[["text"]])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(serialize, "RENDER_ROWS", slice_rows)
         assert b"".join(csv_chunks(categorical)) == render_csv(strings)

@@ -42,7 +42,7 @@ def _column_values(series: pd.Series) -> list[object]:
     Nullable integer and string columns convert in one call; other columns value by value, with
     one conversion per distinct scalar (dates repeat) and per distinct list.
     """
-    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype, pd.CategoricalDtype)):
+    if isinstance(series.dtype, (pd.Int64Dtype, pd.StringDtype)):
         return series.to_numpy(dtype=object, na_value=None).tolist()
     plain: dict[object, object] = {}
     values = []
@@ -65,7 +65,7 @@ def _csv_column(series: pd.Series, delimiter: str) -> list[str]:
         cells = series.to_numpy(dtype="int64", na_value=0).astype(str).astype(object)
         cells[missing] = ""
         return cells.tolist()
-    if isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+    if isinstance(series.dtype, pd.StringDtype):
         return series.to_numpy(dtype=object, na_value="").tolist()
     return [csv_text(value, delimiter) for value in _column_values(series)]
 

@@ -203,7 +203,7 @@ def _repeated_values(column: pd.Series) -> np.ndarray:
     """For each row, whether its value occurs in another row too (a missing value is one value).
 
     Arrow texts are sorted by Arrow and each compared with the next, a window at a time: no Python
-    string per row and no copy of the column (pandas' ``duplicated`` makes both, ~500 MB at 3M ids).
+    string per row and no copy of the whole column (pandas' ``duplicated`` makes both, ~500 MB at 3M ids).
     """
     if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
         return column.duplicated(keep=False).to_numpy(dtype=bool)
