@@ -96,7 +96,8 @@ def _resources(package: Path) -> list[dict]:
     return json.loads((package / "datapackage.json").read_text(encoding="utf-8"))["resources"]
 
 
-def _count_csv_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def count_csv_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The resources the check of the CSV forms reads, in order, as it reads them."""
     reads: list[str] = []
     check_csv = package_check._check_csv
 
@@ -109,13 +110,13 @@ def _count_csv_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_check_begun_ahead_is_taken_and_the_csv_forms_are_not_read_again(seed_package: Path, monkeypatch) -> None:
-    reads = _count_csv_reads(monkeypatch)
+    reads = count_csv_reads(monkeypatch)
     with Beside("package-check") as ahead:
         ahead.start(package_check.check_csv_forms, seed_package, _resources(seed_package))
         ahead.wait()
-        assert reads == ["violations", "events"]
+        assert reads == ["events", "violations"]
         assert package_check.find_package_errors(seed_package, ahead) == []
-    assert reads == ["violations", "events"]
+    assert reads == ["events", "violations"]
 
 
 def test_a_csv_form_written_again_after_the_check_ahead_is_read_again(seed_package: Path, tmp_path: Path) -> None:
@@ -147,7 +148,7 @@ def test_a_large_package_is_checked_from_when_its_csv_forms_are_written(monkeypa
     """The CSV forms are checked on a thread of their own before the version is staged, the typed
     files read back once that check has ended, and no CSV form is read twice."""
     monkeypatch.setattr(package_check, "FULL_FRICTIONLESS_MAX_ROWS", 0)  # the seed counts as large
-    reads = _count_csv_reads(monkeypatch)
+    reads = count_csv_reads(monkeypatch)
     events: list[tuple[str, str]] = []
     check, stage, read_back = pipeline.check_csv_forms, pipeline.stage_version, formats.find_written_mismatches
 
@@ -176,11 +177,11 @@ def test_a_large_package_is_checked_from_when_its_csv_forms_are_written(monkeypa
     assert names.index("check begins") < names.index("staged")
     assert names.index("check ends") < names.index("read-back begins")
     assert dict(events)["check begins"].startswith("package-check")
-    assert reads == ["violations", "events"]  # by the check ahead only
+    assert reads == ["events", "violations"]  # by the check ahead only
 
 
 def test_a_small_package_is_not_checked_ahead(monkeypatch, tmp_path: Path) -> None:
-    reads = _count_csv_reads(monkeypatch)
+    reads = count_csv_reads(monkeypatch)
     assert publish(build_dataset(SEED_RAW), tmp_path / "dist").status == "published"
     assert reads == []  # frictionless validates it in full
 

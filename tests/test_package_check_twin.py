@@ -129,14 +129,29 @@ def test_every_difference_between_twin_and_csv_is_caught(edit: str, seed_package
     assert errors and {error.resource for error in errors} == {"violations-json"}
 
 
+def set_record(row: int, field: str, value: object) -> Callable[[bytes], bytes]:
+    """Set one value of a JSON Lines twin; ``row`` counts as :func:`set_cell`'s does (2 = the first record)."""
+
+    def change(data: bytes) -> bytes:
+        lines = data.decode("utf-8").splitlines()
+        record = json.loads(lines[row - 2])
+        record[field] = value
+        lines[row - 2] = json.dumps(record, ensure_ascii=False)
+        return "\n".join(lines).encode("utf-8") + b"\n"
+
+    return change
+
+
 def test_unique_values_written_differently_in_the_csv_are_still_duplicates(
     seed_package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = Path(shutil.copytree(seed_package, tmp_path / "package"))
     set_constraint("violations", "source_line", "unique", True)(package)
     first_line = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[-2]
-    # Each cell of the column occurs once, but "079" and "79" are one integer: not unique.
+    # Each cell of the column occurs once, but "079" and "79" are one integer: not unique. The twin
+    # holds the same integers, so the uniqueness is all that is broken.
     rewrite(package, "violations", set_cell(3, "source_line", f"0{first_line}"))
+    rewrite(package, "violations-json", set_record(3, "source_line", int(first_line)))
     assert find_package_errors(package) == [("violations", None, "source_line", "unique-error")]
     assert large_path_errors(package, monkeypatch) == full_errors(package)
 
@@ -207,6 +222,7 @@ def test_a_repeated_primary_key_is_found_in_a_chunk_and_across_chunks(
     set_constraint("violations", "violation_id", "unique", False)(package)  # so the key alone can find it
     first_id = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[0]
     rewrite(package, "violations", set_cell(14, "violation_id", first_id))  # three chunks of 4 rows later
+    rewrite(package, "violations-json", set_record(14, "violation_id", first_id))  # the twin agrees: only the key is broken
     monkeypatch.setattr(package_check, "CHUNK_BYTES", bytes_per_chunk)
     assert find_package_errors(package) == [("violations", None, None, "primary-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
@@ -216,15 +232,9 @@ def test_a_foreign_key_pointing_nowhere_is_found(seed_package: Path, tmp_path: P
     """The same id pointing nowhere in the CSV form and its twin: only the foreign key is broken
     (a broken CSV cell alone is found first as a twin that differs)."""
 
-    def set_record(data: bytes) -> bytes:
-        lines = data.decode("utf-8").splitlines()
-        record = json.loads(lines[0])
-        record["violation_id"] = "2099-01-01-nowhere"
-        return "\n".join([json.dumps(record, ensure_ascii=False), *lines[1:]]).encode("utf-8") + b"\n"
-
     package = Path(shutil.copytree(seed_package, tmp_path / "package"))
     rewrite(package, "events", set_cell(2, "violation_id", "2099-01-01-nowhere"))
-    rewrite(package, "events-json", set_record)
+    rewrite(package, "events-json", set_record(2, "violation_id", "2099-01-01-nowhere"))
     monkeypatch.setattr(package_check, "CHUNK_BYTES", SMALL_CHUNK)
     assert find_package_errors(package) == [("events", None, None, "foreign-key")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []
@@ -235,6 +245,7 @@ def test_a_unique_value_repeated_chunks_later_is_found(seed_package: Path, tmp_p
     set_constraint("violations", "source_line", "unique", True)(package)
     first_line = (package / "data" / "violations.csv").read_text(encoding="utf-8").split("\n")[1].split(",")[-2]
     rewrite(package, "violations", set_cell(30, "source_line", first_line))  # four chunks after the first row's
+    rewrite(package, "violations-json", set_record(30, "source_line", int(first_line)))
     monkeypatch.setattr(package_check, "CHUNK_BYTES", SMALL_CHUNK)
     assert find_package_errors(package) == [("violations", None, "source_line", "unique-error")]
     assert large_path_errors(package, monkeypatch) == full_errors(package) != []

@@ -7,10 +7,10 @@ check derived from the contract (:mod:`ceasefire.contracts.schema`):
 
 - the descriptor and the first row of every resource, by frictionless itself;
 - every file's byte count and sha256;
-- every CSV resource in chunks: header, cells per row, each distinct cell of a column read once
-  with the contract's codec (frictionless' readers), ``required``, every value constraint
-  (``Field.broken_constraints``, all distinct values at once), ``unique``, the primary key across
-  chunks and the foreign keys;
+- every CSV resource in chunks: header, cells per row, blank rows, each distinct cell of a column
+  read once with the contract's codec (frictionless' readers), ``required``, every value
+  constraint (``Field.broken_constraints``, all distinct values at once), ``unique`` and the
+  primary key across chunks (on a hash of each row's key), and the foreign keys;
 - every JSON Lines twin: its schema is its CSV form's (foreign keys pointing at the twins) and its
   bytes are those ``serialize.render_jsonl`` writes for the CSV form's typed rows, so it holds the
   same typed records. Each distinct cell is JSON-encoded once with the contract's codec and Arrow
@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sized
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -193,27 +194,84 @@ class CsvFormsChecked:
 
 def check_csv_forms(package_dir: Path, resources: list[dict], cancel: threading.Event | None = None) -> CsvFormsChecked:
     """Every CSV resource of ``resources`` (as ``datapackage.json`` lists them) checked in chunks,
-    with its JSON Lines twin; :class:`CheckCancelled` before a chunk once ``cancel`` is set."""
+    with its JSON Lines twin; :class:`CheckCancelled` before a chunk once ``cancel`` is set.
+
+    A foreign key needs the keys of the rows that point (``pointing``) and, of the rows pointed at,
+    only those keys: the resources that point are read first where they can be (not when a
+    resource points at itself or the keys point round in a circle), and the keys of a table pointed
+    at are then kept only if some row points at them, not every key of the table.
+    """
     by_name = {resource["name"]: resource for resource in resources}
     tables = _table_resources(by_name)
     files = _file_states(package_dir, tables)  # before reading: a change while reading is a change
     schemas, _ = _csv_schemas(by_name)
-    wanted = {(key.resource or name, key.reference_fields) for name, schema in schemas.items() for key in schema.foreign_keys}
-    wanted |= {(name, key.fields) for name, schema in schemas.items() for key in schema.foreign_keys}
-    key_values: dict[tuple[str, tuple[str, ...]], set] = {key: set() for key in wanted}
-    errors: list[PackageError] = []
-    for name, schema in schemas.items():
+    references = [
+        _Reference(name, tuple(key.fields), key.resource or name, tuple(key.reference_fields))
+        for name, schema in schemas.items()
+        for key in schema.foreign_keys
+    ]
+    kept: dict[tuple[str, tuple[str, ...]], _KeptKeys] = {}
+    found: dict[str, list[PackageError]] = {}
+    for name in _reading_order(list(schemas), references):
+        keys = {}
+        for reference in references:
+            if reference.resource == name:
+                keys[reference.fields] = kept.setdefault((name, reference.fields), _KeptKeys())
+        for reference in references:
+            if reference.target == name and reference.target_fields not in keys:
+                keys[reference.target_fields] = kept[(name, reference.target_fields)] = _KeptKeys(
+                    _pointing_at(name, reference.target_fields, references, kept, found)
+                )
         twin = by_name.get(f"{name}-json")
-        errors += _check_csv(name, package_dir / by_name[name]["path"], schema,
-                             package_dir / twin["path"] if twin else None, key_values, cancel)  # fmt: skip
-    for name, schema in schemas.items():
-        if errors:  # a resource was not read to its end, so its key values are incomplete
-            break
-        for key in schema.foreign_keys:
-            values = key_values[(name, key.fields)] - {_key_of_missing(key.fields)}
-            if values - key_values[(key.resource or name, key.reference_fields)]:
-                errors.append(PackageError(name, None, None, "foreign-key"))
+        found[name] = _check_csv(name, package_dir / by_name[name]["path"], schemas[name],
+                                 package_dir / twin["path"] if twin else None, keys, cancel)  # fmt: skip
+    errors = [error for name in schemas for error in found[name]]
+    for reference in references if not errors else []:  # with errors, a resource was not read to its end
+        values = kept[(reference.resource, reference.fields)].values - {_key_of_missing(reference.fields)}
+        if values - kept[(reference.target, reference.target_fields)].values:
+            errors.append(PackageError(reference.resource, None, None, "foreign-key"))
     return CsvFormsChecked(tables, files, errors)
+
+
+class _Reference(NamedTuple):
+    """A foreign key: the ``fields`` of ``resource`` point at the ``target_fields`` of ``target``."""
+
+    resource: str
+    fields: tuple[str, ...]
+    target: str
+    target_fields: tuple[str, ...]
+
+
+@dataclass
+class _KeptKeys:
+    """The keys a foreign key needs from one resource: every key read, or only those in ``among``."""
+
+    among: set | None = None
+    values: set = dataclass_field(default_factory=set)
+
+    def update(self, keys: Iterable) -> None:
+        self.values.update(keys if self.among is None else self.among.intersection(keys))
+
+
+def _reading_order(names: list[str], references: list[_Reference]) -> list[str]:
+    """``names`` in order, but a resource that others point at after them, as far as a circle allows."""
+    order, left = [], list(names)
+    while left:
+        ready = [name for name in left if not any(r.target == name and r.resource in left and r.resource != name for r in references)]
+        order.append((ready or left)[0])
+        left.remove(order[-1])
+    return order
+
+
+def _pointing_at(
+    name: str, fields: tuple[str, ...], references: list[_Reference], kept: dict, read: dict
+) -> set | None:
+    """The keys that point at ``fields`` of ``name``, if every resource that points there was read."""
+    sources = [(r.resource, r.fields) for r in references if (r.target, r.target_fields) == (name, fields)]
+    if any(resource == name or resource not in read for resource, _ in sources):
+        return None
+    sets = [kept[source].values for source in sources]
+    return sets[0] if len(sets) == 1 else set().union(*sets)
 
 
 def _csv_schemas(resources: dict[str, dict]) -> tuple[dict[str, Schema], list[PackageError]]:
@@ -267,22 +325,22 @@ def _metadata_errors(descriptor_path: Path) -> list[PackageError]:
 
 
 def _check_csv(
-    name: str, path: Path, schema: Schema, twin: Path | None, key_values: dict, cancel: threading.Event | None = None
+    name: str, path: Path, schema: Schema, twin: Path | None, keys: dict[tuple[str, ...], _KeptKeys],
+    cancel: threading.Event | None = None,
 ) -> list[PackageError]:
     """One CSV resource in chunks: cells, types, constraints, keys; and its JSON Lines twin alongside.
 
     Arrow reads the cells; each column of a chunk is dictionary-encoded: every distinct cell is read,
     checked and JSON-encoded once, and each row gets the values of its distinct cell by a ``take``,
-    not a Python loop over rows.
+    not a Python loop over rows. ``keys`` keeps the keys a foreign key needs (:func:`check_csv_forms`).
+    Whether a unique field or the primary key repeats is decided at the end on a hash of each row's
+    key (:class:`_KeyHashes`), not on a set of the keys themselves.
     """
     names, missing = list(schema.field_names), set(schema.missing_values)
     errors: list[PackageError] = []
-    # The keys of every row so far, one set per tuple of fields (a unique field, the primary key, a key
-    # a foreign key uses): a field that is unique, the primary key and referenced holds one set, not three.
-    seen = {fields: values for (resource, fields), values in key_values.items() if resource == name}
-    for fields in [(spec.name,) for spec in schema.fields if spec.unique] + ([schema.primary_key] if schema.primary_key else []):
-        seen.setdefault(tuple(fields), set())
-    key_fields = {field for fields in seen for field in fields}
+    unique = [(spec.name,) for spec in schema.fields if spec.unique]
+    primary_key = tuple(schema.primary_key) if schema.primary_key else None
+    hashed = {fields: _KeyHashes() for fields in [*unique, *([primary_key] if primary_key else [])]}
     json_file = twin.open("rb") if twin else None
     try:
         reader = _csv_cells(path, names)
@@ -297,20 +355,15 @@ def _check_csv(
             for spec in schema.fields:
                 column = columns[spec.name] = DistinctColumn.read(spec, chunk.column(spec.name), missing)
                 errors += [PackageError(name, None, spec.name, problem) for problem in column.problems]
-                if spec.unique:
-                    present = column.present_values()
-                    distinct = set(present)
-                    if column.repeats_present() or len(distinct) != len(present) or not seen[(spec.name,)].isdisjoint(distinct):
-                        errors.append(PackageError(name, None, spec.name, "unique-error"))
+            if columns and np.logical_and.reduce([column.absent[column.codes] for column in columns.values()]).any():
+                errors.append(PackageError(name, None, None, "blank-row"))  # every cell missing: frictionless' blank row
             if errors:
                 return errors
-            rows = {field: columns[field].values() for field in key_fields}
-            if schema.primary_key:
-                keys = set(_key_rows(rows, schema.primary_key))
-                if len(keys) != chunk.num_rows or not seen[tuple(schema.primary_key)].isdisjoint(keys):
-                    return [PackageError(name, None, None, "primary-key")]
-            for fields, values in seen.items():  # once every key of the chunk is checked against the earlier ones
-                values.update(_key_rows(rows, fields))
+            for fields, hashes in hashed.items():
+                hashes.add(columns, fields)
+            for fields, kept in keys.items():
+                # A key of one field: the distinct values of the chunk are its keys (a set needs no more).
+                kept.update(columns[fields[0]].typed if len(fields) == 1 else _key_rows(columns, fields))
             if json_file is not None:
                 expected = jsonl_lines({field: columns[field].json_cells() for field in names})
                 if json_file.read(len(expected)) != expected:
@@ -322,6 +375,10 @@ def _check_csv(
     finally:
         if json_file is not None:
             json_file.close()
+    errors = [PackageError(name, None, fields[0], "unique-error") for fields in unique if hashed[fields].repeat()]
+    # frictionless: a primary key may not be missing (all its fields), nor repeat; a unique value may be missing.
+    if not errors and primary_key and (hashed[primary_key].missing() or hashed[primary_key].repeat()):
+        errors.append(PackageError(name, None, None, "primary-key"))
     return errors
 
 
@@ -338,16 +395,64 @@ def _csv_cells(path: Path, names: list[str]) -> pa.ipc.RecordBatchReader:
     )
 
 
-def _key_rows(rows: dict[str, list], fields: tuple[str, ...]) -> list:
-    """Each row's key of ``fields``: its value for a one-field key (most are), else the tuple of its values."""
-    if len(fields) == 1:
-        return rows[fields[0]]
-    return list(zip(*(rows[field] for field in fields)))
+def _key_rows(columns: dict[str, DistinctColumn], fields: tuple[str, ...]) -> list:
+    """Each row's key of ``fields``: the tuple of its values."""
+    return list(zip(*(columns[field].values() for field in fields)))
 
 
 def _key_of_missing(fields: tuple[str, ...]) -> object:
-    """The key :func:`_key_rows` gives a row whose fields are all missing (a foreign key that points nowhere)."""
+    """The key a row gets whose fields are all missing (a foreign key that points nowhere)."""
     return None if len(fields) == 1 else tuple(None for _ in fields)
+
+
+def _hash(value: object) -> int:
+    """Python's hash of a key: equal values hash alike (1 and 1.0, 0.0 and -0.0), as in a set.
+    A list or a tuple hashes by its items; a value no set could hold (an object) by its JSON."""
+    if isinstance(value, (list, tuple)):
+        return hash(tuple(map(_hash, value)))
+    try:
+        return hash(value)
+    except TypeError:
+        return hash(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+
+
+class _KeyHashes:
+    """The hash of every row's key of some fields, chunk by chunk, and whether the key is present.
+
+    Ten million ids take 80 MB as hashes, against about 1 GB as a Python set of their texts
+    (docs/BENCHMARKS.md, round 10). Two keys that differ may share a hash: the check then reports
+    a repeat that is not one, and frictionless validates the whole package (only the verdict has to
+    agree), which gives the true answer. Equal keys always share a hash, so no repeat is missed.
+    """
+
+    def __init__(self) -> None:
+        self._hashes: list[np.ndarray] = []
+        self._present: list[np.ndarray] = []
+
+    def add(self, columns: dict[str, DistinctColumn], fields: tuple[str, ...]) -> None:
+        if len(fields) == 1:
+            column = columns[fields[0]]
+            plain = hash if column.spec.type == "string" else _hash  # a text or None: hash() alone, faster
+            hashes = np.fromiter(map(plain, column.typed), dtype=np.int64, count=len(column.typed))[column.codes]
+            present = np.fromiter((value is not None for value in column.typed), dtype=bool, count=len(column.typed))[column.codes]
+        else:
+            rows = _key_rows(columns, fields)
+            hashes = np.fromiter(map(_hash, rows), dtype=np.int64, count=len(rows))
+            present = np.fromiter((any(value is not None for value in row) for row in rows), dtype=bool, count=len(rows))
+        self._hashes.append(hashes)
+        self._present.append(present)
+
+    def repeat(self) -> bool:
+        """Whether two rows' present keys (not all missing) hash alike."""
+        if not self._hashes:
+            return False
+        hashes = np.concatenate(self._hashes)[np.concatenate(self._present)]
+        hashes.sort()
+        return bool((hashes[1:] == hashes[:-1]).any())
+
+    def missing(self) -> bool:
+        """Whether some row's key is missing (each of its fields)."""
+        return not all(present.all() for present in self._present)
 
 
 @dataclass
@@ -358,12 +463,15 @@ class DistinctColumn:
     codes: np.ndarray  # per row: the index of its cell in ``typed``
     typed: list  # per distinct cell: its typed value (None when missing or unreadable)
     problems: list[str]  # what frictionless would report in the column, sorted
+    absent: np.ndarray  # per distinct cell: whether it is a missing value
 
     @classmethod
     def read(cls, spec: Field, cells: pa.Array, missing: set[str]) -> DistinctColumn:
         encoded = pc.dictionary_encode(cells)  # distinct cells in the order they first occur
-        typed, problems = _read_distinct(spec, encoded.dictionary.to_pylist(), missing)
-        return cls(spec, encoded.indices.to_numpy(zero_copy_only=False), typed, sorted(problems))
+        distinct = encoded.dictionary.to_pylist()
+        typed, problems = _read_distinct(spec, distinct, missing)
+        absent = np.fromiter((cell in missing for cell in distinct), dtype=bool, count=len(distinct))
+        return cls(spec, encoded.indices.to_numpy(zero_copy_only=False), typed, sorted(problems), absent)
 
     def values(self) -> list:
         """The typed value of every row (lists are shared between the rows of one distinct cell)."""
