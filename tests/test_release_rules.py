@@ -174,8 +174,9 @@ _RELEASE_KEYS = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k/6"])
 
 @settings(max_examples=150, deadline=None)
 @given(
-    old=st.dictionaries(_RELEASE_KEYS, st.tuples(_CELL, _CELL), max_size=5),
-    new=st.dictionaries(_RELEASE_KEYS, st.tuples(_CELL, _CELL), max_size=5),
+    # A key may repeat in a file (Arrow's reading then gives way to the csv module's dicts).
+    old=st.lists(st.tuples(_RELEASE_KEYS, st.tuples(_CELL, _CELL)), max_size=5),
+    new=st.lists(st.tuples(_RELEASE_KEYS, st.tuples(_CELL, _CELL)), max_size=5),
     new_columns=st.sampled_from([("id", "b", "c"), ("id", "c", "b"), ("id", "b", "d")]),
 )
 def test_two_releases_compared_by_arrow_give_the_changes_the_csv_module_gives(tmp_path_factory, old, new, new_columns) -> None:
@@ -186,11 +187,11 @@ def test_two_releases_compared_by_arrow_give_the_changes_the_csv_module_gives(tm
 
     folder = tmp_path_factory.mktemp("releases")
 
-    def release(name: str, rows: dict, columns: tuple[str, ...]) -> ResourceSnapshot:
+    def release(name: str, rows: list, columns: tuple[str, ...]) -> ResourceSnapshot:
         schema = {"fields": [{"name": column} for column in columns], "primaryKey": ["id"], "missingValues": ["", "NA"]}
         path = folder / f"{name}.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle, lineterminator="\n").writerows([columns, *[(key, *cells) for key, cells in rows.items()]])
+            csv.writer(handle, lineterminator="\n").writerows([columns, *[(key, *cells) for key, cells in rows]])
         return ResourceSnapshot("t", schema, CsvRows(path, schema), {})
 
     before, after = release("old", old, ("id", "b", "c")), release("new", new, new_columns)

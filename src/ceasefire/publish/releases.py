@@ -42,7 +42,9 @@ RESOURCE_METADATA_KEYS = ("title", "description")
 CSV_FIELD_LIMIT = 2**31 - 1
 csv.field_size_limit(CSV_FIELD_LIMIT)
 # Arrow reads the key columns in blocks of this size; a row that does not fit one is read by the csv module.
-KEY_BLOCK_BYTES = 1 << 24
+# With blocks of 16 MB, Arrow held ~550 MB at once to read the 3M ids of a 894 MB file (145 MB kept),
+# with 1 MB ~175 MB, and it read them a little faster (docs/BENCHMARKS.md, round 10).
+KEY_BLOCK_BYTES = 1 << 20
 # Field properties that change how a value is read: a change is a retype.
 TYPE_KEYS = ("type", "format", "itemType", "delimiter", "trueValues", "falseValues", "decimalChar", "groupChar")
 
@@ -85,6 +87,26 @@ def _rows_by_key(text: io.TextIOBase, schema: dict) -> dict[str, dict[str, str |
     return rows
 
 
+def _as_empty(cells: "pa.Array", missing: "pa.Array") -> "pa.Array":
+    """``cells`` with each missing value made empty (the cells themselves when none is missing)."""
+    import pyarrow.compute as pc
+
+    absent = pc.is_in(cells, value_set=missing)
+    return pc.if_else(absent, "", cells) if pc.any(absent).as_py() else cells
+
+
+def _may_repeat(keys: "pa.ChunkedArray") -> bool:
+    """Whether two of ``keys`` may be equal: two share Python's hash of their text. Equal texts
+    always do; different ones almost never (the caller then finds the repeats exactly). A block of
+    the file at a time is made Python strings, 8 bytes a key are kept."""
+    import numpy as np
+
+    hashes = np.concatenate([np.fromiter(map(hash, chunk.to_pylist()), dtype=np.int64, count=len(chunk)) for chunk in keys.chunks]
+                            or [np.empty(0, dtype=np.int64)])  # fmt: skip
+    hashes.sort()
+    return bool((hashes[1:] == hashes[:-1]).any())
+
+
 class CsvRows(Mapping):
     """The rows of a CSV file on disk, keyed by primary key, read on demand.
 
@@ -103,9 +125,13 @@ class CsvRows(Mapping):
         return hash_file(self.path)[1]
 
     @cached_property
-    def _keys(self) -> "pa.Array":
+    def _keys(self) -> "pa.Array | pa.ChunkedArray":
         """Each row's key (its key cells joined by ``/``, a missing cell as empty), first occurrence
-        first, as one Arrow array (a million keys as Python strings would be ~100 MB more)."""
+        first, as Arrow texts (a million keys as Python strings would be ~100 MB more).
+
+        A published file's keys do not repeat, which their hashes show (:func:`_may_repeat`):
+        Arrow's ``unique`` would hold a second copy of them and a hash table (+2.8 GB at ten million).
+        """
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -115,7 +141,7 @@ class CsvRows(Mapping):
             keys = pa.chunked_array(self._keys_by_arrow(header), pa.string())
         except pa.ArrowInvalid:  # a row Arrow cannot read in one block, or a ragged row: the csv module reads any
             keys = pa.chunked_array([pa.array(self._keys_by_csv_module(header), pa.string())])
-        return pc.unique(keys)  # in the order of first occurrence
+        return pc.unique(keys) if _may_repeat(keys) else keys  # in the order of first occurrence
 
     def _keys_by_arrow(self, header: list[str]) -> list["pa.Array"]:
         import pyarrow as pa
@@ -132,8 +158,7 @@ class CsvRows(Mapping):
         keys: list[pa.Array] = []
         for batch in reader:
             empty = pa.array([""] * batch.num_rows, pa.string())
-            parts = [pc.if_else(pc.is_in(batch.column(name), value_set=missing), "", batch.column(name)) if name in present
-                     else empty for name in key]  # fmt: skip
+            parts = [_as_empty(batch.column(name), missing) if name in present else empty for name in key]
             keys.append(parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/"))
         return keys
 
@@ -192,7 +217,7 @@ class CsvRows(Mapping):
         empty = pa.array([""] * table.num_rows, pa.string())
         parts = [pc.fill_null(table.column(name), "") if name in header else empty for name in row_key_of(self.schema)]
         keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "/")
-        if len(pc.unique(keys)) != table.num_rows:
+        if _may_repeat(keys) and len(pc.unique(keys)) != table.num_rows:
             return None
         return table.append_column(_KEY_COLUMN, keys)
 
