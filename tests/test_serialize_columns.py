@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceasefire.contracts.schema import csv_text
+from ceasefire.publish import serialize
 from ceasefire.publish.descriptor import json_bytes
 from ceasefire.publish.serialize import TextList, csv_chunks, jsonl_chunks, records, render_csv, render_jsonl
 
@@ -92,11 +93,12 @@ def test_rendering_a_small_frame_gives_these_bytes() -> None:
 
 
 def _with_text_lists(data: object) -> object:
-    """``data`` with every list of texts held as a TextList, as a first release's rows added are."""
+    """``data`` with every list of texts held as a TextList, as a first release's rows added are:
+    Arrow text in chunks of one or two texts, as a CSV file's keys are read in blocks."""
     if isinstance(data, dict):
         return {key: _with_text_lists(value) for key, value in data.items()}
     if isinstance(data, list) and all(isinstance(item, str) for item in data):
-        return TextList(pa.array(data, pa.string()))
+        return TextList(pa.chunked_array([pa.array(data[start : start + 2], pa.string()) for start in range(0, len(data), 2)], pa.string()))
     return [_with_text_lists(item) for item in data] if isinstance(data, list) else data
 
 
@@ -109,11 +111,14 @@ record = st.recursive(
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.dictionaries(st.sampled_from(["resources", "version", "x"]), record, max_size=3))
-def test_text_lists_are_written_as_json_dumps_writes_lists(data: dict) -> None:
-    """changes.json keeps its bytes when its row lists are Arrow text (any nesting, any text)."""
+@given(data=st.dictionaries(st.sampled_from(["resources", "version", "x"]), record, max_size=3), texts_at_once=st.sampled_from([1, 2, 3, 65_536]))
+def test_text_lists_are_written_as_json_dumps_writes_lists(data: dict, texts_at_once: int) -> None:
+    """changes.json keeps its bytes when its row lists are Arrow text (any nesting, any text),
+    written a slice of texts at a time."""
     expected = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    assert json_bytes(_with_text_lists(data)) == expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serialize, "_ITER_TEXTS", texts_at_once)
+        assert json_bytes(_with_text_lists(data)) == expected
 
 
 # A few texts drawn again and again: the columns a table repeats (a violator, a place, a source file).

@@ -40,7 +40,7 @@ from ceasefire.validate.validation import pandera_checks, validate_across
 from ceasefire.publish import formats
 from ceasefire.publish.bundle import bundle_files
 from ceasefire.publish.catalog import PrebuiltZip, ZipAhead, refresh_downloads
-from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json_bytes, plan_table_files, write_table_file
+from ceasefire.publish.descriptor import TABLE_RENDERERS, describe_package, json_bytes, json_chunks, plan_table_files, write_table_file
 from ceasefire.publish.package_check import CsvFormsChecked, check_csv_forms, is_large, validate_written_package
 from ceasefire.errors import OutputLocationError
 from ceasefire.publish.publishing import (
@@ -450,7 +450,7 @@ def _stage_release(
         record["removals_approved"] = [removal.to_dict() for removal in approved]
     contents = {"datapackage.json": json_bytes(descriptor)}
     contents.update(report_files(report, build.findings))
-    contents[CHANGES_FILE] = json_bytes(record)
+    contents[CHANGES_FILE] = json_chunks(record)  # pieces: a first release lists every id (ten million at once held ~2 GB)
     contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
     listed = sorted([*contents, *(file.path for file in files)])
     contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, listed).encode("utf-8")

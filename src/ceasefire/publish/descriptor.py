@@ -12,7 +12,7 @@ import platform
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -141,8 +141,15 @@ def read_git_state(directory: Path) -> dict[str, object]:
 
 
 def json_bytes(data: dict) -> bytes:
-    """``data`` as indented JSON (UTF-8, a newline at the end). A :class:`TextList` in it is written
-    by Arrow, in the bytes ``json.dumps`` gives for the same list."""
+    """``data`` as indented JSON (UTF-8, a newline at the end): :func:`json_chunks` joined."""
+    return b"".join(json_chunks(data))
+
+
+def json_chunks(data: dict) -> Iterator[bytes]:
+    """``data`` as indented JSON (UTF-8, a newline at the end), in pieces to write one after the
+    other. A :class:`TextList` in it is written by Arrow a slice at a time, in the bytes
+    ``json.dumps`` gives for the same list. The rest is encoded before this returns, so a value
+    JSON cannot hold fails here, not while the pieces are written."""
     lists: dict[str, TextList] = {}
     token = f"\ue000text-list-{uuid.uuid4().hex}-"
 
@@ -154,12 +161,16 @@ def json_bytes(data: dict) -> bytes:
         return key
 
     text = json.dumps(data, ensure_ascii=False, indent=2, default=placeholder) + "\n"
-    pieces, position = [], 0
+    return _with_text_lists(text, lists)
+
+
+def _with_text_lists(text: str, lists: dict[str, TextList]) -> Iterator[bytes]:
+    position = 0
     for key, texts in lists.items():
         at = text.index(f'"{key}"', position)
         line_start = text.rfind("\n", 0, at) + 1
         indent = len(text[line_start:at]) - len(text[line_start:at].lstrip(" "))
-        pieces += [text[position:at].encode("utf-8"), json_text_list(texts, indent)]
+        yield text[position:at].encode("utf-8")
+        yield from json_text_list(texts, indent)
         position = at + len(key) + 2
-    pieces.append(text[position:].encode("utf-8"))
-    return b"".join(pieces)
+    yield text[position:].encode("utf-8")
