@@ -19,6 +19,8 @@ import csv
 import dataclasses
 import io
 import json
+import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from dataclasses import dataclass, field
@@ -590,6 +592,102 @@ def _value(value: object) -> str:
     return "(empty)" if value in (None, "") else markdown_code(value)
 
 
+# A list of at least this many texts in a changes.json, one plain text a line, is read by Arrow
+# (:func:`read_changes`): a first release of ten million rows lists ten million ids.
+ARROW_LIST_MIN = 1_000
+# Such a list as changes_record's writer lays it out: each text on its own line, with no quote,
+# backslash or control character (so its JSON is the text itself), all but the last followed by a comma.
+_PLAIN_TEXT_LIST = re.compile(rb'\[\n((?:[ ]*"[^"\\\x00-\x1f]*",\n)*[ ]*"[^"\\\x00-\x1f]*"\n)[ ]*\]')
+
+
+def read_changes(path: Path) -> dict:
+    """A version's ``changes.json`` as ``json.loads`` reads it, except that each long list of plain
+    texts (:data:`ARROW_LIST_MIN`) is a :class:`LinesTextList` over the file's bytes, which makes
+    the texts Arrow text only when they are read: ten million ids as Python strings took ~1 GB
+    each time the catalog and the changelog were refreshed, though they need only the list's length.
+    """
+    data = path.read_bytes()
+    token = f"\ue000text-list-{uuid.uuid4().hex}-"
+    pieces, lists, position = [], {}, 0
+    for match in _PLAIN_TEXT_LIST.finditer(data):
+        count = data.count(b"\n", match.start(1), match.end(1))
+        if count >= ARROW_LIST_MIN:
+            key = f"{token}{len(lists)}"
+            lists[key] = LinesTextList(data, match.start(1), match.end(1), count)
+            pieces += [data[position : match.start()], json.dumps(key).encode("utf-8")]
+            position = match.end()
+    if not lists or not all(texts.is_utf8() for texts in lists.values()):
+        return json.loads(data.decode("utf-8"))  # bytes that are not UTF-8 fail as they always did
+    record = json.loads(b"".join([*pieces, data[position:]]).decode("utf-8"))
+    return _with_lists(record, lists)
+
+
+def _with_lists(value: object, lists: dict) -> object:
+    if isinstance(value, dict):
+        return {key: _with_lists(item, lists) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_lists(item, lists) for item in value]
+    return lists.get(value, value) if isinstance(value, str) else value
+
+
+class LinesTextList(Sequence):
+    """The texts of a list laid out as :data:`_PLAIN_TEXT_LIST` matches, one a line in ``data``
+    from ``start`` to ``end``: its length known from the start, the texts read by Arrow only when
+    a caller reads them (then a :class:`~ceasefire.publish.serialize.TextList`)."""
+
+    def __init__(self, data: bytes, start: int, end: int, count: int):
+        self._data, self._start, self._end, self._count = data, start, end, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._texts[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __eq__(self, other: object) -> bool:
+        return self._texts == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LinesTextList({len(self)} texts)"
+
+    def is_utf8(self) -> bool:
+        import pyarrow as pa
+
+        try:
+            self._lines().validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+    def _lines(self) -> "pa.Array":
+        """Each line of the list, its newline included, as Arrow text over ``data`` (no copy)."""
+        import numpy as np
+        import pyarrow as pa
+
+        region = np.frombuffer(self._data, dtype=np.uint8, count=self._end - self._start, offset=self._start)
+        ends = [np.flatnonzero(region[at : at + _SCAN_BYTES] == ord("\n")) + at + 1 for at in range(0, len(region), _SCAN_BYTES)]
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64), *ends])
+        body = pa.py_buffer(self._data).slice(self._start, self._end - self._start)
+        return pa.LargeStringArray.from_buffers(self._count, pa.py_buffer(offsets), body)
+
+    @cached_property
+    def _texts(self) -> "TextList":
+        import pyarrow.compute as pc
+
+        from ceasefire.publish.serialize import TextList
+
+        return TextList(pc.extract_regex(self._lines(), r'^ *"(?P<text>[^"]*)",?\n$').field("text"))
+
+
+# Bytes of a list searched for newlines at once by :class:`LinesTextList`.
+_SCAN_BYTES = 1 << 24
+
+
 def render_changes_markdown(record: dict, heading: str = "##", title: str | None = None) -> str:
     """One release's changes for people: bump, reasons, rows by id (old → new), schema, corrections."""
     previous = record.get("previous_version")
@@ -638,7 +736,7 @@ def render_changelog(package_dir: Path, title: str) -> str:
     for version in reversed(list_versions(package_dir)):
         path = package_dir / str(version) / CHANGES_FILE
         if path.is_file():
-            lines.append(render_changes_markdown(json.loads(path.read_text(encoding="utf-8"))))
+            lines.append(render_changes_markdown(read_changes(path)))
         else:
             lines += [f"## {version}", "", "Published before changelogs were kept.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
