@@ -159,11 +159,11 @@ def test_a_text_column_held_once_per_distinct_text_is_written_as_the_same_bytes(
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.dictionaries(st.sampled_from(["resources", "version", "x"]), record, max_size=3),
-       indent=st.sampled_from([2, 2, 4, None]), scan_bytes=st.sampled_from([1, 5, 1 << 24]))  # fmt: skip
-def test_a_changes_file_reads_as_json_loads_reads_it(data: dict, indent: int | None, scan_bytes: int) -> None:
+       indent=st.sampled_from([2, 2, 4, None]), scan_bytes=st.sampled_from([1, 5, 1 << 24]), end=st.sampled_from(["\n", ""]))  # fmt: skip
+def test_a_changes_file_reads_as_json_loads_reads_it(data: dict, indent: int | None, scan_bytes: int, end: str) -> None:
     """The catalog and the changelog read changes.json with long lists of texts left as bytes until
     read; what they read is what json.loads reads, however the file is laid out and whatever the texts."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
+    text = json.dumps(data, ensure_ascii=False, indent=indent) + end
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         patch.setattr(releases, "ARROW_LIST_MIN", 1)
         patch.setattr(releases, "_SCAN_BYTES", scan_bytes)
