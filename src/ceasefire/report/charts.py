@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -54,60 +55,64 @@ def month_range(first: str, last: str) -> list[str]:
     return months
 
 
-def monthly_series(records: list[tuple[str | None, str, int]], unit: str) -> dict[str, Any] | None:
-    """``(month, series, amount)`` records summed into ``{"months", "series": {name: [..]}, "unit"}``."""
-    dated = [record for record in records if record[0] is not None]
-    records = [record for record in dated if record[2]]
-    if not records:
-        return None
-    # The range covers every dated row, so charts of the same rows share one month axis.
-    months = month_range(min(r[0] for r in dated), max(r[0] for r in dated))
-    position = {month: index for index, month in enumerate(months)}
-    series: dict[str, list[int]] = {}
-    for month, name, amount in records:
-        series.setdefault(name, [0] * len(months))[position[month]] += int(amount)
-    ordered = dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))
-    return {"unit": unit, "months": months, "series": ordered}
-
-
-def _months_of(values: pd.Series) -> pd.Series:
-    """:func:`_month` of every value of a column, computed once per distinct value (dates repeat)."""
+def _month_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's month as an index into the sorted months the column has (-1: no month), with
+    those months; :func:`_month` runs once per distinct value (dates repeat)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    months = [_month(value) for value in uniques]
+    names = sorted({month for month in months if month is not None})
+    position = {month: index for index, month in enumerate(names)}
     # Code -1 (a missing value) takes the last item: no month.
-    months = pd.array([_month(value) for value in uniques] + [None], dtype=object)
-    return pd.Series(months[codes], index=values.index, dtype=object)
+    of_distinct = np.array([position[month] if month is not None else -1 for month in months] + [-1], dtype=np.int64)
+    return of_distinct[codes], names
 
 
-def _amounts(values: pd.Series) -> pd.Series:
+def _series_codes(values: pd.Series, missing: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's series as an index into the names, a missing value named ``missing`` (one series with a value so named)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [str(value) for value in uniques] + [missing]
+    names = sorted(set(labels))
+    position = {name: index for index, name in enumerate(names)}
+    return np.array([position[label] for label in labels], dtype=np.int64)[codes], names
+
+
+def _amounts(values: pd.Series) -> np.ndarray:
     """A count column as plain integers, a missing count as 0."""
-    return values.fillna(0).astype("int64")
+    return values.fillna(0).astype("int64").to_numpy()
 
 
-def monthly_series_of(records: pd.DataFrame, unit: str) -> dict[str, Any] | None:
-    """:func:`monthly_series` for a frame of ``month``, ``series`` and ``amount`` columns, without a row loop."""
-    dated = records[records["month"].notna()]
-    counted = dated[dated["amount"] != 0]
-    if counted.empty:
+def monthly_sums(month: np.ndarray, months_named: list[str], blocks: list[tuple[np.ndarray, np.ndarray]],
+                 names: list[str], unit: str) -> dict[str, Any] | None:  # fmt: skip
+    """Amounts summed per series and month into ``{"unit", "months", "series": {name: [..]}}`` by
+    counting in integer arrays, not a frame of one record per row: each block is, per row of the
+    table, its series (an index into ``names``) and its amount; ``month`` is each row's month (an
+    index into ``months_named``, -1 for none). A series shows when some dated row gives it an
+    amount other than 0; the months run over every dated row, so charts of the same rows share one
+    axis. None when no dated row has an amount."""
+    dated = month >= 0
+    if not dated.any():
         return None
-    months = month_range(dated["month"].min(), dated["month"].max())
-    position = {month: index for index, month in enumerate(months)}
-    series: dict[str, list[int]] = {}
-    sums = counted.groupby(["series", "month"], sort=False)["amount"].sum()
-    for (name, month), amount in zip(sums.index.tolist(), sums.tolist()):
-        series.setdefault(str(name), [0] * len(months))[position[month]] += int(amount)
-    ordered = dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))
-    return {"unit": unit, "months": months, "series": ordered}
+    months = month_range(months_named[0], months_named[-1])
+    slot = np.array([months.index(name) for name in months_named], dtype=np.int64)
+    sums = np.zeros(len(names) * len(months), dtype=np.int64)
+    shown = np.zeros(len(names), dtype=bool)
+    for series, amount in blocks:
+        counted = dated & (amount != 0)
+        keys = series[counted] * len(months) + slot[month[counted]]
+        np.add.at(sums, keys, amount[counted])
+        shown[np.unique(series[counted])] = True
+    if not shown.any():
+        return None
+    table = sums.reshape(len(names), len(months))
+    series = {names[index]: [int(amount) for amount in table[index]] for index in np.flatnonzero(shown)}
+    return {"unit": unit, "months": months, "series": dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))}
 
 
 def violations_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     """Violations (the table's counts, not rows) per month of ``date_start``, by violator."""
-    violator = frame["violator"].astype(object)
-    records = pd.DataFrame({
-        "month": _months_of(frame["date_start"]),
-        "series": violator.where(violator.notna(), "not indicated"),
-        "amount": _amounts(frame["violation_count"]),
-    })  # fmt: skip
-    return monthly_series_of(records, "violations")
+    month, months_named = _month_codes(frame["date_start"])
+    violator, names = _series_codes(frame["violator"], "not indicated")
+    return monthly_sums(month, months_named, [(violator, _amounts(frame["violation_count"]))], names, "violations")
 
 
 def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
@@ -115,12 +120,10 @@ def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     kinds = [kind for kind in ("killed", "wounded") if kind in frame.columns]
     if not kinds or "date_start" not in frame.columns:
         return None  # a schema without casualty fields has nothing to draw
-    month = _months_of(frame["date_start"])
-    records = pd.concat(
-        [pd.DataFrame({"month": month, "series": kind, "amount": _amounts(frame[kind])}) for kind in kinds],
-        ignore_index=True,
-    )
-    series = monthly_series_of(records, "people")
+    month, months_named = _month_codes(frame["date_start"])
+    names = sorted(kinds)
+    blocks = [(np.full(len(frame), names.index(kind), dtype=np.int64), _amounts(frame[kind])) for kind in kinds]
+    series = monthly_sums(month, months_named, blocks, names, "people")
     if series:
         series["series"] = {name: series["series"].get(name, [0] * len(series["months"])) for name in kinds}
     return series
@@ -131,7 +134,8 @@ def events_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     column = next((name for name in EVENT_DATE_COLUMNS if name in frame.columns), None)
     if column is None:
         return None
-    return monthly_series([(_month(value), "events", 1) for value in frame[column]], "events")
+    month, months_named = _month_codes(frame[column])
+    return monthly_sums(month, months_named, [(np.zeros(len(frame), dtype=np.int64), np.ones(len(frame), dtype=np.int64))], ["events"], "events")
 
 
 def _nice_ceiling(value: int) -> int:
