@@ -470,8 +470,8 @@ class DistinctColumn:
         encoded = pc.dictionary_encode(cells)  # distinct cells in the order they first occur
         distinct = encoded.dictionary.to_pylist()
         typed, problems = _read_distinct(spec, distinct, missing)
-        absent = np.fromiter((cell in missing for cell in distinct), dtype=bool, count=len(distinct))
-        return cls(spec, encoded.indices.to_numpy(zero_copy_only=False), typed, sorted(problems), absent)
+        absent = pc.is_in(encoded.dictionary, value_set=pa.array(sorted(missing), encoded.dictionary.type))
+        return cls(spec, encoded.indices.to_numpy(zero_copy_only=False), typed, sorted(problems), absent.to_numpy(zero_copy_only=False))
 
     def values(self) -> list:
         """The typed value of every row (lists are shared between the rows of one distinct cell)."""
