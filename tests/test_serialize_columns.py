@@ -6,8 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceasefire.contracts.schema import csv_text
-from ceasefire.publish import releases, serialize
+from ceasefire.publish import serialize
 from ceasefire.publish.descriptor import json_bytes
 from ceasefire.publish.serialize import TextList, csv_chunks, jsonl_chunks, records, render_csv, render_jsonl
 
@@ -155,46 +153,3 @@ def test_a_text_column_held_once_per_distinct_text_is_written_as_the_same_bytes(
     schema = {"fields": [{"name": "text", "type": "string"}, {"name": "n", "type": "integer"}]}
     typed = [list(formats.typed_batches(frame, schema, slice_rows)) for frame in (categorical, strings)]
     assert [batch.equals(other) and batch.schema.equals(other.schema) for batch, other in zip(*typed)] == [True] * len(typed[1])
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.dictionaries(st.sampled_from(["resources", "version", "x"]), record, max_size=3),
-       indent=st.sampled_from([2, 2, 4, None]), scan_bytes=st.sampled_from([1, 5, 1 << 24]), end=st.sampled_from(["\n", ""]))  # fmt: skip
-def test_a_changes_file_reads_as_json_loads_reads_it(data: dict, indent: int | None, scan_bytes: int, end: str) -> None:
-    """The catalog and the changelog read changes.json with long lists of texts left as bytes until
-    read; what they read is what json.loads reads, however the file is laid out and whatever the texts."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent) + end
-    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(releases, "ARROW_LIST_MIN", 1)
-        patch.setattr(releases, "_SCAN_BYTES", scan_bytes)
-        path = Path(folder) / "changes.json"
-        path.write_text(text, encoding="utf-8")
-        read = releases.read_changes(path)
-        assert read == json.loads(text)
-        assert [len(value) for value in _lists(read)] == [len(value) for value in _lists(json.loads(text))]
-
-
-def _lists(value: object) -> list:
-    if isinstance(value, dict):
-        return [item for child in value.values() for item in _lists(child)]
-    if isinstance(value, (list, releases.LinesTextList)):
-        return [value, *(item for child in value for item in _lists(child))]
-    return []
-
-
-def test_a_long_list_of_ids_is_read_only_when_its_texts_are(tmp_path: Path) -> None:
-    ids = [f"2021-03-{day:02d}-place-{day}" for day in range(1, 2001)]
-    path = tmp_path / "changes.json"
-    path.write_bytes(json_bytes({"resources": {"violations": {"rows_added": TextList(pa.array(ids))}}}))
-    read = releases.read_changes(path)["resources"]["violations"]["rows_added"]
-    assert isinstance(read, releases.LinesTextList) and len(read) == 2000
-    assert "_texts" not in vars(read)  # its length is all the catalog and a first release's changelog need
-    assert list(read) == ids
-
-
-def test_a_changes_file_that_is_not_utf8_fails_as_it_always_did(tmp_path: Path) -> None:
-    path = tmp_path / "changes.json"
-    lines = [b'  "id-%d",' % n for n in range(1500)] + [b'  "caf\xe9"']
-    path.write_bytes(b'{"rows_added": [\n' + b"\n".join(lines) + b"\n]}\n")
-    with pytest.raises(UnicodeDecodeError):
-        releases.read_changes(path)

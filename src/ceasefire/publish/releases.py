@@ -19,7 +19,6 @@ import csv
 import dataclasses
 import io
 import json
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from dataclasses import dataclass, field
@@ -591,114 +590,6 @@ def _value(value: object) -> str:
     return "(empty)" if value in (None, "") else markdown_code(value)
 
 
-# A list of at least this many texts in a changes.json, one plain text a line, is read by Arrow
-# (:func:`read_changes`): a first release of ten million rows lists ten million ids.
-ARROW_LIST_MIN = 1_000
-# Such a list as changes_record's writer lays it out: a line ending in "[", then each text on a line
-# of its own with no quote, backslash or control character (so its JSON is the text itself), all
-# but the last followed by a comma, then a line beginning with "]". RE2 syntax (Arrow's kernels).
-_OPENS = r"\[\n$"
-_ITEM = r'^ *"[^"\\\x00-\x1f]*",\n$'
-_LAST_ITEM = r'^ *"[^"\\\x00-\x1f]*"\n$'
-_CLOSES = r"^ *\]"
-
-
-def read_changes(path: Path) -> dict:
-    """A version's ``changes.json`` as ``json.loads`` reads it, except that each long list of plain
-    texts (:data:`ARROW_LIST_MIN`) is a :class:`LinesTextList` over the file's lines, which makes
-    the texts Arrow text only when they are read: ten million ids as Python strings took ~1 GB
-    each time the catalog and the changelog were refreshed, though they need only the list's length.
-    Arrow's kernels sort the lines (a regular expression over the whole file held ~700 MB at 3M ids).
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data = path.read_bytes()
-    lines = _lines_of(data)
-    try:
-        lines.validate(full=True)
-    except pa.ArrowInvalid:
-        return json.loads(data.decode("utf-8"))  # bytes that are not UTF-8 fail as they always did
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    item, last, closes = (pc.match_substring_regex(lines, pattern).to_numpy(zero_copy_only=False) for pattern in (_ITEM, _LAST_ITEM, _CLOSES))
-    not_items = np.flatnonzero(~item)
-    token = f"\ue000text-list-{uuid.uuid4().hex}-"
-    pieces, lists, position = [], {}, 0
-    for opening in np.flatnonzero(pc.match_substring_regex(lines, _OPENS).to_numpy(zero_copy_only=False)):
-        at = np.searchsorted(not_items, opening + 1)
-        final = int(not_items[at]) if at < len(not_items) else len(lines)  # the first line after it that is not an item
-        count = final - opening
-        if count < ARROW_LIST_MIN or final + 1 >= len(lines) or not last[final] or not closes[final + 1]:
-            continue
-        key = f"{token}{len(lists)}"
-        lists[key] = LinesTextList(lines.slice(opening + 1, count))
-        pieces += [data[position : int(offsets[opening + 1]) - 2], json.dumps(key).encode("utf-8")]
-        position = data.index(b"]", int(offsets[final + 1])) + 1
-    if not lists:
-        return json.loads(data.decode("utf-8"))
-    record = json.loads(b"".join([*pieces, data[position:]]).decode("utf-8"))
-    return _with_lists(record, lists)
-
-
-def _lines_of(data: bytes) -> "pa.Array":
-    """Each line of ``data`` that ends in a newline, the newline included, as Arrow text over
-    ``data`` (no copy). A last line without one is left out: it cannot hold a list's lines."""
-    import numpy as np
-    import pyarrow as pa
-
-    view = np.frombuffer(data, dtype=np.uint8)
-    ends = [np.flatnonzero(view[at : at + _SCAN_BYTES] == ord("\n")) + at + 1 for at in range(0, len(view), _SCAN_BYTES)]
-    offsets = np.concatenate([np.zeros(1, dtype=np.int64), *ends]).astype(np.int64)
-    return pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _with_lists(value: object, lists: dict) -> object:
-    if isinstance(value, dict):
-        return {key: _with_lists(item, lists) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_with_lists(item, lists) for item in value]
-    return lists.get(value, value) if isinstance(value, str) else value
-
-
-class LinesTextList(Sequence):
-    """The texts of a list in a ``changes.json``, one a line (:func:`read_changes`): its length
-    known from the start, the texts taken from the lines by Arrow only when a caller reads them
-    (then a :class:`~ceasefire.publish.serialize.TextList`)."""
-
-    def __init__(self, lines: "pa.Array"):
-        self._lines = lines
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self._texts[index]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._texts)
-
-    def __eq__(self, other: object) -> bool:
-        return self._texts == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"LinesTextList({len(self)} texts)"
-
-    @cached_property
-    def _texts(self) -> "TextList":
-        import pyarrow.compute as pc
-
-        from ceasefire.publish.serialize import TextList
-
-        return TextList(pc.extract_regex(self._lines, r'^ *"(?P<text>[^"]*)",?\n$').field("text"))
-
-
-# Bytes of a file searched for newlines at once by :func:`read_changes`.
-_SCAN_BYTES = 1 << 24
-
-
 def render_changes_markdown(record: dict, heading: str = "##", title: str | None = None) -> str:
     """One release's changes for people: bump, reasons, rows by id (old → new), schema, corrections."""
     previous = record.get("previous_version")
@@ -747,7 +638,7 @@ def render_changelog(package_dir: Path, title: str) -> str:
     for version in reversed(list_versions(package_dir)):
         path = package_dir / str(version) / CHANGES_FILE
         if path.is_file():
-            lines.append(render_changes_markdown(read_changes(path)))
+            lines.append(render_changes_markdown(json.loads(path.read_text(encoding="utf-8"))))
         else:
             lines += [f"## {version}", "", "Published before changelogs were kept.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
