@@ -226,9 +226,12 @@ def check_csv_forms(package_dir: Path, resources: list[dict], cancel: threading.
         found[name] = _check_csv(name, package_dir / by_name[name]["path"], schemas[name],
                                  package_dir / twin["path"] if twin else None, keys, cancel)  # fmt: skip
     errors = [error for name in schemas for error in found[name]]
+    # frictionless: a foreign key to a resource the package does not have is a resource-error, rows or not.
+    errors += [PackageError(r.resource, None, None, "resource-error") for r in references if r.target not in by_name]
     for reference in references if not errors else []:  # with errors, a resource was not read to its end
         values = kept[(reference.resource, reference.fields)].values - {_key_of_missing(reference.fields)}
-        if values - kept[(reference.target, reference.target_fields)].values:
+        target = kept.get((reference.target, reference.target_fields))
+        if values - (target.values if target else set()):  # a table not checked holds no key
             errors.append(PackageError(reference.resource, None, None, "foreign-key"))
     return CsvFormsChecked(tables, files, errors)
 
