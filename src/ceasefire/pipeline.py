@@ -450,7 +450,7 @@ def _stage_release(
         record["removals_approved"] = [removal.to_dict() for removal in approved]
     contents = {"datapackage.json": json_bytes(descriptor)}
     contents.update(report_files(report, build.findings))
-    contents[CHANGES_FILE] = json_chunks(record)  # pieces: a first release lists every id (ten million at once held ~2 GB)
+    contents[CHANGES_FILE] = json_chunks(record)  # pieces: a first release lists every id (+558 MB at 3M rows joined at once)
     contents.update(bundle_files(descriptor, build.corpus, build.contracts.schemas_dir))
     listed = sorted([*contents, *(file.path for file in files)])
     contents["README.md"] = render_version_readme(descriptor, report, record, build.contracts.package, listed).encode("utf-8")

@@ -130,7 +130,8 @@ class CsvRows(Mapping):
         first, as Arrow texts (a million keys as Python strings would be ~100 MB more).
 
         A published file's keys do not repeat, which their hashes show (:func:`_may_repeat`):
-        Arrow's ``unique`` would hold a second copy of them and a hash table (+2.8 GB at ten million).
+        Arrow's ``unique`` would hold a second copy of them and a hash table (its ``count_distinct``
+        took +1 GB for ten million ids, docs/BENCHMARKS.md, round 10).
         """
         import pyarrow as pa
         import pyarrow.compute as pc
