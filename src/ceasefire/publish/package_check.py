@@ -410,13 +410,8 @@ def _key_of_missing(fields: tuple[str, ...]) -> object:
 
 def _hash(value: object) -> int:
     """Python's hash of a key: equal values hash alike (1 and 1.0, 0.0 and -0.0), as in a set.
-    A list or a tuple hashes by its items; a value no set could hold (an object) by its JSON."""
-    if isinstance(value, (list, tuple)):
-        return hash(tuple(map(_hash, value)))
-    try:
-        return hash(value)
-    except TypeError:
-        return hash(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+    A list (the one type of the contract a set cannot hold) or a tuple hashes by its items."""
+    return hash(tuple(map(_hash, value))) if isinstance(value, (list, tuple)) else hash(value)
 
 
 class _KeyHashes:
@@ -437,11 +432,11 @@ class _KeyHashes:
             column = columns[fields[0]]
             plain = hash if column.spec.type == "string" else _hash  # a text or None: hash() alone, faster
             hashes = np.fromiter(map(plain, column.typed), dtype=np.int64, count=len(column.typed))[column.codes]
-            present = np.fromiter((value is not None for value in column.typed), dtype=bool, count=len(column.typed))[column.codes]
         else:
             rows = _key_rows(columns, fields)
             hashes = np.fromiter(map(_hash, rows), dtype=np.int64, count=len(rows))
-            present = np.fromiter((any(value is not None for value in row) for row in rows), dtype=bool, count=len(rows))
+        # Missing is a missing cell, as frictionless reads it (a missing list reads [] here, None there).
+        present = ~np.logical_and.reduce([columns[field].absent[columns[field].codes] for field in fields])
         self._hashes.append(hashes)
         self._present.append(present)
 
