@@ -153,3 +153,39 @@ def test_a_text_column_held_once_per_distinct_text_is_written_as_the_same_bytes(
     schema = {"fields": [{"name": "text", "type": "string"}, {"name": "n", "type": "integer"}]}
     typed = [list(formats.typed_batches(frame, schema, slice_rows)) for frame in (categorical, strings)]
     assert [batch.equals(other) and batch.schema.equals(other.schema) for batch, other in zip(*typed)] == [True] * len(typed[1])
+
+
+# A pool of cell objects, some equal but not the same object, each drawn for several rows: the
+# rows of one location share their list of places, and dates repeat (extraction).
+shared_cells = st.lists(
+    st.one_of(st.none(), st.lists(st.sampled_from(["Shusha", "Khramort", "", "a;b", 'q"']), max_size=3)),
+    min_size=1, max_size=4,
+).flatmap(lambda pool: st.lists(st.sampled_from(pool + [list(cell) if cell is not None else None for cell in pool]),
+                                min_size=1, max_size=24))  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(shared_cells, st.lists(st.sampled_from([dt.date(2021, 1, 2), dt.date(2021, 1, 2) + dt.timedelta(0), None]), min_size=24, max_size=24),
+       st.integers(1, 7))  # fmt: skip
+def test_cells_shared_by_rows_are_written_as_the_same_bytes(lists: list, days: list, slice_rows: int) -> None:
+    """Cells that share one object are converted once per object (``distinct_objects``); every form
+    and every slice is what the row-by-row renderers write, and each row keeps its own value."""
+    days = days[: len(lists)]
+    codes, distinct = serialize.distinct_objects(lists)
+    assert all(distinct[code] is cell for code, cell in zip(codes.tolist(), lists))
+    assert len({id(cell) for cell in distinct}) == len(distinct)
+    assert [id(cell) for cell in distinct] == list(dict.fromkeys(map(id, lists)))  # in order of first appearance
+    frame = pd.DataFrame({"items": pd.Series(lists, dtype="object"), "day": pd.Series(days, dtype="object")})
+    copied = pd.DataFrame({"items": pd.Series([None if cell is None else list(cell) for cell in lists], dtype="object"),
+                           "day": pd.Series(days, dtype="object")})  # fmt: skip
+    assert render_csv(frame) == render_csv_by_row(copied)
+    assert render_jsonl(frame) == render_jsonl_by_row(copied)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serialize, "RENDER_ROWS", slice_rows)
+        assert b"".join(csv_chunks(frame, workers=2)) == render_csv_by_row(copied)
+        assert b"".join(jsonl_chunks(frame, workers=2)) == render_jsonl_by_row(copied)
+    # Validation's rules on list cells call their test once per object, with the answer of .map for every row.
+    from ceasefire.validate.validation import _each_once
+
+    for test in (bool, lambda items: set(items or ()) <= {"Shusha", "Khramort"}, lambda items: items is None):
+        assert _each_once(frame["items"], test).tolist() == copied["items"].map(test).astype(bool).tolist()

@@ -132,16 +132,32 @@ def _arrow_text(series: pd.Series) -> pa.Array | None:
     return None
 
 
+def distinct_objects(values: Sequence[object]) -> tuple[np.ndarray, list[object]]:
+    """Each value's position among the distinct objects of ``values``, told apart by identity, and
+    those objects in order of first appearance.
+
+    Cells that share one object (a date, the list of places of one location: extraction makes one
+    per distinct cell) are then handled once per object; cells that are equal but not the same
+    object are handled apart, which costs time, never correctness.
+    """
+    ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
+    codes, uniques = pd.factorize(ids)
+    rows = np.empty(len(uniques), dtype=np.intp)
+    rows[codes] = np.arange(len(codes))  # a row of each object (its last): every row of a code holds the same object
+    return codes, [values[row] for row in rows.tolist()]
+
+
 def _arrow_dates_or_lists(series: pd.Series) -> pa.Array | None:
     """An object column whose values are all dates, or all lists of texts (None allowed), as one
     Arrow array (date32, or lists with an empty list made null, as every published form has it);
-    None for any other column, which is made text value by value."""
-    values = series.tolist()
+    None for any other column, which is made text value by value. Each distinct object is
+    converted once (:func:`distinct_objects`)."""
+    codes, values = distinct_objects(series.tolist())
     types = set(map(type, values)) - {type(None)}
     if types <= {dt.date}:
-        return pa.array(values, pa.date32())
+        return pa.array(values, pa.date32()).take(codes)
     if types == {list} and set(map(type, itertools.chain.from_iterable(value or () for value in values))) <= {str}:
-        return empty_lists_as_null(pa.array(values, pa.list_(pa.large_string())))
+        return empty_lists_as_null(pa.array(values, pa.list_(pa.large_string())).take(codes))
     return None
 
 

@@ -26,7 +26,7 @@ from ceasefire.extract.events import (
 from ceasefire.findings import Finding, Severity
 from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
-from ceasefire.publish.serialize import joined_lines
+from ceasefire.publish.serialize import distinct_objects, joined_lines
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
 
@@ -42,6 +42,13 @@ def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Call
         return result
 
     return check
+
+
+def _each_once(series: pd.Series, test: Callable[[object], bool]) -> pd.Series:
+    """``series.map(test)``, with ``test`` called once per distinct object: the rows of one location
+    share their list of places (:func:`~ceasefire.publish.serialize.distinct_objects`)."""
+    codes, values = distinct_objects(series.tolist())
+    return pd.Series(np.array([bool(test(value)) for value in values], dtype=bool)[codes], index=series.index)
 
 
 def _as_timestamps(series: pd.Series) -> pd.Series:
@@ -61,12 +68,12 @@ def violation_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
                    Rule("time-span", in_span, "date_start", "the date falls outside the dataset's time span")),
         rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end"),
                    Rule("time-span", in_span, "date_end", "the date falls outside the dataset's time span")),
-        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+        rule_check(_null_safe(lambda f: _each_once(f["places"], lambda items: set(items) <= places), "places"),
                    Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
         rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start"),
                    Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
                         "date_start", "the row is dated earlier than a row above it", severity="warning", whole_frame=True)),
-        rule_check(lambda f: f["places"].map(lambda items: bool(items)),
+        rule_check(lambda f: _each_once(f["places"], lambda items: bool(items)),
                    Rule("place-unresolved", "at least one place from schemas/gazetteer.json", "location",
                         "the location names no place the gazetteer knows; add it or an alias to schemas/gazetteer.json",
                         severity="warning")),
@@ -94,11 +101,11 @@ def event_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
         rule_check(_null_safe(_precision_fits, "date_start", "date_end", "date_precision"),
                    Rule("date-precision", "day: a range of at most 31 days; month: one month or its early/mid/late part; "
                         "year: one whole year", "date_precision", "the precision does not fit the date range")),
-        rule_check(_null_safe(lambda f: f["places"].map(lambda items: set(items) <= places), "places"),
+        rule_check(_null_safe(lambda f: _each_once(f["places"], lambda items: set(items) <= places), "places"),
                    Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
-        rule_check(_null_safe(lambda f: f["actors"].map(lambda items: set(items) <= actors), "actors"),
+        rule_check(_null_safe(lambda f: _each_once(f["actors"], lambda items: set(items) <= actors), "actors"),
                    Rule("vocabulary", "names from schemas/actors.json", "actors", "an actor is not in the vocabulary")),
-        rule_check(_null_safe(lambda f: f["citations"].map(lambda items: all(i.isdigit() for i in items)), "citations"),
+        rule_check(_null_safe(lambda f: _each_once(f["citations"], lambda items: all(i.isdigit() for i in items)), "citations"),
                    Rule("citation-format", "citation numbers, digits only", "citations", "a citation is not a number")),
         rule_check(lambda f: _acled_pairs_fit(f, contracts),
                    Rule("acled-mapping", "the ACLED event and sub-event type that schemas/acled_event_types.json gives the event type",
