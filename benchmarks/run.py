@@ -1,6 +1,6 @@
 """``make bench``: the pipeline's throughput, memory and Prefect overhead at several corpus sizes.
 
-Each size is measured in fresh child processes, so peak RSS (``ru_maxrss`` of the child) belongs
+Each size is measured in fresh child processes, so peak RSS (``VmHWM`` of the child) belongs
 to that size alone:
 
 1. ``pipeline``: every article of the size through ``build_dataset`` and ``publish``, no Prefect,
@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
 import socket
@@ -71,10 +70,6 @@ SIZES = {
 
 
 # --- child processes -----------------------------------------------------------------------------
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_pipeline(raw_root: Path, work: Path) -> dict:
@@ -123,7 +118,7 @@ def measure_pipeline(raw_root: Path, work: Path) -> dict:
         "extraction_mb_per_s": article_bytes / 1e6 / totals["extract"] if totals["extract"] else None,
         "pandera_rows_per_s": pandera_rows / totals["pandera"] if totals["pandera"] else None,
         "statuses": statuses,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -143,7 +138,7 @@ def measure_frictionless(dist_root: Path, sample: int) -> dict:
         valid &= report.valid
         rows += sum(task.stats.get("rows") or 0 for task in report.tasks)
     return {"packages": len(packages), "rows": rows, "seconds": seconds, "valid": valid,
-            "rows_per_s": rows / seconds if seconds else None, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+            "rows_per_s": rows / seconds if seconds else None, "peak_rss_mb": peak_rss_mb()}  # fmt: skip
 
 
 def measure_read_csv(csv_path: Path) -> dict:
@@ -153,7 +148,7 @@ def measure_read_csv(csv_path: Path) -> dict:
     started = time.perf_counter()
     frame = pd.read_csv(csv_path, parse_dates=["date_start", "date_end"])
     seconds = time.perf_counter() - started
-    return {"rows": len(frame), "seconds": seconds, "rows_per_s": len(frame) / seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"rows": len(frame), "seconds": seconds, "rows_per_s": len(frame) / seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def measure_flow(raw_dir: Path, work: Path, runs: int) -> dict:
@@ -167,7 +162,7 @@ def measure_flow(raw_dir: Path, work: Path, runs: int) -> dict:
         outcome = publish_dataset(raw_dir=str(raw_dir), dist_dir=str(work / "dist"), reports_dir=str(work / "reports"))
         seconds.append(time.perf_counter() - started)
         statuses.append(outcome.status)
-    return {"seconds": seconds, "statuses": statuses, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": seconds, "statuses": statuses, "peak_rss_mb": peak_rss_mb()}
 
 
 def measure_plain(raw_dir: Path, work: Path) -> dict:
@@ -176,7 +171,7 @@ def measure_plain(raw_dir: Path, work: Path) -> dict:
 
     started = time.perf_counter()
     outcome = run(raw_dir, work / "dist", reports_dir=work / "reports")
-    return {"seconds": time.perf_counter() - started, "status": outcome.status, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "status": outcome.status, "peak_rss_mb": peak_rss_mb()}
 
 
 CHILDREN = {"pipeline": measure_pipeline, "frictionless": measure_frictionless, "read_csv": measure_read_csv,
@@ -283,6 +278,16 @@ def measure_prefect(raw_dir: Path, scratch: Path) -> dict:
         "rerun_status": served["statuses"][1],
         "peak_rss_mb": max(plain["peak_rss_mb"], temporary["peak_rss_mb"], served["peak_rss_mb"]),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MiB: ``VmHWM``, which starts again at exec.
+
+    Not ``ru_maxrss``: Linux hands a child the peak of the parent it was forked from, so a child
+    started by a parent that generated ten million rows reported the generator's peak as its own.
+    """
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:")) / 1024
 
 
 def rss_mb() -> float:
