@@ -294,15 +294,16 @@ def json_lists(column: pa.ListArray) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar("["), pc.binary_join(lists, ", "), pa.scalar("]"), pa.scalar(""))
 
 
-def joined_lines(cells: list[pa.Array], separator: pa.Scalar, end: pa.Scalar) -> bytes:
-    """Each row's cells joined by ``separator``, then ``end`` and a newline: the bytes of all the
-    lines, taken from the joined array's data buffer."""
-    rows = len(cells[0]) if cells else 0
+def joined_lines(cells: list[pa.Array | pa.Scalar], separator: pa.Scalar | None, end: pa.Scalar) -> bytes:
+    """Each row's cells joined by ``separator`` (none: side by side), then ``end`` and a newline: the
+    bytes of all the lines, taken from the joined array's data buffer. A cell given as a scalar is
+    the same text in every row."""
+    rows = next((len(cell) for cell in cells if not isinstance(cell, pa.Scalar)), 0)
     if not rows:
         return b""
     pieces: list[pa.Array | pa.Scalar] = []
     for number, cell in enumerate(cells):
-        pieces += [separator, cell] if number else [cell]
+        pieces += [separator, cell] if number and separator is not None else [cell]
     lines = pc.binary_join_element_wise(*pieces, end, _text("\n"), _text(""))
     if isinstance(lines, pa.ChunkedArray):  # a slice across the Arrow chunks of a table extracted in blocks
         lines = lines.combine_chunks()
@@ -312,9 +313,10 @@ def joined_lines(cells: list[pa.Array], separator: pa.Scalar, end: pa.Scalar) ->
 
 def jsonl_lines(cells: dict[str, pa.Array]) -> bytes:
     """JSON Lines from each field's JSON-encoded cells, ``{"key": cell, ...}`` per row: the pieces of
-    every row joined by Arrow at once (the package check builds its expected twin with it too)."""
+    every row joined by Arrow in one pass, the keys as scalars between the cells (the package check
+    builds its expected twin with it too)."""
     keys = [_text(("{" if number == 0 else ", ") + json.dumps(str(name), ensure_ascii=False) + ": ") for number, name in enumerate(cells)]
-    return joined_lines([pc.binary_join_element_wise(key, cell, _text("")) for key, cell in zip(keys, cells.values())], _text(""), _text("}"))
+    return joined_lines([piece for key, cell in zip(keys, cells.values()) for piece in (key, cell)], None, _text("}"))
 
 
 def _text(value: str) -> pa.Scalar:
