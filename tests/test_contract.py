@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ceasefire.contracts.pandera_adapter import rule_for_failure
 from ceasefire.contracts.schema import ContractError, Field, Schema
@@ -185,3 +187,39 @@ def test_an_unknown_package_metadata_key_fails_closed(tmp_path):
     (tmp_path / "package.json").write_text(json.dumps(metadata), encoding="utf-8")
     with pytest.raises(ContractError, match=r"^schemas/package.json: licence: unknown key"):
         load_package_metadata(tmp_path)
+
+
+# Rows of a string, a date and a list cell, each missing or not: blank rows (every cell missing) often.
+cells = st.tuples(st.none() | st.sampled_from(["a", "b"]), st.none() | st.just(dt.date(2021, 1, 2)),
+                  st.none() | st.lists(st.just("x"), max_size=2))  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(cells, max_size=12))
+def test_a_frame_wide_rule_passes_blank_rows_as_pandera_ignore_na_does(rows):
+    """``rule_check`` finds blank rows by ``blank_rows`` instead of pandera's ``ignore_na``
+    (``isna`` over every cell): the same rows fail, and the mask is ``isna().all``'s. (pandera
+    drops a failing row's missing cells from its cases only with ``ignore_na``; validation makes
+    one finding per rule and row either way, its value read from the frame.)"""
+    from ceasefire.contracts.pandera_adapter import Rule, blank_rows, named_check, rule_check
+
+    frame = pd.DataFrame({"s": pd.array([r[0] for r in rows], dtype="string"),
+                          "d": pd.Series([r[1] for r in rows], dtype="object"),
+                          "l": pd.Series([r[2] for r in rows], dtype="object")})  # fmt: skip
+    assert blank_rows(frame).tolist() == frame.isna().all(axis="columns").tolist()
+    rule = Rule("has-s", "an s", "s", "no s")
+
+    def test(f):
+        return f["s"].notna()
+
+    ours, _ = rule_check(test, rule)
+    pandera_own = named_check(test, rule)  # ignore_na=True: pandera ORs isna().all(axis="columns")
+
+    def failing(check) -> list[int]:
+        try:
+            pa.DataFrameSchema(checks=[check]).validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            return sorted({int(i) for i in errors.failure_cases["index"].dropna()})
+        return []
+
+    assert failing(ours) == failing(pandera_own)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.dtypes import DataType
@@ -96,8 +97,30 @@ def _lists_of_strings(values: pd.Series) -> pd.Series:
 
 
 def rule_check(test: Callable, rule: Rule) -> tuple[pa.Check, Rule]:
-    """A frame-wide check and its rule, for the cross-column rules of ``validate/``."""
-    return named_check(test, rule), rule
+    """A frame-wide check and its rule, for the cross-column rules of ``validate/``.
+
+    A row whose every cell is missing passes, as pandera's ``ignore_na`` has it; pandera would find
+    those rows with ``isna`` over every cell of the frame, once per rule (object columns a value at
+    a time: ~0.1 s a rule at 1M rows), where :func:`blank_rows` mostly reads one column.
+    """
+
+    def test_or_blank(frame: pd.DataFrame) -> pd.Series:
+        return test(frame) | blank_rows(frame)
+
+    return named_check(test_or_blank, rule, ignore_na=False), rule
+
+
+def blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """Whether each row of ``frame`` has every cell missing: ``frame.isna().all(axis="columns")``,
+    each column read only at the rows still blank (none, after a required column)."""
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(frame.shape[1]):
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        column = frame.iloc[:, position] if len(rows) == len(blank) else frame.iloc[rows, position]
+        blank[rows] = column.isna().to_numpy(dtype=bool)
+    return pd.Series(blank, index=frame.index)
 
 
 def named_check(test: Callable, rule: Rule, *, element_wise: bool = False, ignore_na: bool = True) -> pa.Check:
