@@ -9,18 +9,22 @@ import io
 import itertools
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import generate_corpus
 from ceasefire import pipeline
+from ceasefire.publish.serialize import MarkedTexts
 from ceasefire.report.build import ROWS_FILE, fingerprint_findings, render_rows_file, rows_file_chunks
 from ceasefire.validate import validation
 
@@ -147,3 +151,43 @@ def test_the_rows_file_is_rendered_as_it_is_written_once_per_run(tmp_path):
     assert (folder / ROWS_FILE).read_bytes() == (tmp_path / "latest" / ROWS_FILE).read_bytes() == b"fingerprint,row_id\n3f2a9c,a\n3f2a9c,b\n"
     summaries = [("3f2a9c", ["a", "b"])]
     assert b"".join(Rendered(lambda: rows_file_chunks(summaries))) == render_rows_file(summaries)
+
+
+_IDS = st.one_of(st.none(), st.text(st.sampled_from(list(',"\n ;a\u2028')) | st.characters(codec="utf-8"), max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(_IDS, max_size=12), data=st.data(), window=st.integers(1, 5), cut=st.integers(0, 12))
+def test_a_summary_reads_the_marked_ids_from_the_column_in_order_in_any_window(cells, data, window, cut):
+    """A summary finding holds the table's id column and a mask, not a copy of the ids (~520 MB at ten
+    million rows): read whole, window by window, pickled, digested or written as the rows file, it
+    is the marked ids in order, a missing id as ``<NA>``."""
+    marked = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))), dtype=bool)
+    column = pd.concat([pd.Series(cells[:cut], dtype="string[pyarrow]"), pd.Series(cells[cut:], dtype="string[pyarrow]")],
+                       ignore_index=True).array  # a table extracted in blocks: Arrow chunks  # fmt: skip
+    expected = ["<NA>" if cell is None else cell for cell, keep in zip(cells, marked) if keep]
+    rows = MarkedTexts(column, marked)
+
+    assert len(rows) == len(expected) and list(rows) == expected and bool(rows) == bool(expected)
+    windows = list(rows.arrays(window))
+    assert [text for array in windows for text in array.to_pylist()] == expected
+    assert all(0 < len(array) <= window for array in windows)
+    again = pickle.loads(pickle.dumps(rows))
+    assert isinstance(again, MarkedTexts) and list(again) == expected
+    assert render_rows_file([("3f2a9c", rows)]) == _rows_file_by_csv_module([("3f2a9c", expected)])
+    if len(expected):
+        frame = pd.DataFrame({"violation_id": column, "source_file": "article.txt", "source_line": range(10, 10 + len(cells))})
+        with patch.object(validation, "_DIGEST_SLICE", window):  # windows that mark no row are skipped
+            summary = validation.summarise_unmatched_rows(frame, marked, "violations")
+        digest = hashlib.sha256("\n".join(expected).encode("utf-8")).hexdigest()[:12]
+        assert summary.value == f"{len(expected)} rows, ids sha256 {digest}" and list(summary.rows) == expected
+
+
+def test_a_summary_shares_the_columns_text_instead_of_copying_it():
+    column = pd.Series([f"2021-02-{day:02d}-khramort" for day in range(1, 29)], dtype="string[pyarrow]").array
+    marked = np.arange(28) % 2 == 0
+    summary = validation.summarise_unmatched_rows(pd.DataFrame({"violation_id": column, "source_file": "a.txt", "source_line": 1}),
+                                                  marked, "violations")  # fmt: skip
+    held = summary.rows._texts.chunk(0).buffers()[2]
+    assert held.address == pa.chunked_array(column._pa_array).chunk(0).buffers()[2].address
+    assert summary.rows._marked.nbytes == 28  # one byte a row

@@ -57,8 +57,11 @@ def test_a_frame_validated_in_slices_gives_the_findings_of_the_frame_validated_a
         else:
             frame.at[target, "date_start"] = dt.date(2020, 11, 10)
     extraction = Extraction("violations", frame, [], seed.cell_columns)
+    before = frame.copy(deep=True)
     whole = _findings(extraction, rows + 1)
     assert _findings(extraction, slice_rows) == whole
+    # pandera validates the frame in place, without its copy of it (memory): it must change nothing.
+    pd.testing.assert_frame_equal(frame, before, check_exact=True)
     if frame["violation_id"].dropna().duplicated().any():
         assert any(finding.rule == "unique" for finding in whole)
 

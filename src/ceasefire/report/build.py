@@ -26,7 +26,7 @@ import pandas as pd
 from ceasefire import PACKAGE_NAME
 from ceasefire.report.charts import casualties_per_month, events_per_month, violations_per_month
 from ceasefire.findings import SEVERITY_ORDER, Finding, count_by_severity
-from ceasefire.publish.serialize import csv_row_chunks
+from ceasefire.publish.serialize import MarkedTexts, csv_row_chunks
 from ceasefire.publish.publishing import (
     TEMP_PREFIX, Rendered, _fsync_path, clear_leftovers, file_blocks, promote, replace_durably, write_durably,
 )  # fmt: skip
@@ -465,9 +465,10 @@ def rows_file_chunks(summaries: Sequence[tuple[str, Sequence[str]]]) -> Iterator
     """:func:`render_rows_file` in chunks, a slice of rows at a time."""
     yield b"fingerprint,row_id\n"
     for fingerprint, rows in summaries:
-        ids = pd.Series(rows, dtype="string[pyarrow]")
-        frame = pd.DataFrame({"fingerprint": pd.Series(fingerprint, index=ids.index, dtype="string[pyarrow]"), "row_id": ids})
-        yield from csv_row_chunks(frame)
+        for texts in rows.arrays() if isinstance(rows, MarkedTexts) else [rows]:  # a summary's ids, a window at a time
+            ids = pd.Series(texts, dtype="string[pyarrow]")
+            frame = pd.DataFrame({"fingerprint": pd.Series(fingerprint, index=ids.index, dtype="string[pyarrow]"), "row_id": ids})
+            yield from csv_row_chunks(frame)
 
 
 @contextmanager

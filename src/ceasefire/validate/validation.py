@@ -26,7 +26,7 @@ from ceasefire.extract.events import (
 from ceasefire.findings import Finding, Severity
 from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
-from ceasefire.publish.serialize import distinct_objects, joined_lines
+from ceasefire.publish.serialize import MarkedTexts, distinct_objects, joined_lines
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
 
@@ -183,7 +183,7 @@ def failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame, sliced: bool 
     cases = []
     for rows in slices:
         try:
-            schema.validate(rows, lazy=True)
+            schema.validate(rows, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as errors:
             cases.append(errors.failure_cases)
     return pd.concat(cases, ignore_index=True) if cases else None
@@ -429,13 +429,13 @@ _NOTHING = pyarrow.scalar("", pyarrow.large_string())
 def summarise_unmatched_rows(table: pd.DataFrame, unmatched: np.ndarray, resource: str) -> Finding:
     """One warning for the rows of ``table`` that ``unmatched`` marks: its value counts them and names
     a digest of their ids, so its fingerprint (and any acknowledgement of it) changes when the set of
-    rows changes. The ids stay one Arrow column, not a million Python strings."""
-    ids = table["violation_id"].astype("string[pyarrow]")[unmatched].fillna(str(pd.NA)).array
-    texts = pyarrow.array(ids, pyarrow.large_string())
+    rows changes. The finding holds the table's id column and the mask, not a copy of the ids
+    (:class:`~ceasefire.publish.serialize.MarkedTexts`)."""
+    ids = MarkedTexts(table["violation_id"].array, unmatched)
     hasher = hashlib.sha256()
-    for start in range(0, len(texts), _DIGEST_SLICE):  # the digest of the ids joined by newlines
-        lines = joined_lines([texts.slice(start, _DIGEST_SLICE)], _NOTHING, _NOTHING)  # each id, then a newline
-        hasher.update(("\n" if start else "").encode() + lines[:-1])
+    for number, texts in enumerate(ids.arrays(_DIGEST_SLICE)):  # the digest of the ids joined by newlines
+        lines = joined_lines([texts], _NOTHING, _NOTHING)  # each id, then a newline
+        hasher.update(("\n" if number else "").encode() + lines[:-1])
     digest = hasher.hexdigest()[:12]
     first = table.iloc[int(np.argmax(unmatched))]
     return Finding(
