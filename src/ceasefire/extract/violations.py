@@ -333,8 +333,9 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     line_numbers = [numbers for _, numbers, _ in blocks]
     # (line, order, finding), reported in table order; a stable sort of the blocks' lists in turn
     problems = sorted((problem for _, _, found in blocks for problem in found), key=lambda problem: problem[:2])
+    del blocks  # the blocks' frames are joined column by column, and let go as they are (concat_frames)
     unique = [spec.name for spec in contracts.schema(RESOURCE).fields if spec.unique]
-    frame = frames[0] if len(frames) == 1 else concat_frames(frames, unique)
+    frame = frames[0] if len(frames) == 1 else concat_frames(frames, unique, release_parts=True)
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
         cell_columns=TableCellColumns(document, np.concatenate(line_numbers), positions), section=table.section,
