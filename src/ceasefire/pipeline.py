@@ -431,7 +431,7 @@ def _stage_release(
         kind, version = changes.bump, latest.bump(changes.bump)
         corrections = corrections_added(previous, candidate)
     else:
-        latest, changes, kind, version = None, initial_changes(candidate), "initial", FIRST_VERSION
+        latest, changes, kind, version = None, initial_changes(candidate, _row_keys(build, candidate)), "initial", FIRST_VERSION
         corrections = candidate.metadata.get("corrections") or []
     # Named after the version before the files are read back, since the reading follows their paths.
     stage = name_stage(package_dir, version, stage)
@@ -461,6 +461,32 @@ def _stage_release(
     staged = stage_version(package_dir, version, contents, stage)
     pause_point("staged")
     return _Staged(staged, files, version, kind, message, report)
+
+
+def _row_keys(build: Build, candidate: Snapshot) -> dict[str, Sequence[str]]:
+    """Each table's row keys in row order as its CSV form holds them, where the key is one text field:
+    the build's column itself (a missing key as the empty text), not a copy read back from the file.
+
+    The CSV form is written from that column, text for text, and a build with a repeated key does
+    not publish (the ``unique`` rule is an error). Other keys are read from the file."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ceasefire.contracts.schema import row_key_of
+    from ceasefire.publish.serialize import TextList
+
+    keys: dict[str, Sequence[str]] = {}
+    for name, resource in candidate.resources.items():
+        key, extraction = row_key_of(resource.schema), build.extractions.get(name)
+        if extraction is None or len(key) != 1 or key[0] not in extraction.frame.columns:
+            continue
+        column = extraction.frame[key[0]]
+        if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+            continue
+        texts = pa.chunked_array(pa.array(column.array))  # the column's own buffers
+        keys[name] = TextList(pc.fill_null(texts, "") if texts.null_count else texts)
+    return keys
 
 
 def _refresh_finishing_touches(dist_dir: Path, build: Build, prebuilt_zip: PrebuiltZip | None) -> str:

@@ -25,6 +25,7 @@ from ceasefire.contracts.package import PackageMetadata
 from ceasefire.publish.landing import render_landing_page
 from ceasefire.extract.raw import sha256_file
 from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably
+from ceasefire.publish.changes_file import read_changes
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 from ceasefire.publish.zipping import ZipCancelled, zip_files
 
@@ -181,7 +182,7 @@ def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: s
     folder = package_dir / str(version)
     descriptor = _read_json(folder / "datapackage.json")
     report = _read_json(folder / "report.json")
-    changes = _read_json(folder / CHANGES_FILE)
+    changes = read_changes(folder / CHANGES_FILE) if (folder / CHANGES_FILE).is_file() else {}  # two fields of it
     counts = report.get("counts", {}).get("by_severity", {})
     base = f"{package_dir.name}/{version}"
     return {
