@@ -306,7 +306,8 @@ class RssSampler:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, rss_mb())
+            current = rss_mb()  # read first: a caller that lowers ``peak`` meanwhile is not undone by a stale peak
+            self.peak = max(self.peak, current)
 
     def __enter__(self) -> "RssSampler":
         self.peak = rss_mb()
