@@ -198,3 +198,23 @@ def test_two_releases_compared_by_arrow_give_the_changes_the_csv_module_gives(tm
     by_dicts = [dataclasses.replace(snapshot, rows=parse_csv_rows(snapshot.rows.path.read_bytes(), snapshot.schema))
                 for snapshot in (before, after)]  # fmt: skip
     assert releases.compare_resources(before, after).to_dict() == releases.compare_resources(*by_dicts).to_dict()
+
+
+_CELL_TEXTS = st.text(st.sampled_from([*FORMULA_PREFIXES, "a", " ", "1"]), max_size=3)
+_CELLS = st.one_of(st.none(), _CELL_TEXTS, st.lists(st.one_of(_CELL_TEXTS, st.none(), st.integers(-2, 2)), max_size=3), st.integers(-2, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pool=st.lists(_CELLS, min_size=1, max_size=5), picks=st.lists(st.integers(0, 4), max_size=12), form=st.sampled_from(["object", "category", "string"]))
+def test_each_distinct_value_is_tested_once_with_the_answer_of_every_row(pool, picks, form) -> None:
+    """The formula guard tests a categorical's texts and an object column's distinct objects once
+    each (rows share one list of places per location); every row must get its own cell's answer."""
+    from ceasefire.validate.formulas import _formula_text_mask
+
+    cells = [pool[pick % len(pool)] for pick in picks]  # shared objects, and equal ones from the pool twice
+    if form != "object":
+        cells = [cell if isinstance(cell, str) else None for cell in cells]
+    column = pd.Series(cells, dtype=object if form == "object" else form)
+    expected = [any(isinstance(item, str) and is_formula_text(item) for item in (cell if isinstance(cell, list) else [cell]))
+                for cell in cells]  # fmt: skip
+    assert _formula_text_mask(column).tolist() == expected
