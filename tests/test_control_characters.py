@@ -39,3 +39,13 @@ def test_a_repeated_text_column_has_its_control_characters_found_in_the_rows_a_s
     found = [position for position, value in enumerate(values) if value is not None and CONTROL_CHARACTERS.search(value)]
     assert _suspect_rows(pd.DataFrame({"text": column}), ["text"]) == found
     assert _suspect_rows(pd.DataFrame({"text": pd.array(values, dtype="string")}), ["text"]) == found
+
+
+@settings(max_examples=300, deadline=None)
+@given(pool=st.lists(CELLS, min_size=1, max_size=5), picks=st.lists(st.integers(0, 4), min_size=1, max_size=12))
+def test_a_list_shared_by_many_rows_is_searched_once_and_found_in_every_row(pool: list, picks: list) -> None:
+    """The rows of one location share one list of places: each distinct list is searched once, and
+    every row holding it (or an equal list of its own) is found."""
+    values = [pool[pick % len(pool)] for pick in picks]
+    frame = pd.DataFrame({"places": pd.Series([[]] + values, dtype=object)})
+    assert _suspect_rows(frame, ["places"]) == rows_by_value([[]] + values)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ceasefire.extract.violations import Extraction
 from ceasefire.findings import Finding
+from ceasefire.publish.serialize import distinct_objects
 
 RULE_NAME = "control-character"
 # C0 except tab and LF, DEL and C1 (U+0085 included), line/paragraph separators, bidi embeddings,
@@ -53,13 +54,14 @@ def _suspect_rows(frame: pd.DataFrame, names: list[str]) -> list[int]:
     suspect: set[int] = set()
     for name in names:
         values = frame[name]
-        if values.dtype == object and values.map(lambda v: isinstance(v, list)).any():
-            listed = values.tolist()
+        # A list column: each distinct list searched once (the rows of one location share their list of places).
+        codes, listed = distinct_objects(values.tolist()) if values.dtype == object else (None, [])
+        if any(isinstance(value, list) for value in listed):
             found = _list_rows_with_controls(listed)
             if found is None:
                 found = [position for position, value in enumerate(listed)
                          if isinstance(value, list) and any(isinstance(i, str) and CONTROL_CHARACTERS.search(i) for i in value)]  # fmt: skip
-            suspect.update(found)
+            suspect.update(np.flatnonzero(np.isin(codes, found)).tolist())
             continue
         if isinstance(values.dtype, pd.CategoricalDtype):  # a repeated text column: each distinct text searched once
             texts = pd.Series(values.cat.categories, dtype="string").str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(bool)
