@@ -147,6 +147,13 @@ def distinct_objects(values: Sequence[object]) -> tuple[np.ndarray, list[object]
     return codes, [values[row] for row in rows.tolist()]
 
 
+def answer_each_object(values: Sequence[object], test) -> np.ndarray:
+    """``[bool(test(value)) for value in values]`` as a boolean array, ``test`` called once per
+    distinct object (:func:`distinct_objects`)."""
+    codes, distinct = distinct_objects(values)
+    return np.array([bool(test(value)) for value in distinct], dtype=bool)[codes]
+
+
 def _arrow_dates_or_lists(series: pd.Series) -> pa.Array | None:
     """An object column whose values are all dates, or all lists of texts (None allowed), as one
     Arrow array (date32, or lists with an empty list made null, as every published form has it);

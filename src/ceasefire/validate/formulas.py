@@ -17,7 +17,7 @@ import pandas as pd
 from ceasefire.contracts.schema import Schema
 from ceasefire.findings import Finding
 from ceasefire.extract.violations import Extraction
-from ceasefire.publish.serialize import distinct_objects
+from ceasefire.publish.serialize import answer_each_object
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -65,8 +65,7 @@ def _formula_text_mask(column: pd.Series) -> np.ndarray:
         codes = column.cat.codes.to_numpy()
         return np.append(hits, False)[codes]  # a missing cell's code, -1, takes the last: False
     if column.dtype == object:
-        codes, values = distinct_objects(column.tolist())
-        return np.array([_holds_formula_text(value) for value in values], dtype=bool)[codes]
+        return answer_each_object(column.tolist(), _holds_formula_text)
     return column.astype("string").str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
 
 

@@ -26,7 +26,7 @@ from ceasefire.extract.events import (
 from ceasefire.findings import Finding, Severity
 from ceasefire.contracts.pandera_adapter import Rule, RuledSchema, rule_check, rule_for_failure
 from ceasefire.extract.raw import RawCorpus
-from ceasefire.publish.serialize import MarkedTexts, distinct_objects, joined_lines
+from ceasefire.publish.serialize import MarkedTexts, joined_lines, answer_each_object
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
 
@@ -47,8 +47,7 @@ def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Call
 def _each_once(series: pd.Series, test: Callable[[object], bool]) -> pd.Series:
     """``series.map(test)``, with ``test`` called once per distinct object: the rows of one location
     share their list of places (:func:`~ceasefire.publish.serialize.distinct_objects`)."""
-    codes, values = distinct_objects(series.tolist())
-    return pd.Series(np.array([bool(test(value)) for value in values], dtype=bool)[codes], index=series.index)
+    return pd.Series(answer_each_object(series.tolist(), test), index=series.index)
 
 
 def _as_timestamps(series: pd.Series) -> pd.Series:
