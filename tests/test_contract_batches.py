@@ -13,6 +13,7 @@ import math
 import re
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -146,9 +147,23 @@ _LIST_VALUES = st.sampled_from([["Shusha"], [], ["a", "b"], ("a",), ["a", None],
 @given(values=st.lists(_DATE_VALUES, max_size=12))
 def test_the_date_type_check_of_a_column_is_panderas_value_by_value_check(values):
     series = pd.Series(values, dtype=object)
-    got = Date().check(Date(), series)
-    expected = pandas_engine.Date().check(pandas_engine.Date(), series)
+    stored = pandas_engine.Engine.dtype(series.dtype)  # what pandera passes: the column's own type
+    got = Date().check(stored, series)
+    expected = pandas_engine.Date().check(stored, series)
     assert list(got) == list(expected)
+
+
+def test_a_column_of_dates_passes_pandera_without_a_python_call_per_value(monkeypatch):
+    """The whole-column check is the one a real validation takes: pandera's value-by-value check is
+    never reached for a column of dates and missing values."""
+    frame = pd.DataFrame({"day": pd.Series([dt.date(2021, 11, 8), None, dt.date(2024, 1, 1)] * 4, dtype=object)})
+    schema = pa.DataFrameSchema({"day": pa.Column(Date(), nullable=True)})
+
+    def value_by_value(*args, **kwargs):
+        raise AssertionError("pandera checked the dates one value at a time")
+
+    monkeypatch.setattr(pandas_engine.Date, "check", value_by_value)
+    schema.validate(frame, lazy=True)
 
 
 @settings(max_examples=300, deadline=None)

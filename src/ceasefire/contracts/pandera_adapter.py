@@ -54,10 +54,14 @@ class RuledSchema:
 class Date(pandas_engine.Date):
     """pandera's date type, whose check calls a Python function per value (two date columns of a
     million rows: ~1.4 s): a column whose values are all ``datetime.date`` or None passes at once,
-    by the set of their types; any other column gets pandera's own check, value by value."""
+    by the set of their types; any other column gets pandera's own check, value by value.
+
+    The storage type is compared as pandera's own check compares it (``pandas_engine.DataType``:
+    ``object`` is ``object``); ``pandera.dtypes.DataType`` would compare the classes (a date is not
+    ``object``), and no column would ever pass at once."""
 
     def check(self, pandera_dtype: DataType, data_container: pd.Series | None = None):  # type: ignore[override]
-        if (data_container is not None and DataType.check(self, pandera_dtype, data_container)
+        if (data_container is not None and pandas_engine.DataType.check(self, pandera_dtype, data_container)
                 and set(map(type, data_container)) <= {dt.date, type(None)}):  # fmt: skip
             return pd.Series(True, index=data_container.index)
         return super().check(pandera_dtype, data_container)
