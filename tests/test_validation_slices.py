@@ -79,3 +79,17 @@ def test_the_repeated_ids_found_by_sorting_are_those_pandas_finds(values: list, 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(validation, "_NEIGHBOURS", window)
         assert validation._repeated_values(column).tolist() == column.duplicated(keep=False).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.none() | st.text(max_size=4), max_size=6), min_size=1, max_size=6), st.data())
+def test_rows_taken_chunk_by_chunk_are_the_rows_arrow_takes(chunks: list, data) -> None:
+    """Rows of a chunked column of texts (chunks empty or not, missing values), taken in any order
+    and any number of times, are those Arrow's own take gives."""
+    import numpy as np
+    import pyarrow as pa
+
+    texts = pa.chunked_array([pa.array(chunk, pa.large_string()) for chunk in chunks], pa.large_string())
+    rows = len(texts)
+    indices = np.array(data.draw(st.lists(st.integers(0, rows - 1), max_size=20) if rows else st.just([])), dtype=np.int64)
+    assert validation.take_from_chunks(texts, indices).to_pylist() == texts.take(indices).to_pylist()
