@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -175,3 +176,19 @@ def test_foreign_keys_are_looked_up_as_the_text_of_every_target_key(source, targ
     named = {tuple(map(str, row)) for row in zip(source_frame["id"].tolist(), source_frame["n"].tolist())
              if not any(pd.isna(value) for value in row)}  # fmt: skip
     assert _referenced_keys(source_frame, target_frame) == every & named
+
+
+_DAYS = st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_DAYS, st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 12, 31)),
+                          _DAYS.map(pd.Timestamp)), max_size=10))  # fmt: skip
+def test_the_date_index_counts_each_dates_days_since_1970_as_pandas_does(values):
+    """The violations' date index reads a column of dates through Arrow's date32 (its days since
+    1970); a column with datetimes or timestamps in it, as pandas reads it: the day each falls on."""
+    from ceasefire.extract.events import _epoch_days
+
+    column = pd.Series(values, dtype=object)
+    expected = pd.to_datetime(column).to_numpy(dtype="datetime64[D]").astype(np.int64).tolist() if values else []
+    assert _epoch_days(column).tolist() == expected

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ceasefire.extract.attribution import Mention, acled_types, attribute, find_mentions, find_roles
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
@@ -478,12 +479,14 @@ class ViolationIndex:
         if violations is None or violations.empty:
             violations = pd.DataFrame({name: pd.Series([], dtype=object) for name in ("violation_id", "date_start", "date_end", "places")})
         frame = violations
-        dated = frame["date_start"].notna() & frame["date_end"].notna()
-        positions = np.flatnonzero(dated.to_numpy(dtype=bool))
-        starts = pd.to_datetime(frame["date_start"].iloc[positions]).to_numpy(dtype="datetime64[D]").astype(np.int64)
-        ends = pd.to_datetime(frame["date_end"].iloc[positions]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        dated = (frame["date_start"].notna() & frame["date_end"].notna()).to_numpy(dtype=bool)
+        positions = np.flatnonzero(dated)
+        # Days since 1970 and row positions as 32-bit integers: the index lives as long as the
+        # reconciliation, 12 bytes a row (24 with 64-bit ones: 240 MB at ten million rows).
+        starts, ends = (_epoch_days(frame[name] if dated.all() else frame[name].iloc[positions]) for name in ("date_start", "date_end"))
         order = np.argsort(starts, kind="stable")
-        self._starts, self._ends, self._positions = starts[order], ends[order], positions[order]
+        self._starts, self._ends = starts[order], ends[order]
+        self._positions = positions[order].astype(np.int32 if len(frame) < 2**31 else np.int64)
         self._ids = frame["violation_id"].array  # read only for the few rows an event matches
         self._places = frame["places"].to_numpy(dtype=object)
 
@@ -518,6 +521,18 @@ class ViolationIndex:
 
 def _epoch_day(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days
+
+
+def _epoch_days(dates: pd.Series) -> np.ndarray:
+    """:func:`_epoch_day` of each date of a column without missing values, as 32-bit integers.
+
+    A column of ``datetime.date`` becomes Arrow's date32, which is that number (4 bytes a row, no
+    64-bit copy on the way); any other column of dates is read by pandas.
+    """
+    try:
+        return pa.array(dates.to_numpy(dtype=object), pa.date32()).view(pa.int32()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_datetime(dates).to_numpy(dtype="datetime64[D]").astype(np.int32)
 
 
 def index_violations(violations: pd.DataFrame | None) -> ViolationIndex:

@@ -377,8 +377,16 @@ def _referenced_keys(source: pd.DataFrame, target: pd.DataFrame) -> set[tuple[st
         else:
             hits = column.map(str).isin(texts).to_numpy(dtype=bool)
         candidates &= hits
-    chosen = target.loc[candidates]
-    return set(zip(*(map(str, chosen[name]) for name in chosen.columns))) & wanted
+    positions = np.flatnonzero(candidates)
+    return set(zip(*(map(str, _column_rows(target[name], positions)) for name in target.columns))) & wanted
+
+
+def _column_rows(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The rows of ``column`` at ``positions``; an Arrow text column's taken chunk by chunk
+    (:func:`take_from_chunks`), where pandas would first join its chunks (a copy of the column)."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return pd.Series(pd.array(take_from_chunks(pyarrow.chunked_array(pyarrow.array(column.array)), positions), dtype=column.dtype))
+    return column.iloc[positions]
 
 
 def reconcile_events(events: Extraction, violations: Extraction, contracts: Contracts) -> list[Finding]:
