@@ -187,8 +187,8 @@ _DAYS = st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))
 def test_the_date_index_counts_each_dates_days_since_1970_as_pandas_does(values):
     """The violations' date index reads a column of dates through Arrow's date32 (its days since
     1970); a column with datetimes or timestamps in it, as pandas reads it: the day each falls on."""
-    from ceasefire.extract.events import _epoch_days
+    from ceasefire.extract.events import epoch_days
 
     column = pd.Series(values, dtype=object)
     expected = pd.to_datetime(column).to_numpy(dtype="datetime64[D]").astype(np.int64).tolist() if values else []
-    assert _epoch_days(column).tolist() == expected
+    assert epoch_days(column).tolist() == expected

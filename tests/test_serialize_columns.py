@@ -184,6 +184,13 @@ def test_cells_shared_by_rows_are_written_as_the_same_bytes(lists: list, days: l
         patch.setattr(serialize, "RENDER_ROWS", slice_rows)
         assert b"".join(csv_chunks(frame, workers=2)) == render_csv_by_row(copied)
         assert b"".join(jsonl_chunks(frame, workers=2)) == render_jsonl_by_row(copied)
+    # Read a few values at a time, from a list or an object column's array: the same positions and objects.
+    for window in (1, 2, 5):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(serialize, "_DISTINCT_WINDOW", window)
+            for values in (lists, frame["items"].to_numpy()):
+                windowed, objects = serialize.distinct_objects(values)
+                assert windowed.tolist() == codes.tolist() and [id(cell) for cell in objects] == [id(cell) for cell in distinct]
     # Validation's rules on list cells call their test once per object, with the answer of .map for every row.
     from ceasefire.validate.validation import _each_once
 

@@ -483,7 +483,7 @@ class ViolationIndex:
         positions = np.flatnonzero(dated)
         # Days since 1970 and row positions as 32-bit integers: the index lives as long as the
         # reconciliation, 12 bytes a row (24 with 64-bit ones: 240 MB at ten million rows).
-        starts, ends = (_epoch_days(frame[name] if dated.all() else frame[name].iloc[positions]) for name in ("date_start", "date_end"))
+        starts, ends = (epoch_days(frame[name] if dated.all() else frame[name].iloc[positions]) for name in ("date_start", "date_end"))
         order = np.argsort(starts, kind="stable")
         self._starts, self._ends = starts[order], ends[order]
         self._positions = positions[order].astype(np.int32 if len(frame) < 2**31 else np.int64)
@@ -523,7 +523,7 @@ def _epoch_day(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days
 
 
-def _epoch_days(dates: pd.Series) -> np.ndarray:
+def epoch_days(dates: pd.Series) -> np.ndarray:
     """:func:`_epoch_day` of each date of a column without missing values, as 32-bit integers.
 
     A column of ``datetime.date`` becomes Arrow's date32, which is that number (4 bytes a row, no

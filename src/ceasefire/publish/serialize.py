@@ -132,22 +132,45 @@ def _arrow_text(series: pd.Series) -> pa.Array | None:
     return None
 
 
-def distinct_objects(values: Sequence[object]) -> tuple[np.ndarray, list[object]]:
+# Values whose objects are told apart at once by distinct_objects: bounds its temporaries (the
+# objects' ids and their codes as 64-bit numbers) to a few MB, whatever the column's length.
+_DISTINCT_WINDOW = 262_144
+
+
+def distinct_objects(values: Sequence[object] | np.ndarray) -> tuple[np.ndarray, list[object]]:
     """Each value's position among the distinct objects of ``values``, told apart by identity, and
     those objects in order of first appearance.
 
     Cells that share one object (a date, the list of places of one location: extraction makes one
     per distinct cell) are then handled once per object; cells that are equal but not the same
     object are handled apart, which costs time, never correctness.
+
+    ``values`` is read :data:`_DISTINCT_WINDOW` values at a time (an object column's array is read
+    in place, without a list of its cells), and the positions are 32-bit: at ten million rows, 40 MB
+    held where the list, the ids and 64-bit codes of every row took 240 MB.
     """
-    ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
-    codes, uniques = pd.factorize(ids)
-    rows = np.empty(len(uniques), dtype=np.intp)
-    rows[codes] = np.arange(len(codes))  # a row of each object (its last): every row of a code holds the same object
-    return codes, [values[row] for row in rows.tolist()]
+    count = len(values)
+    codes = np.empty(count, dtype=np.int32 if count < 2**31 else np.int64)
+    code_of: dict[int, int] = {}  # an object's id -> its position among the distinct objects
+    distinct: list[object] = []
+    for start in range(0, count, _DISTINCT_WINDOW):
+        window = values[start : start + _DISTINCT_WINDOW]
+        ids = np.fromiter(map(id, window), dtype=np.uint64, count=len(window))
+        local, uniques = pd.factorize(ids)
+        rows = np.empty(len(uniques), dtype=np.intp)
+        rows[local] = np.arange(len(local))  # a row of each object (its last): every row of a code holds the same object
+        known = np.empty(len(uniques), dtype=codes.dtype)
+        for number, (object_id, row) in enumerate(zip(uniques.tolist(), rows.tolist())):
+            code = code_of.get(object_id)
+            if code is None:
+                code = code_of[object_id] = len(distinct)
+                distinct.append(window[row])
+            known[number] = code
+        codes[start : start + len(window)] = known[local]
+    return codes, distinct
 
 
-def answer_each_object(values: Sequence[object], test) -> np.ndarray:
+def answer_each_object(values: Sequence[object] | np.ndarray, test) -> np.ndarray:
     """``[bool(test(value)) for value in values]`` as a boolean array, ``test`` called once per
     distinct object (:func:`distinct_objects`)."""
     codes, distinct = distinct_objects(values)
@@ -159,7 +182,7 @@ def _arrow_dates_or_lists(series: pd.Series) -> pa.Array | None:
     Arrow array (date32, or lists with an empty list made null, as every published form has it);
     None for any other column, which is made text value by value. Each distinct object is
     converted once (:func:`distinct_objects`)."""
-    codes, values = distinct_objects(series.tolist())
+    codes, values = distinct_objects(series.to_numpy(dtype=object))
     types = set(map(type, values)) - {type(None)}
     if types <= {dt.date}:
         return pa.array(values, pa.date32()).take(codes)

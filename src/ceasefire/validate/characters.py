@@ -55,7 +55,7 @@ def _suspect_rows(frame: pd.DataFrame, names: list[str]) -> list[int]:
     for name in names:
         values = frame[name]
         # A list column: each distinct list searched once (the rows of one location share their list of places).
-        codes, listed = distinct_objects(values.tolist()) if values.dtype == object else (None, [])
+        codes, listed = distinct_objects(values.to_numpy()) if values.dtype == object else (None, [])
         if any(isinstance(value, list) for value in listed):
             found = _list_rows_with_controls(listed)
             if found is None:

@@ -65,7 +65,7 @@ def _formula_text_mask(column: pd.Series) -> np.ndarray:
         codes = column.cat.codes.to_numpy()
         return np.append(hits, False)[codes]  # a missing cell's code, -1, takes the last: False
     if column.dtype == object:
-        return answer_each_object(column.tolist(), _holds_formula_text)
+        return answer_each_object(column.to_numpy(), _holds_formula_text)
     return column.astype("string").str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
 
 

@@ -19,6 +19,7 @@ import pyarrow
 from ceasefire.extract.events import (
     CONFIRMABLE_TYPES,
     VIOLATION_LIKE_TYPES,
+    epoch_days,
     index_violations,
     match_incident,
     states_russian_confirmation,
@@ -49,29 +50,35 @@ def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Call
 def _each_once(series: pd.Series, test: Callable[[object], bool]) -> pd.Series:
     """``series.map(test)``, with ``test`` called once per distinct object: the rows of one location
     share their list of places (:func:`~ceasefire.publish.serialize.distinct_objects`)."""
-    return pd.Series(answer_each_object(series.tolist(), test), index=series.index)
+    return pd.Series(answer_each_object(series.to_numpy(dtype=object), test), index=series.index)
 
 
 def _as_timestamps(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series)
 
 
+def _days(dates: pd.Series) -> pd.Series:
+    """Each date of a column without missing values as its days since 1970: 32-bit integers, half the
+    bytes of the timestamps the rules compared before, and no Python call per value."""
+    return pd.Series(epoch_days(dates), index=dates.index)
+
+
 def violation_checks(contracts: Contracts) -> list[tuple[pa.Check, Rule]]:
     """Rules of the violations resource that Table Schema cannot express, errors and warnings."""
     span = contracts.time_span
     places = set(contracts.gazetteer.names)
-    start, end = pd.Timestamp(span.start), pd.Timestamp(span.end)
+    start, end = epoch_days(pd.Series([span.start, span.end], dtype=object)).tolist()
     in_span = f"a date from {span.start} to {span.end} (schemas/time_span.json)"
     return [
-        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]) >= _as_timestamps(f["date_start"]), "date_start", "date_end"),
+        rule_check(_null_safe(lambda f: _days(f["date_end"]) >= _days(f["date_start"]), "date_start", "date_end"),
                    Rule("date-order", "date_end on or after date_start", "date_end", "the date range ends before it starts")),
-        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]).between(start, end), "date_start"),
+        rule_check(_null_safe(lambda f: _days(f["date_start"]).between(start, end), "date_start"),
                    Rule("time-span", in_span, "date_start", "the date falls outside the dataset's time span")),
-        rule_check(_null_safe(lambda f: _as_timestamps(f["date_end"]).between(start, end), "date_end"),
+        rule_check(_null_safe(lambda f: _days(f["date_end"]).between(start, end), "date_end"),
                    Rule("time-span", in_span, "date_end", "the date falls outside the dataset's time span")),
         rule_check(_null_safe(lambda f: _each_once(f["places"], lambda items: set(items) <= places), "places"),
                    Rule("gazetteer", "canonical names from schemas/gazetteer.json", "places", "a place is not in the gazetteer")),
-        rule_check(_null_safe(lambda f: _as_timestamps(f["date_start"]) >= _as_timestamps(f["date_start"]).cummax(), "date_start"),
+        rule_check(_null_safe(lambda f: _days(f["date_start"]) >= _days(f["date_start"]).cummax(), "date_start"),
                    Rule("chronological-order", "rows in chronological order: no date earlier than a row above it",
                         "date_start", "the row is dated earlier than a row above it", severity="warning", whole_frame=True)),
         rule_check(lambda f: _each_once(f["places"], lambda items: bool(items)),
