@@ -192,3 +192,23 @@ def test_the_date_index_counts_each_dates_days_since_1970_as_pandas_does(values)
     column = pd.Series(values, dtype=object)
     expected = pd.to_datetime(column).to_numpy(dtype="datetime64[D]").astype(np.int64).tolist() if values else []
     assert epoch_days(column).tolist() == expected
+
+
+_SMALL_DAYS = st.dates(dt.date(2021, 1, 1), dt.date(2021, 1, 20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.none() | _SMALL_DAYS, st.none() | _SMALL_DAYS), max_size=12), _SMALL_DAYS, _SMALL_DAYS)
+def test_the_date_index_finds_the_rows_a_scan_of_the_table_finds(rows, first, last):
+    """The violations' date index (32-bit days, positions kept only when a row lacks a date) gives
+    the rows whose two dates are known and whose range overlaps the query, as a scan does."""
+    from ceasefire.extract.events import ViolationIndex
+
+    frame = pd.DataFrame({"violation_id": pd.Series([f"v{n}" for n in range(len(rows))], dtype="string"),
+                          "date_start": pd.Series([start for start, _ in rows], dtype=object),
+                          "date_end": pd.Series([end for _, end in rows], dtype=object),
+                          "places": pd.Series([["Shusha"]] * len(rows), dtype=object)})  # fmt: skip
+    positions, starts = ViolationIndex(frame).overlapping(first, last)
+    expected = [n for n, (start, end) in enumerate(rows) if start and end and start <= last and end >= first]
+    assert sorted(positions.tolist()) == expected
+    assert [starts[list(positions).index(n)] for n in expected] == [(rows[n][0] - dt.date(1970, 1, 1)).days for n in expected]
