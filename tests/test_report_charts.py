@@ -14,9 +14,11 @@ import json
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ceasefire.report import charts
 from ceasefire.report.charts import _month, casualties_per_month, events_per_month, month_range, violations_per_month
 
 
@@ -42,8 +44,16 @@ counts = st.sampled_from([0, 1, 2, 7, None])
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(st.tuples(dates, violators, counts, counts, counts), max_size=12), categorical=st.booleans())
-def test_the_monthly_series_are_the_sums_of_the_records(rows: list[tuple], categorical: bool) -> None:
+@given(rows=st.lists(st.tuples(dates, violators, counts, counts, counts), max_size=12), categorical=st.booleans(),
+       chart_rows=st.integers(1, 13))  # fmt: skip
+def test_the_monthly_series_are_the_sums_of_the_records(rows: list[tuple], categorical: bool, chart_rows: int) -> None:
+    """Counted a window of ``chart_rows`` rows at a time, the series are the sums of every row's record."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(charts, "CHART_ROWS", chart_rows)
+        _check_monthly_series(rows, categorical)
+
+
+def _check_monthly_series(rows: list[tuple], categorical: bool) -> None:
     frame = pd.DataFrame({
         "date_start": pd.Series([row[0] for row in rows], dtype=object),
         "violator": pd.Series([row[1] for row in rows], dtype="category" if categorical else "string[pyarrow]"),

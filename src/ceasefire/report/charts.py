@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -81,38 +82,57 @@ def _amounts(values: pd.Series) -> np.ndarray:
     return values.fillna(0).astype("int64").to_numpy()
 
 
-def monthly_sums(month: np.ndarray, months_named: list[str], blocks: list[tuple[np.ndarray, np.ndarray]],
-                 names: list[str], unit: str) -> dict[str, Any] | None:  # fmt: skip
+# Rows counted at once: the charts' per-row codes and amounts are a few MB whatever the table's length.
+CHART_ROWS = 262_144
+
+
+def _row_windows(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """``frame`` a window of :data:`CHART_ROWS` rows at a time (views, not copies); an empty frame is one empty window."""
+    for start in range(0, max(len(frame), 1), CHART_ROWS):
+        yield frame.iloc[start : start + CHART_ROWS]
+
+
+Window = tuple[np.ndarray, list[str], list[tuple[np.ndarray, np.ndarray]], list[str]]
+
+
+def monthly_sums(windows: Iterable[Window], unit: str) -> dict[str, Any] | None:
     """Amounts summed per series and month into ``{"unit", "months", "series": {name: [..]}}`` by
-    counting in integer arrays, not a frame of one record per row: each block is, per row of the
-    table, its series (an index into ``names``) and its amount; ``month`` is each row's month (an
-    index into ``months_named``, -1 for none). A series shows when some dated row gives it an
-    amount other than 0; the months run over every dated row, so charts of the same rows share one
-    axis. None when no dated row has an amount."""
-    dated = month >= 0
-    if not dated.any():
+    counting in integer arrays, not a frame of one record per row, a window of rows at a time.
+
+    Each window gives, per row, its month (an index into the window's months, -1 for none), those
+    months, and blocks of (series, an index into the window's names; amount), with those names. A
+    series shows when some dated row gives it an amount other than 0; the months run over every
+    dated row, so charts of the same rows share one axis. None when no dated row has an amount."""
+    months_dated: set[str] = set()
+    sums: dict[tuple[str, str], int] = {}
+    shown: set[str] = set()
+    for month, months_named, blocks, names in windows:
+        dated = month >= 0
+        months_dated.update(months_named)  # every month named is some row's
+        for series, amount in blocks:
+            counted = dated & (amount != 0)
+            keys = series[counted] * len(months_named) + month[counted]
+            table = np.zeros(len(names) * len(months_named), dtype=np.int64)
+            np.add.at(table, keys, amount[counted])
+            for key in np.unique(keys).tolist():
+                name, named = names[key // len(months_named)], months_named[key % len(months_named)]
+                shown.add(name)
+                sums[name, named] = sums.get((name, named), 0) + int(table[key])
+    if not months_dated or not shown:
         return None
-    months = month_range(months_named[0], months_named[-1])
-    slot = np.array([months.index(name) for name in months_named], dtype=np.int64)
-    sums = np.zeros(len(names) * len(months), dtype=np.int64)
-    shown = np.zeros(len(names), dtype=bool)
-    for series, amount in blocks:
-        counted = dated & (amount != 0)
-        keys = series[counted] * len(months) + slot[month[counted]]
-        np.add.at(sums, keys, amount[counted])
-        shown[np.unique(series[counted])] = True
-    if not shown.any():
-        return None
-    table = sums.reshape(len(names), len(months))
-    series = {names[index]: [int(amount) for amount in table[index]] for index in np.flatnonzero(shown)}
+    months = month_range(min(months_dated), max(months_dated))
+    series = {name: [sums.get((name, month), 0) for month in months] for name in shown}
     return {"unit": unit, "months": months, "series": dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))}
 
 
 def violations_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     """Violations (the table's counts, not rows) per month of ``date_start``, by violator."""
-    month, months_named = _month_codes(frame["date_start"])
-    violator, names = _series_codes(frame["violator"], "not indicated")
-    return monthly_sums(month, months_named, [(violator, _amounts(frame["violation_count"]))], names, "violations")
+
+    def window(rows: pd.DataFrame) -> Window:
+        violator, names = _series_codes(rows["violator"], "not indicated")
+        return *_month_codes(rows["date_start"]), [(violator, _amounts(rows["violation_count"]))], names
+
+    return monthly_sums(map(window, _row_windows(frame)), "violations")
 
 
 def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
@@ -120,10 +140,13 @@ def casualties_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     kinds = [kind for kind in ("killed", "wounded") if kind in frame.columns]
     if not kinds or "date_start" not in frame.columns:
         return None  # a schema without casualty fields has nothing to draw
-    month, months_named = _month_codes(frame["date_start"])
     names = sorted(kinds)
-    blocks = [(np.full(len(frame), names.index(kind), dtype=np.int64), _amounts(frame[kind])) for kind in kinds]
-    series = monthly_sums(month, months_named, blocks, names, "people")
+
+    def window(rows: pd.DataFrame) -> Window:
+        blocks = [(np.full(len(rows), names.index(kind), dtype=np.int64), _amounts(rows[kind])) for kind in kinds]
+        return *_month_codes(rows["date_start"]), blocks, names
+
+    series = monthly_sums(map(window, _row_windows(frame)), "people")
     if series:
         series["series"] = {name: series["series"].get(name, [0] * len(series["months"])) for name in kinds}
     return series
@@ -134,8 +157,11 @@ def events_per_month(frame: pd.DataFrame) -> dict[str, Any] | None:
     column = next((name for name in EVENT_DATE_COLUMNS if name in frame.columns), None)
     if column is None:
         return None
-    month, months_named = _month_codes(frame[column])
-    return monthly_sums(month, months_named, [(np.zeros(len(frame), dtype=np.int64), np.ones(len(frame), dtype=np.int64))], ["events"], "events")
+
+    def window(rows: pd.DataFrame) -> Window:
+        return *_month_codes(rows[column]), [(np.zeros(len(rows), dtype=np.int64), np.ones(len(rows), dtype=np.int64))], ["events"]
+
+    return monthly_sums(map(window, _row_windows(frame)), "events")
 
 
 def _nice_ceiling(value: int) -> int:
