@@ -58,6 +58,14 @@ def test_column_slugs_are_slugify_of_each_text(texts: list[str]) -> None:
     assert slugify_many(pa.array(texts, pa.string())).to_pylist() == [slugify(text) for text in texts]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet, max_size=8), min_size=1, max_size=4).flatmap(
+    lambda pool: st.lists(st.none() | st.sampled_from([*pool, "İ", "a" * 70]), max_size=16)))  # fmt: skip
+def test_repeated_texts_are_slugged_once_each_row_its_own_slug(texts: list[str | None]) -> None:
+    """Texts that repeat (a location's rows) are slugged once and taken for every row; a missing text has no slug."""
+    assert slugify_many(pa.array(texts, pa.string())).to_pylist() == [None if text is None else slugify(text) for text in texts]
+
+
 @given(st.lists(st.none() | st.sampled_from(["a", "b", "", "İ"]), max_size=10), st.booleans())
 def test_each_distinct_cell_is_parsed_once_and_spread_back(values: list[str | None], arrow: bool) -> None:
     """A pandas column or an Arrow one (the table's cells stay Arrow texts from the split to the frame)."""

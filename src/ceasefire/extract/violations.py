@@ -282,12 +282,19 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slugify_many(texts: pa.Array, limit: int = 60) -> pa.Array:
-    """:func:`slugify` for a whole column of texts; slugs longer than ``limit`` are cut by :func:`slugify` itself.
+    """:func:`slugify` for a whole column of texts (a missing text has no slug); slugs longer than
+    ``limit`` are cut by :func:`slugify` itself.
 
-    ASCII texts are lowered and slugged by Arrow kernels; a text with any other character goes
-    through Python's ``str.lower`` (which can turn one into ASCII: ``"İ".lower()`` is ``"i̇"``).
+    Each distinct text is slugged once (the rows of one location share it; at 1,000,000 rows the
+    regular expression ran over every row for ~1 s of CPU), then taken for each row. ASCII texts
+    are lowered and slugged by Arrow kernels; a text with any other character goes through Python's
+    ``str.lower`` (which can turn one into ASCII: ``"İ".lower()`` is ``"i̇"``).
     """
-    array = texts.cast(pa.large_string())
+    encoded = texts.cast(pa.large_string()).dictionary_encode()
+    return _slugify_texts(encoded.dictionary, limit).take(encoded.indices)
+
+
+def _slugify_texts(array: pa.Array, limit: int) -> pa.Array:
     slugs = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(array), _NOT_SLUG.pattern, "-"), "-")
     other = np.flatnonzero(~flags(pc.string_is_ascii(array)))
     slugs = _replace_at(slugs, other, [_NOT_SLUG.sub("-", array[position].as_py().lower()).strip("-") for position in other.tolist()])
