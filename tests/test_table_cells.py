@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from ceasefire.contracts.vocabularies import load_contracts
 from ceasefire.extract.article import is_pipe_like, split_pipe_row, table_line_problem
 from ceasefire.extract import violations
+from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.raw import RawDocument
 from ceasefire.extract.table_cells import PYTHON_WHITESPACE, split_block
 from ceasefire.extract.violations import extract_violations, make_violation_id, map_unique, slugify, slugify_many
@@ -76,12 +77,23 @@ def test_each_distinct_cell_is_parsed_once_and_spread_back(values: list[str | No
     assert sorted(calls, key=str) == sorted(set(values), key=str)
 
 
+def _parsed(parse, text):
+    try:
+        return parse(text)
+    except violations.DateError as error:
+        return error
+
+
 cells = st.text(st.sampled_from(list("0123456789.-| ab") + ["İ", "\xa0", "\x1f"]), max_size=14)
 
 
 @settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.lists(cells, min_size=4, max_size=6).map(lambda c: "|" + "|".join(c) + "|") | st.sampled_from(["", "\t", "a\tb", "x | y"]),
                 min_size=1, max_size=10))  # fmt: skip
+@example(["| 1.1.2021 | 2 | Nowhere village | Azerbaijan | 99999999 killed and 2 wounded |",
+          "| 31.02.2021 | x | Shusha | Armenia | 2 killed and 3 wounded |", "| 1.1.2021 | 99999999 | | | |",
+          "| 24-25.03.2022 | 1 | Shusha | Armenia | |",
+          "| 1.1.2021 | 2 | Nowhere village | Azerbaijan | 99999999 killed and 2 wounded |"])  # fmt: skip
 def test_a_hostile_table_is_extracted_as_the_row_by_row_parser_reads_it(body: list[str]) -> None:
     lines = ("= Article =", "=== List ===", HEADER, *body, "", "== After ==")
     extraction = extract_violations(RawDocument(name="hostile.txt", role="article", lines=lines, sha256="", bytes=0), CONTRACTS)
@@ -97,6 +109,26 @@ def test_a_hostile_table_is_extracted_as_the_row_by_row_parser_reads_it(body: li
     assert frame["consequences"].tolist() == [row[4].text or None for _, row in full]
     assert frame["violation_id"].tolist() == [make_violation_id(row[0].text, row[2].text) for _, row in full]
     assert [columns["location"] for columns in extraction.cell_columns] == [row[2].column for _, row in full]
+    # The typed columns and the findings of each row, as each parser gives them for that row's cells.
+    dates = [_parsed(violations.parse_table_date, row[0].text) for _, row in full]
+    assert frame["date_start"].tolist() == [d.start if isinstance(d, violations.TableDate) else None for d in dates]
+    assert frame["date_end"].tolist() == [d.end if isinstance(d, violations.TableDate) else None for d in dates]
+    counts = [violations.parse_count(row[1].text) for _, row in full]
+    assert frame["violation_count"].tolist() == [c if isinstance(c, int) else None for c in counts]
+    violators = CONTRACTS.vocabularies["violators"]
+    assert frame["violator"].tolist() == [violators.resolve(row[3].text) or row[3].text or None for _, row in full]
+    casualties = [parse_casualties(row[4].text or None) for _, row in full]
+    for kind in ("killed", "wounded"):
+        assert frame[kind].tolist() == [None if (getattr(c, kind) or 0) > COUNT_LIMIT else getattr(c, kind) for c in casualties]
+    parsed = [(f.source_line, f.rule, f.column) for f in extraction.findings if f.rule not in ("table-line", "cell-count")]
+    expected_parsed = [(number, "date-format", "date_text") for (number, _), d in zip(full, dates) if isinstance(d, violations.DateError)]
+    expected_parsed += [(number, "count-bound" if c == "beyond" else "count-format", "violation_count")
+                        for (number, _), c in zip(full, counts) if not isinstance(c, int)]  # fmt: skip
+    expected_parsed += [(number, "count-bound", kind) for (number, _), c in zip(full, casualties) for kind in ("killed", "wounded")
+                        if (getattr(c, kind) or 0) > COUNT_LIMIT]  # fmt: skip
+    expected_parsed += [(number, "place-unresolved", "location") for number, row in full
+                        if violations.find_unresolved_places(row[2].text or None, CONTRACTS.gazetteer)]  # fmt: skip
+    assert sorted(parsed) == sorted(expected_parsed)
     structural = [(f.source_line, f.rule) for f in extraction.findings if f.rule in ("table-line", "cell-count")]
     expected = [(number, "table-line") for number, line in numbered if table_line_problem(line) is not None]
     expected += [(number, "cell-count") for number, row in rows if len(row) != 5]

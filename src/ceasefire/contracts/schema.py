@@ -549,6 +549,7 @@ class Schema:
         A column the schema does not list is left out (the schema is the contract); a field the
         columns lack stays missing, and validation reports it.
         """
+        import numpy as np
         import pandas as pd
 
         data = {}
@@ -559,7 +560,8 @@ class Schema:
             if f.pandas_dtype == "string":
                 data[f.name] = text_column(values, may_repeat=not f.unique)
                 continue
-            values = list(values)
+            if not isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)):
+                values = list(values)
             data[f.name] = pd.Series(values, dtype="object") if f.pandas_dtype == "object" else pd.array(values, dtype=f.pandas_dtype)
         return pd.DataFrame(data, columns=list(data))
 

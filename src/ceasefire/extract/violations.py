@@ -256,6 +256,15 @@ def map_unique(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> 
     Missing values (None, null) are parsed once too, as ``parse(None)``. An Arrow column is
     dictionary-encoded by Arrow: only its distinct values become Python strings.
     """
+    codes, parsed = map_distinct(values, parse)
+    return parsed[codes].tolist()
+
+
+def map_distinct(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position among the distinct values (-1 for a missing one), and ``parse`` of each
+    distinct value, in an object array whose last item is ``parse(None)`` when a value is missing:
+    ``parsed[codes]`` is every row's result (:func:`map_unique`), and a column derived from the
+    results is derived once per distinct value (:func:`_per_row`)."""
     if isinstance(values, pa.Array):
         encoded = values.dictionary_encode()
         distinct = encoded.dictionary.to_pylist()
@@ -268,7 +277,27 @@ def map_unique(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> 
         parsed[index] = parse(value)
     if (codes == -1).any():
         parsed[-1] = parse(None)
-    return parsed[codes].tolist()
+    return codes, parsed
+
+
+def _per_row(codes: np.ndarray, parsed: np.ndarray, derive: Callable[[object], object]) -> np.ndarray:
+    """``derive`` of each distinct result (:func:`map_distinct`), taken for every row: an object array."""
+    derived = np.empty(len(parsed), dtype=object)
+    for index, value in enumerate(parsed.tolist()):  # one by one: a list result must stay one element
+        derived[index] = derive(value)
+    return derived[codes]
+
+
+def _texts(codes: np.ndarray, parsed: np.ndarray) -> pa.Array:
+    """Distinct results that are texts or None (:func:`map_distinct`) as every row's Arrow text."""
+    return pa.array(parsed.tolist(), pa.large_string()).take(pa.array(np.where(codes < 0, len(parsed) - 1, codes)))
+
+
+def _integers(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """An object array of Python integers and None (nothing else) as a nullable integer array."""
+    missing = np.fromiter((value is None for value in values), dtype=bool, count=len(values)) if len(values) else np.zeros(0, bool)
+    numbers = np.where(missing, 0, values).astype(np.int64)
+    return pd.arrays.IntegerArray(numbers, missing)
 
 
 def make_violation_ids(date_texts: pa.Array, locations: pa.Array) -> pa.Array:
@@ -420,34 +449,39 @@ def _extract_block(
     column = {name: split.columns[index] for name, index in positions.items()}  # Arrow texts
     date_text, location = column["date_text"], column["location"]
     violation_ids = make_violation_ids(date_text, location)
-    dates = map_unique(date_text, parsers.date)
-    counts = map_unique(column["violation_count"], parsers.count)
-    violator = map_unique(column["violator"], parsers.violator)
+    # Each parser runs once per distinct cell (map_distinct); the per-row columns and the rows with a
+    # problem are found from those results by numpy, with no Python step per row.
+    date_codes, dates = map_distinct(date_text, parsers.date)
+    count_codes, counts = map_distinct(column["violation_count"], parsers.count)
+    violator_codes, violators = map_distinct(column["violator"], parsers.violator)
     consequences = _empty_as_null(column["consequences"])
-    casualties = map_unique(consequences, parsers.casualties)
-    killed, wounded = [c.killed for c in casualties], [c.wounded for c in casualties]
-    for kind, values in (("killed", killed), ("wounded", wounded)):
-        for position in [i for i, value in enumerate(values) if value is not None and value > COUNT_LIMIT]:
-            values[position] = None
+    casualty_codes, casualties = map_distinct(consequences, parsers.casualties)
+    location_codes, unresolved = map_distinct(location, parsers.unresolved)
+    amounts = {}
+    for kind in ("killed", "wounded"):
+        amount = _per_row(casualty_codes, casualties, lambda parsed, kind=kind: getattr(parsed, kind, None) if parsed is not None else None)
+        beyond = _per_row(casualty_codes, casualties, lambda parsed, kind=kind: (getattr(parsed, kind, None) or 0) > COUNT_LIMIT if parsed is not None else False)
+        for position in np.flatnonzero(beyond.astype(bool)).tolist():
+            amount[position] = None
             problems.append((int(numbers.iat[position]), 3, _finding(
                 document, int(numbers.iat[position]), "count-bound",
                 f"{kind} count is beyond {COUNT_LIMIT:,}: a typo, not a report",
                 row_id=violation_ids[position].as_py(), column=kind, value=consequences[position].as_py()[:200],
                 expected=f"at most {COUNT_LIMIT:,}", source_column=cell_columns[position]["consequences"],
             )))  # fmt: skip
-    for position, parsed in enumerate(dates):
-        if isinstance(parsed, DateError):
-            text = date_text[position].as_py()
-            columns = cell_columns[position]
-            problems.append((int(numbers.iat[position]), 1, _finding(
-                document, int(numbers.iat[position]), "date-format", f"date {text!r} is not valid: {parsed}",
-                row_id=violation_ids[position].as_py(), column="date_text", value=text,
-                expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date", source_column=columns["date_text"],
-            )))  # fmt: skip
-    for position in [i for i, count in enumerate(counts) if not isinstance(count, int)]:
+        amounts[kind] = amount
+    for position in np.flatnonzero(_per_row(date_codes, dates, lambda parsed: isinstance(parsed, DateError)).astype(bool)).tolist():
+        text, parsed = date_text[position].as_py(), dates[date_codes[position]]
+        columns = cell_columns[position]
+        problems.append((int(numbers.iat[position]), 1, _finding(
+            document, int(numbers.iat[position]), "date-format", f"date {text!r} is not valid: {parsed}",
+            row_id=violation_ids[position].as_py(), column="date_text", value=text,
+            expected="DD.MM.YYYY or DD-DD.MM.YYYY, a real calendar date", source_column=columns["date_text"],
+        )))  # fmt: skip
+    count = _per_row(count_codes, counts, lambda parsed: parsed if isinstance(parsed, int) else None)
+    for position in np.flatnonzero(_per_row(count_codes, counts, lambda parsed: not isinstance(parsed, int)).astype(bool)).tolist():
         text = column["violation_count"][position].as_py()
-        beyond = counts[position] == "beyond"
-        counts[position] = None
+        beyond = counts[count_codes[position]] == "beyond"
         problems.append((int(numbers.iat[position]), 2, _finding(
             document, int(numbers.iat[position]), "count-bound" if beyond else "count-format",
             f"number of violations {text[:40]!r} is beyond {COUNT_LIMIT:,}: a typo, not a report" if beyond
@@ -455,35 +489,36 @@ def _extract_block(
             row_id=violation_ids[position].as_py(), column="violation_count", value=text[:200],
             expected=f"an integer from 1 to {COUNT_LIMIT:,}", source_column=cell_columns[position]["violation_count"],
         )))  # fmt: skip
-    unresolved = map_unique(location, parsers.unresolved)
-    for position in [i for i, names in enumerate(unresolved) if names]:
+    for position in np.flatnonzero(_per_row(location_codes, unresolved, bool).astype(bool)).tolist():
         text = location[position].as_py()
         problems.append((int(numbers.iat[position]), 3, dataclasses.replace(_finding(
             document, int(numbers.iat[position]), "place-unresolved",
-            f"the location names {', '.join(map(repr, unresolved[position]))}, which schemas/gazetteer.json does not know; "
+            f"the location names {', '.join(map(repr, unresolved[location_codes[position]]))}, which schemas/gazetteer.json does not know; "
             "the row keeps only the places it does know",
             row_id=violation_ids[position].as_py(), column="location", value=text,
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
+    _, places = map_distinct(location, parsers.places)
+    _, precisions = map_distinct(location, parsers.precision)
     frame = contracts.schema(RESOURCE).frame_from_columns(
         {
             "violation_id": violation_ids,
-            "date_start": [d.start if isinstance(d, TableDate) else None for d in dates],
-            "date_end": [d.end if isinstance(d, TableDate) else None for d in dates],
+            "date_start": _per_row(date_codes, dates, lambda parsed: parsed.start if isinstance(parsed, TableDate) else None),
+            "date_end": _per_row(date_codes, dates, lambda parsed: parsed.end if isinstance(parsed, TableDate) else None),
             "date_text": date_text,
-            "violation_count": counts,
+            "violation_count": _integers(count),
             "location": _empty_as_null(location),
             # One list per distinct location, shared by its rows (and with the parser's cache):
             # cells are read and replaced, never changed in place. 72 bytes a row less than a list each.
-            "places": map_unique(location, parsers.places),
-            "violator": violator,
+            "places": places[location_codes],
+            "violator": _texts(violator_codes, violators),
             "consequences": consequences,
-            "killed": killed,
-            "wounded": wounded,
-            "source_file": [document.name] * len(numbers),
-            "source_line": numbers.tolist(),
-            "location_precision": map_unique(location, parsers.precision),
+            "killed": _integers(amounts["killed"]),
+            "wounded": _integers(amounts["wounded"]),
+            "source_file": pa.repeat(pa.scalar(document.name, pa.large_string()), len(numbers)),
+            "source_line": pd.arrays.IntegerArray(numbers.to_numpy(dtype=np.int64), np.zeros(len(numbers), dtype=bool)),
+            "location_precision": _texts(location_codes, precisions),
         }
     )
     return frame, cell_columns.line_numbers, problems
