@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import pickle
 from pathlib import Path
 
@@ -194,3 +195,32 @@ def test_scan_reads_a_file_in_blocks():
 
     scan_raw_file("a.txt", Recording(b"line\n" * 1000), block_size=256)
     assert sizes and set(sizes) == {256}
+
+
+def test_a_files_sha256_is_remembered_until_its_bytes_or_times_change(tmp_path, monkeypatch):
+    """A file hashed again, unchanged, is not read again; rewritten with other bytes of the same size,
+    or touched, it is hashed again. A file changed within the last SETTLED_NS is never remembered:
+    two writes within one tick of the file system's clock could leave the same times."""
+    import hashlib
+
+    from ceasefire.extract import raw
+
+    reads = []
+    real = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda handle, name: reads.append(name) or real(handle, name))
+    monkeypatch.setattr(raw, "_DIGESTS", {})
+    path = tmp_path / "article.txt"
+    path.write_bytes(b"first\n")
+    assert sha256_file(path) == sha256_file(path) == hashlib.sha256(b"first\n").hexdigest()
+    assert len(reads) == 2  # just written: not remembered
+    path.write_bytes(b"other\n")  # same size, perhaps the same times
+    assert sha256_file(path) == hashlib.sha256(b"other\n").hexdigest()
+    monkeypatch.setattr(raw, "SETTLED_NS", -10**18)  # as if written long ago
+    reads.clear()
+    assert sha256_file(path) == sha256_file(path) == hashlib.sha256(b"other\n").hexdigest()
+    assert len(reads) == 1
+    remembered = path.stat().st_mtime_ns
+    time.sleep(0.02)
+    path.write_bytes(b"third\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, remembered))  # the same size and modification time: only the change time differs
+    assert sha256_file(path) == hashlib.sha256(b"third\n").hexdigest()

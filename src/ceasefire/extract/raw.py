@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,10 +291,34 @@ def split_raw_lines(text: str) -> tuple[str, ...]:
     return tuple(line[:-1] if line.endswith("\r") else line for line in lines)
 
 
+# The sha256 of files this process has hashed, by what identifies their bytes: device, inode, size,
+# modification and change times. A run hashes a raw file for its cache key, and again when a later
+# task loads it (flows/references.py); the second is looked up (~0.5 s for a 170 MB article).
+# Writing a file, or setting its times, changes its change time, which no one can set back.
+_DIGESTS: dict[tuple[int, ...], str] = {}
+_DIGESTS_KEPT = 64
+_DIGESTS_LOCK = threading.Lock()
+# A file changed this recently is not remembered: two writes within one tick of the file system's
+# clock can leave the same times ("racy git"), so its sha256 is computed again next time.
+SETTLED_NS = 2_000_000_000
+
+
 def sha256_file(path: Path) -> str:
-    """The sha256 of a file, read in blocks."""
+    """The sha256 of a file, read in blocks, or remembered from this process's last reading of the
+    same bytes (the same file, size and times, changed more than :data:`SETTLED_NS` before)."""
     with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        stat = os.fstat(handle.fileno())
+        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        known = _DIGESTS.get(key)
+        if known is not None:
+            return known
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLED_NS:
+        with _DIGESTS_LOCK:
+            while len(_DIGESTS) >= _DIGESTS_KEPT:
+                del _DIGESTS[next(iter(_DIGESTS))]
+            _DIGESTS[key] = digest
+    return digest
 
 
 def load_provenance(raw_dir: Path) -> dict:
