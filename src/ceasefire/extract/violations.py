@@ -295,7 +295,7 @@ def _texts(codes: np.ndarray, parsed: np.ndarray) -> pa.Array:
 
 def _integers(values: np.ndarray) -> pd.arrays.IntegerArray:
     """An object array of Python integers and None (nothing else) as a nullable integer array."""
-    missing = np.fromiter((value is None for value in values), dtype=bool, count=len(values)) if len(values) else np.zeros(0, bool)
+    missing = pd.isna(values)
     numbers = np.where(missing, 0, values).astype(np.int64)
     return pd.arrays.IntegerArray(numbers, missing)
 
@@ -499,8 +499,8 @@ def _extract_block(
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
-    _, places = map_distinct(location, parsers.places)
-    _, precisions = map_distinct(location, parsers.precision)
+    place_codes, places = map_distinct(location, parsers.places)
+    precision_codes, precisions = map_distinct(location, parsers.precision)
     frame = contracts.schema(RESOURCE).frame_from_columns(
         {
             "violation_id": violation_ids,
@@ -511,14 +511,14 @@ def _extract_block(
             "location": _empty_as_null(location),
             # One list per distinct location, shared by its rows (and with the parser's cache):
             # cells are read and replaced, never changed in place. 72 bytes a row less than a list each.
-            "places": places[location_codes],
+            "places": places[place_codes],
             "violator": _texts(violator_codes, violators),
             "consequences": consequences,
             "killed": _integers(amounts["killed"]),
             "wounded": _integers(amounts["wounded"]),
             "source_file": pa.repeat(pa.scalar(document.name, pa.large_string()), len(numbers)),
             "source_line": pd.arrays.IntegerArray(numbers.to_numpy(dtype=np.int64), np.zeros(len(numbers), dtype=bool)),
-            "location_precision": _texts(location_codes, precisions),
+            "location_precision": _texts(precision_codes, precisions),
         }
     )
     return frame, cell_columns.line_numbers, problems
