@@ -2,7 +2,7 @@
 
 ``extract_violations`` classifies and splits the table block with Arrow kernels
 (``extract/table_cells.py``), builds ids with Arrow string kernels (``slugify_many``) and parses
-each distinct cell once (``map_unique``). The oracle is the row-by-row code each replaces:
+each distinct cell once (``map_distinct``). The oracle is the row-by-row code each replaces:
 ``table_line_problem`` and ``split_pipe_row`` for every line, ``slugify`` for every id, ``parse``
 for every cell.
 """
@@ -23,7 +23,7 @@ from ceasefire.extract import violations
 from ceasefire.extract.casualties import COUNT_LIMIT, parse_casualties
 from ceasefire.extract.raw import RawDocument
 from ceasefire.extract.table_cells import PYTHON_WHITESPACE, split_block
-from ceasefire.extract.violations import extract_violations, make_violation_id, map_unique, slugify, slugify_many
+from ceasefire.extract.violations import extract_violations, make_violation_id, map_distinct, slugify, slugify_many
 
 CONTRACTS = load_contracts()
 HEADER = "| date | number of violations | location | the violator | consequences |"
@@ -72,7 +72,8 @@ def test_each_distinct_cell_is_parsed_once_and_spread_back(values: list[str | No
     """A pandas column or an Arrow one (the table's cells stay Arrow texts from the split to the frame)."""
     calls: list = []
     column = pa.array(values, pa.large_string()) if arrow else pd.Series(values, dtype=object)
-    parsed = map_unique(column, lambda value: calls.append(value) or [value])
+    codes, distinct = map_distinct(column, lambda value: calls.append(value) or [value])
+    parsed = distinct[codes].tolist()
     assert parsed == [[value] for value in values]
     assert sorted(calls, key=str) == sorted(set(values), key=str)
 

@@ -250,21 +250,15 @@ def parse_count(text: str) -> int | str | None:
     return int(text) if len(text) <= len(str(COUNT_LIMIT)) and int(text) <= COUNT_LIMIT else "beyond"
 
 
-def map_unique(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> list[object]:
-    """``parse`` applied once per distinct value, spread back over every row (table cells repeat).
+def map_distinct(values: pd.Series | pa.Array, *parses: Callable[[str], object]) -> tuple[np.ndarray, ...]:
+    """Each row's position among the distinct values (-1 for a missing one), then for each of
+    ``parses`` its result on each distinct value (table cells repeat), in an object array whose last
+    item is the result on None when a value is missing: ``parsed[codes]`` is every row's result, and
+    a column derived from the results is derived once per distinct value (:func:`_per_row`).
 
-    Missing values (None, null) are parsed once too, as ``parse(None)``. An Arrow column is
-    dictionary-encoded by Arrow: only its distinct values become Python strings.
+    An Arrow column is dictionary-encoded by Arrow: only its distinct values become Python strings,
+    once for all of ``parses``.
     """
-    codes, parsed = map_distinct(values, parse)
-    return parsed[codes].tolist()
-
-
-def map_distinct(values: pd.Series | pa.Array, parse: Callable[[str], object]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's position among the distinct values (-1 for a missing one), and ``parse`` of each
-    distinct value, in an object array whose last item is ``parse(None)`` when a value is missing:
-    ``parsed[codes]`` is every row's result (:func:`map_unique`), and a column derived from the
-    results is derived once per distinct value (:func:`_per_row`)."""
     if isinstance(values, pa.Array):
         encoded = values.dictionary_encode()
         distinct = encoded.dictionary.to_pylist()
@@ -272,12 +266,15 @@ def map_distinct(values: pd.Series | pa.Array, parse: Callable[[str], object]) -
     else:
         codes, uniques = pd.factorize(values.astype(object), sort=False)
         distinct = uniques.tolist()
-    parsed = np.empty(len(distinct) + 1, dtype=object)
-    for index, value in enumerate(distinct):  # one by one: a list result must stay one element
-        parsed[index] = parse(value)
-    if (codes == -1).any():
-        parsed[-1] = parse(None)
-    return codes, parsed
+    results = []
+    for parse in parses:
+        parsed = np.empty(len(distinct) + 1, dtype=object)
+        for index, value in enumerate(distinct):  # one by one: a list result must stay one element
+            parsed[index] = parse(value)
+        if (codes == -1).any():
+            parsed[-1] = parse(None)
+        results.append(parsed)
+    return codes, *results
 
 
 def _per_row(codes: np.ndarray, parsed: np.ndarray, derive: Callable[[object], object]) -> np.ndarray:
@@ -389,7 +386,7 @@ SHARED_CELLS = 1 << 16
 class CellParsers(NamedTuple):
     """The parser of each kind of table cell, each remembering its last :data:`SHARED_CELLS` distinct cells.
 
-    The parsed values are shared between the rows of a cell anyway (:func:`map_unique`): nothing
+    The parsed values are shared between the rows of a cell anyway (:func:`map_distinct`): nothing
     of them is changed in place.
     """
 
@@ -456,7 +453,7 @@ def _extract_block(
     violator_codes, violators = map_distinct(column["violator"], parsers.violator)
     consequences = _empty_as_null(column["consequences"])
     casualty_codes, casualties = map_distinct(consequences, parsers.casualties)
-    location_codes, unresolved = map_distinct(location, parsers.unresolved)
+    location_codes, unresolved, places, precisions = map_distinct(location, parsers.unresolved, parsers.places, parsers.precision)
     amounts = {}
     for kind in ("killed", "wounded"):
         amount = _per_row(casualty_codes, casualties, lambda parsed, kind=kind: getattr(parsed, kind, None) if parsed is not None else None)
@@ -499,8 +496,6 @@ def _extract_block(
             expected="every named village, settlement or height in schemas/gazetteer.json",
             source_column=cell_columns[position]["location"],
         ), severity="warning")))  # fmt: skip
-    place_codes, places = map_distinct(location, parsers.places)
-    precision_codes, precisions = map_distinct(location, parsers.precision)
     frame = contracts.schema(RESOURCE).frame_from_columns(
         {
             "violation_id": violation_ids,
@@ -511,14 +506,14 @@ def _extract_block(
             "location": _empty_as_null(location),
             # One list per distinct location, shared by its rows (and with the parser's cache):
             # cells are read and replaced, never changed in place. 72 bytes a row less than a list each.
-            "places": places[place_codes],
+            "places": places[location_codes],
             "violator": _texts(violator_codes, violators),
             "consequences": consequences,
             "killed": _integers(amounts["killed"]),
             "wounded": _integers(amounts["wounded"]),
             "source_file": pa.repeat(pa.scalar(document.name, pa.large_string()), len(numbers)),
             "source_line": pd.arrays.IntegerArray(numbers.to_numpy(dtype=np.int64), np.zeros(len(numbers), dtype=bool)),
-            "location_precision": _texts(precision_codes, precisions),
+            "location_precision": _texts(location_codes, precisions),
         }
     )
     return frame, cell_columns.line_numbers, problems
