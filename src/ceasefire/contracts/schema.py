@@ -133,7 +133,7 @@ def concat_frames(frames: list["pd.DataFrame"], unique: Iterable[str] = (), rele
             if released >= _RELEASED_BYTES:
                 give_back()
                 released = 0
-    return pd.DataFrame(columns, columns=names)
+    return pd.DataFrame(columns, columns=names, copy=False)
 
 
 # Which constraint keys each type supports, as frictionless applies them.
@@ -563,7 +563,7 @@ class Schema:
             if not isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)):
                 values = list(values)
             data[f.name] = pd.Series(values, dtype="object") if f.pandas_dtype == "object" else pd.array(values, dtype=f.pandas_dtype)
-        return pd.DataFrame(data, columns=list(data))
+        return pd.DataFrame(data, columns=list(data), copy=False)
 
     def to_pandera(self, name: str | None = None, frame_checks: Iterable = ()) -> RuledSchema:
         """The pandera schema: every column check, the primary key, plus cross-column ``frame_checks``."""

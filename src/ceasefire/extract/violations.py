@@ -218,7 +218,8 @@ class TableCellColumns(Sequence):
 
     def __init__(self, document: RawDocument, line_numbers: np.ndarray, positions: dict[str, int]):
         self.document = document
-        self.line_numbers = np.asarray(line_numbers, dtype=np.int64)
+        self.line_numbers = np.asarray(line_numbers, dtype=np.int64).view()  # a view: the caller's array stays writable
+        self.line_numbers.flags.writeable = False
         self._positions = dict(positions)
 
     def __len__(self) -> int:
@@ -362,16 +363,17 @@ def extract_violations(document: RawDocument, contracts: Contracts) -> Extractio
     parsers = _cell_parsers(contracts)  # shared by the blocks
     blocks = in_threads([partial(_extract_block, document, contracts, positions, width, start, min(start + BLOCK_LINES - 1, last), parsers)
                          for start in starts], "extract")  # fmt: skip
-    frames = [frame for frame, _, _ in blocks]
-    line_numbers = [numbers for _, numbers, _ in blocks]
+    frames = [frame for frame, _ in blocks]
     # (line, order, finding), reported in table order; a stable sort of the blocks' lists in turn
-    problems = sorted((problem for _, _, found in blocks for problem in found), key=lambda problem: problem[:2])
+    problems = sorted((problem for _, found in blocks for problem in found), key=lambda problem: problem[:2])
     del blocks  # the blocks' frames are joined column by column, and let go as they are (concat_frames)
     unique = [spec.name for spec in contracts.schema(RESOURCE).fields if spec.unique]
     frame = frames[0] if len(frames) == 1 else concat_frames(frames, unique, release_parts=True)
+    # The rows' line numbers are the frame's own source_line (never missing), not a copy of them.
+    line_numbers = frame["source_line"].to_numpy(dtype=np.int64)
     return Extraction(
         resource=RESOURCE, frame=frame, findings=[finding for *_, finding in problems] + _other_table_findings(document, table, others),
-        cell_columns=TableCellColumns(document, np.concatenate(line_numbers), positions), section=table.section,
+        cell_columns=TableCellColumns(document, line_numbers, positions), section=table.section,
     )  # fmt: skip
 
 
@@ -424,8 +426,8 @@ def _cell_parsers(contracts: Contracts) -> CellParsers:
 def _extract_block(
     document: RawDocument, contracts: Contracts, positions: dict[str, int], width: int, first: int, last: int,
     parsers: CellParsers,
-) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, int, Finding]]]:
-    """The typed rows of table lines ``first``..``last``, their line numbers, and their findings as
+) -> tuple[pd.DataFrame, list[tuple[int, int, Finding]]]:
+    """The typed rows of table lines ``first``..``last`` and their findings as
     (line, order within the line, finding). ``parsers`` parse the distinct cells."""
     problems: list[tuple[int, int, Finding]] = []
     block = document.lines[first - 1 : last]
@@ -516,4 +518,4 @@ def _extract_block(
             "location_precision": _texts(location_codes, precisions),
         }
     )
-    return frame, cell_columns.line_numbers, problems
+    return frame, problems

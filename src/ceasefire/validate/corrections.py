@@ -263,7 +263,7 @@ def _with_records(frame: pd.DataFrame, records: dict[int, dict], changed: set[st
         for position, record in records.items():
             values[position] = record[name]
         columns[name] = schema.frame_from_columns({name: values})[name]
-    return pd.DataFrame(columns, columns=list(frame.columns), index=pd.RangeIndex(len(frame)))
+    return pd.DataFrame(columns, columns=list(frame.columns), index=pd.RangeIndex(len(frame)), copy=False)
 
 
 def find_unknown_resources(corrections: list[Correction], resources: set[str]) -> list[Finding]:
