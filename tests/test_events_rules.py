@@ -198,17 +198,34 @@ _SMALL_DAYS = st.dates(dt.date(2021, 1, 1), dt.date(2021, 1, 20))
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.none() | _SMALL_DAYS, st.none() | _SMALL_DAYS), max_size=12), _SMALL_DAYS, _SMALL_DAYS)
-def test_the_date_index_finds_the_rows_a_scan_of_the_table_finds(rows, first, last):
-    """The violations' date index (32-bit days, positions kept only when a row lacks a date) gives
-    the rows whose two dates are known and whose range overlaps the query, as a scan does."""
+@given(st.lists(st.tuples(st.none() | _SMALL_DAYS, st.none() | _SMALL_DAYS), max_size=12), _SMALL_DAYS, _SMALL_DAYS,
+       st.sampled_from([1, 2, 3, 5, 65_536]))  # fmt: skip
+def test_the_date_index_finds_the_rows_a_scan_of_the_table_finds(rows, first, last, window):
+    """The violations' date index (32-bit days, positions kept only when a row lacks a date, read a
+    window of rows at a time) gives the rows whose two dates are known and whose range overlaps the
+    query, as a scan does, the one such row when there is exactly one, and the span of those rows' dates."""
+    from ceasefire.extract import events
+
+    saved, events._MATCH_ROWS = events._MATCH_ROWS, window
+    try:
+        _check_the_date_index(rows, first, last)
+    finally:
+        events._MATCH_ROWS = saved
+
+
+def _check_the_date_index(rows, first, last):
     from ceasefire.extract.events import ViolationIndex
 
     frame = pd.DataFrame({"violation_id": pd.Series([f"v{n}" for n in range(len(rows))], dtype="string"),
                           "date_start": pd.Series([start for start, _ in rows], dtype=object),
                           "date_end": pd.Series([end for _, end in rows], dtype=object),
                           "places": pd.Series([["Shusha"]] * len(rows), dtype=object)})  # fmt: skip
-    positions, starts = ViolationIndex(frame).overlapping(first, last)
+    index = ViolationIndex(frame)
+    positions, starts = index.overlapping(first, last)
     expected = [n for n, (start, end) in enumerate(rows) if start and end and start <= last and end >= first]
+    dated = frame[["date_start", "date_end"]].dropna()  # the table's span, as reconciliation took it before the index
+    assert index.span() == ((dated["date_start"].min(), dated["date_end"].max()) if len(dated) else None)
     assert sorted(positions.tolist()) == expected
     assert [starts[list(positions).index(n)] for n in expected] == [(rows[n][0] - dt.date(1970, 1, 1)).days for n in expected]
+    only = index.overlaps_one(first, last)
+    assert (None if only is None else only.tolist()) == (expected if len(expected) == 1 else None)

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -482,10 +482,19 @@ class ViolationIndex:
         dated = (frame["date_start"].notna() & frame["date_end"].notna()).to_numpy(dtype=bool)
         positions = None if dated.all() else np.flatnonzero(dated)  # None: every row, and its position is its own
         # Days since 1970 and row positions as 32-bit integers: the index lives as long as the
-        # reconciliation, 12 bytes a row (24 with 64-bit ones: 240 MB at ten million rows).
-        starts, ends = (epoch_days(frame[name] if positions is None else frame[name].iloc[positions]) for name in ("date_start", "date_end"))
+        # reconciliation, 12 bytes a row (24 with 64-bit ones: 240 MB at ten million rows). It is
+        # built one column at a time, and the end days are put in order by Arrow, which takes 32-bit
+        # positions as they are (numpy makes 64-bit ones first): at ten million rows its peak is
+        # ~160 MB, not the ~280 MB of every array side by side.
+        def days(name: str) -> np.ndarray:
+            return epoch_days(frame[name] if positions is None else frame[name].iloc[positions])
+
+        starts = days("date_start")
         order = np.argsort(starts, kind="stable")
-        self._starts, self._ends = starts[order], ends[order]
+        self._starts = starts[order]
+        del starts
+        order = order.astype(np.int32 if len(order) < 2**31 else np.int64)
+        self._ends = pa.array(days("date_end")).take(pa.array(order)).to_numpy()
         self._positions = (order if positions is None else positions[order]).astype(np.int32 if len(frame) < 2**31 else np.int64)
         self._ids = frame["violation_id"].array  # read only for the few rows an event matches
         self._places = frame["places"].to_numpy(dtype=object)
@@ -493,12 +502,39 @@ class ViolationIndex:
     def __len__(self) -> int:
         return len(self._positions)
 
+    def span(self) -> tuple[dt.date, dt.date] | None:
+        """The first start and the last end of the rows that have both dates; None if no row has."""
+        if not len(self):
+            return None
+        epoch = dt.date(1970, 1, 1)
+        return epoch + dt.timedelta(days=int(self._starts[0])), epoch + dt.timedelta(days=int(self._ends.max()))
+
     def overlapping(self, date_start: dt.date, date_end: dt.date) -> tuple[np.ndarray, np.ndarray]:
         """Frame positions and start days (ordinal since 1970) of rows whose range overlaps the query."""
+        parts = list(self.overlapping_windows(date_start, date_end)) or [(self._positions[:0], self._starts[:0])]
+        return np.concatenate([positions for positions, _ in parts]), np.concatenate([starts for _, starts in parts])
+
+    def overlapping_windows(self, date_start: dt.date, date_end: dt.date) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`overlapping`, a window of :data:`_MATCH_ROWS` index rows at a time: an event that
+        spans months overlaps millions of rows of a large table (~80 MB of positions and days at
+        ten million rows), and most callers look at a few of them at a time."""
         first, last = _epoch_day(date_start), _epoch_day(date_end)
-        prefix = int(np.searchsorted(self._starts, last, side="right"))
-        keep = self._ends[:prefix] >= first
-        return self._positions[:prefix][keep], self._starts[:prefix][keep]
+        # The day as the index's own type: numpy would cast the whole index to a Python int's 64 bits first.
+        prefix = int(np.searchsorted(self._starts, self._starts.dtype.type(last), side="right"))
+        for begin in range(0, prefix, _MATCH_ROWS):
+            end = min(prefix, begin + _MATCH_ROWS)
+            keep = self._ends[begin:end] >= first
+            if keep.any():
+                yield self._positions[begin:end][keep], self._starts[begin:end][keep]
+
+    def overlaps_one(self, date_start: dt.date, date_end: dt.date) -> np.ndarray | None:
+        """The position of the one row whose range overlaps the query; None if none or several do."""
+        found = None
+        for positions, _ in self.overlapping_windows(date_start, date_end):
+            if found is not None or len(positions) > 1:
+                return None
+            found = positions
+        return found
 
     def ids(self, positions: np.ndarray) -> list[str]:
         return [str(self._ids[position]) for position in positions.tolist()]
@@ -506,17 +542,20 @@ class ViolationIndex:
     def match(self, date_start: dt.date, date_end: dt.date, places: list[str], gazetteer: Gazetteer) -> list[str]:
         if not len(self) or not places:
             return []
-        positions, starts = self.overlapping(date_start, date_end)
         shared: dict[tuple[str, ...], bool] = {}
         matches = []
         first = _epoch_day(date_start)
-        for position, start in zip(positions.tolist(), starts.tolist()):
-            other = tuple(self._places[position] or ())
-            if other not in shared:
-                shared[other] = share_place(places, list(other), gazetteer)
-            if shared[other]:
-                matches.append((abs(start - first), position, str(self._ids[position])))
+        for positions, starts in self.overlapping_windows(date_start, date_end):
+            for position, start in zip(positions.tolist(), starts.tolist()):
+                other = tuple(self._places[position] or ())
+                if other not in shared:
+                    shared[other] = share_place(places, list(other), gazetteer)
+                if shared[other]:
+                    matches.append((abs(start - first), position, str(self._ids[position])))
         return [violation_id for *_, violation_id in sorted(matches)]
+
+
+_MATCH_ROWS = 65_536
 
 
 def _epoch_day(day: dt.date) -> int:
@@ -566,8 +605,8 @@ def match_incident(record: dict, violations: pd.DataFrame | ViolationIndex | Non
     matches = index.match(record["date_start"], record["date_end"], places, gazetteer)
     if matches or record.get("event_type") not in VIOLATION_LIKE_TYPES or _linkable(places, gazetteer):
         return matches
-    positions, _ = index.overlapping(record["date_start"], record["date_end"])
-    return index.ids(positions) if len(positions) == 1 else []
+    only = index.overlaps_one(record["date_start"], record["date_end"])
+    return [] if only is None else index.ids(only)
 
 
 _REGION_KINDS = {"country", "region", "zone"}

@@ -408,9 +408,9 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
     matched: set[str] = set()
     findings = []
     index = index_violations(violations.frame)
-    table_dates = violations.frame[["date_start", "date_end"]].dropna()
-    first_day = table_dates["date_start"].min() if len(table_dates) else None
-    last_day = table_dates["date_end"].max() if len(table_dates) else None
+    # The table's span, from the index: the rows with both dates (a copy of the two date columns
+    # was 160 MB at ten million rows, and their min and max a Python comparison per row).
+    first_day, last_day = index.span() or (None, None)
     for record in events.frame.to_dict("records"):
         ids = match_incident(record, index, contracts.gazetteer)
         matched.update(ids)
@@ -437,6 +437,7 @@ def reconcile_events(events: Extraction, violations: Extraction, contracts: Cont
                         expected="a violations row for the same incident", source_file=str(record.source_file),
                         source_line=int(record.source_line))
             )  # fmt: skip
+    del index  # 12 bytes a row, not needed for the rows without an event
     table = violations.frame
     without_event = ~table["violation_id"].isin(list(matched)).to_numpy(dtype=bool)
     if without_event.sum() > PER_ROW_WARNINGS_MAX:
