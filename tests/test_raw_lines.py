@@ -52,21 +52,32 @@ def _identity(path: Path) -> tuple[int, ...]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=40), block_size=st.integers(1, 24))
-def test_lines_read_in_blocks_are_those_of_the_whole_file(tmp_path_factory, pieces, block_size):
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=40), block_size=st.integers(1, 24), wide=st.booleans())
+def test_lines_read_in_blocks_are_those_of_the_whole_file(tmp_path_factory, pieces, block_size, wide):
     """Every line, and every error with its line and column, is that of decoding the file at once,
-    whatever the block size; single lines and slices are the same lines."""
-    data = b"".join(pieces)
-    folder = tmp_path_factory.mktemp("raw")
-    expected = _outcome(lambda: decode_raw_bytes("article.txt", data))
-    got = _outcome(lambda: _file_lines(folder, data, block_size))
-    assert got == expected
-    if expected[0] == "lines":
-        lines = _file_lines(folder, data, block_size)
-        whole = expected[1]
-        assert len(lines) == len(whole)
-        assert tuple(lines[i] for i in range(len(lines))) == whole
-        assert lines[1:-1] == whole[1:-1] and lines[-1] == whole[-1]
+    whatever the block size and the width of the line offsets (32-bit below 4 GiB, 64-bit beyond:
+    here forced); single lines, slices and Arrow texts are the same lines."""
+    from ceasefire.extract import raw
+
+    saved = raw.OFFSETS_32_BIT_BELOW
+    raw.OFFSETS_32_BIT_BELOW = 0 if wide else saved
+    try:
+        data = b"".join(pieces)
+        folder = tmp_path_factory.mktemp("raw")
+        expected = _outcome(lambda: decode_raw_bytes("article.txt", data))
+        got = _outcome(lambda: _file_lines(folder, data, block_size))
+        assert got == expected
+        if expected[0] == "lines":
+            lines = _file_lines(folder, data, block_size)
+            assert lines._starts.dtype == (np.int64 if wide else np.uint32)
+            whole = expected[1]
+            assert len(lines) == len(whole)
+            assert tuple(lines[i] for i in range(len(lines))) == whole
+            assert lines[1:-1] == whole[1:-1] and lines[-1] == whole[-1]
+            texts = lines.texts(1, len(lines)).to_pylist()
+            assert [text[:-1].removesuffix("\r") for text in texts] == list(whole[1:])
+    finally:
+        raw.OFFSETS_32_BIT_BELOW = saved
 
 
 def test_many_blocks_of_a_large_file(tmp_path, monkeypatch):
@@ -97,8 +108,9 @@ def test_a_read_document_holds_line_offsets_not_its_text(tmp_path):
     document = read_raw_dir(_raw_folder(tmp_path, text)).by_role("article")
     assert isinstance(document.lines, FileLines) and len(document.lines) == 20_000
     assert document.lines[12_345] == text.split("\n")[12_345]
-    # What a document keeps (and a stored build pickles) is a fraction of its bytes: 8 bytes a line.
-    assert len(pickle.dumps(document)) < document.bytes / 5
+    # What a document keeps (and a stored build pickles) is a fraction of its bytes: 4 bytes a line.
+    assert document.lines._starts.dtype == np.uint32
+    assert len(pickle.dumps(document)) < 20_001 * 4 + 2_000 < document.bytes / 10
 
 
 def test_an_edited_file_stops_the_reading_run(tmp_path):
