@@ -221,7 +221,9 @@ def _check_the_date_index(rows, first, last):
                           "date_end": pd.Series([end for _, end in rows], dtype=object),
                           "places": pd.Series([["Shusha"]] * len(rows), dtype=object)})  # fmt: skip
     index = ViolationIndex(frame)
-    positions, starts = index.overlapping(first, last)
+    windows = list(index.overlapping_windows(first, last))
+    positions = np.concatenate([found for found, _ in windows]) if windows else np.array([], dtype=int)
+    starts = np.concatenate([days for _, days in windows]) if windows else np.array([], dtype=int)
     expected = [n for n, (start, end) in enumerate(rows) if start and end and start <= last and end >= first]
     dated = frame[["date_start", "date_end"]].dropna()  # the table's span, as reconciliation took it before the index
     assert index.span() == ((dated["date_start"].min(), dated["date_end"].max()) if len(dated) else None)
@@ -229,3 +231,38 @@ def _check_the_date_index(rows, first, last):
     assert [starts[list(positions).index(n)] for n in expected] == [(rows[n][0] - dt.date(1970, 1, 1)).days for n in expected]
     only = index.overlaps_one(first, last)
     assert (None if only is None else only.tolist()) == (expected if len(expected) == 1 else None)
+
+
+_PLACE_LISTS = [["Shusha"], ["Tugh"], ["Shusha", "Tugh"], [], None, ["Khojavend"], ["Nagorno-Karabakh"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_SMALL_DAYS, st.integers(0, 3), st.integers(0, len(_PLACE_LISTS) - 1), st.booleans()), max_size=14),
+       _SMALL_DAYS, st.integers(0, 5), st.sampled_from([["Shusha"], ["Tugh", "Khojavend"], ["Azerbaijan"]]),
+       st.sampled_from([1, 2, 3, 65_536]))  # fmt: skip
+def test_an_event_matches_the_rows_a_row_by_row_scan_matches(contracts, rows, first, length, places, window):
+    """The rows an event links to (overlapping dates and a shared place, nearest start first, then
+    table order) are those a scan of every row finds, whether rows share one list of places (as
+    extraction makes them) or hold equal lists of their own, in windows of any size."""
+    from ceasefire.extract import events
+    from ceasefire.extract.events import ViolationIndex, share_place
+
+    shared_lists = [list(item) if item is not None else None for item in _PLACE_LISTS]
+    frame = pd.DataFrame({
+        "violation_id": pd.Series([f"v{n}" for n in range(len(rows))], dtype="string"),
+        "date_start": pd.Series([start for start, *_ in rows], dtype=object),
+        "date_end": pd.Series([start + dt.timedelta(days=span) for start, span, *_ in rows], dtype=object),
+        "places": pd.Series([shared_lists[kind] if shared or shared_lists[kind] is None else list(shared_lists[kind])
+                             for _, _, kind, shared in rows], dtype=object),
+    })  # fmt: skip
+    last = first + dt.timedelta(days=length)
+    expected = sorted(
+        (abs((start - first).days), n, f"v{n}") for n, (start, span, kind, _) in enumerate(rows)
+        if start <= last and start + dt.timedelta(days=span) >= first and share_place(places, list(_PLACE_LISTS[kind] or []), contracts.gazetteer)
+    )  # fmt: skip
+    saved, events._MATCH_ROWS = events._MATCH_ROWS, window
+    try:
+        found = ViolationIndex(frame).match(first, last, places, contracts.gazetteer)
+    finally:
+        events._MATCH_ROWS = saved
+    assert found == [violation_id for *_, violation_id in expected]

@@ -509,15 +509,11 @@ class ViolationIndex:
         epoch = dt.date(1970, 1, 1)
         return epoch + dt.timedelta(days=int(self._starts[0])), epoch + dt.timedelta(days=int(self._ends.max()))
 
-    def overlapping(self, date_start: dt.date, date_end: dt.date) -> tuple[np.ndarray, np.ndarray]:
-        """Frame positions and start days (ordinal since 1970) of rows whose range overlaps the query."""
-        parts = list(self.overlapping_windows(date_start, date_end)) or [(self._positions[:0], self._starts[:0])]
-        return np.concatenate([positions for positions, _ in parts]), np.concatenate([starts for _, starts in parts])
-
     def overlapping_windows(self, date_start: dt.date, date_end: dt.date) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`overlapping`, a window of :data:`_MATCH_ROWS` index rows at a time: an event that
-        spans months overlaps millions of rows of a large table (~80 MB of positions and days at
-        ten million rows), and most callers look at a few of them at a time."""
+        """Frame positions and start days (ordinal since 1970) of rows whose range overlaps the query,
+        a window of :data:`_MATCH_ROWS` index rows at a time: an event that spans months overlaps
+        millions of rows of a large table (~80 MB of positions and days at ten million rows), and
+        the callers look at a few of them at a time."""
         first, last = _epoch_day(date_start), _epoch_day(date_end)
         # The day as the index's own type: numpy would cast the whole index to a Python int's 64 bits first.
         prefix = int(np.searchsorted(self._starts, self._starts.dtype.type(last), side="right"))
