@@ -35,3 +35,16 @@ def give_back() -> bool:
         return False
     trim(0)
     return True
+
+
+def positions_dtype(count: int) -> type:
+    """The integer type of positions into ``count`` rows: 32-bit below 2**31 rows (half the bytes
+    of numpy's and Arrow's 64-bit positions, held by indexes and sorts of large tables), else 64-bit.
+
+    Example:
+        >>> positions_dtype(10_000_000).__name__, positions_dtype(2**31).__name__
+        ('int32', 'int64')
+    """
+    import numpy as np
+
+    return np.int32 if count < 2**31 else np.int64

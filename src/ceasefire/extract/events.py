@@ -29,6 +29,7 @@ from ceasefire.extract.sentences import Sentence, article_sentences
 from ceasefire.extract.violations import Extraction, slugify
 from ceasefire.contracts.schema import text_column
 from ceasefire.contracts.vocabularies import Contracts, Gazetteer, Vocabulary
+from ceasefire.memory import positions_dtype
 
 RESOURCE = "events"
 SECTION_SEPARATOR = " / "
@@ -493,9 +494,9 @@ class ViolationIndex:
         order = np.argsort(starts, kind="stable")
         self._starts = starts[order]
         del starts
-        order = order.astype(np.int32 if len(order) < 2**31 else np.int64)
+        order = order.astype(positions_dtype(len(order)))
         self._ends = pa.array(days("date_end")).take(pa.array(order)).to_numpy()
-        self._positions = (order if positions is None else positions[order]).astype(np.int32 if len(frame) < 2**31 else np.int64)
+        self._positions = (order if positions is None else positions[order]).astype(positions_dtype(len(frame)), copy=False)
         self._ids = frame["violation_id"].array  # read only for the few rows an event matches
         self._places = frame["places"].to_numpy(dtype=object)
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ceasefire.contracts.schema import csv_text, json_value
+from ceasefire.memory import positions_dtype
 from ceasefire.threads import mapped_in_threads
 
 # Rows rendered at once: bounds the Python strings alive while a big table is rendered (about
@@ -150,7 +151,7 @@ def distinct_objects(values: Sequence[object] | np.ndarray) -> tuple[np.ndarray,
     held where the list, the ids and 64-bit codes of every row took 240 MB.
     """
     count = len(values)
-    codes = np.empty(count, dtype=np.int32 if count < 2**31 else np.int64)
+    codes = np.empty(count, dtype=positions_dtype(count))
     code_of: dict[int, int] = {}  # an object's id -> its position among the distinct objects
     distinct: list[object] = []
     for start in range(0, count, _DISTINCT_WINDOW):

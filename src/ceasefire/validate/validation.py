@@ -30,6 +30,7 @@ from ceasefire.extract.raw import RawCorpus
 from ceasefire.publish.serialize import MarkedTexts, joined_lines, answer_each_object
 from ceasefire.extract.violations import DERIVED_FROM, Extraction
 from ceasefire.contracts.vocabularies import Contracts
+from ceasefire.memory import positions_dtype
 
 
 def _null_safe(test: Callable[[pd.DataFrame], pd.Series], *columns: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -231,7 +232,7 @@ def _repeated_values(column: pd.Series) -> np.ndarray:
     texts = pyarrow.chunked_array(pyarrow.array(column.array))
     count, missing = len(texts), texts.null_count
     # Missing values last; 32-bit positions (Arrow gives 64-bit ones) held through the windows below.
-    order = pyarrow.compute.sort_indices(texts).to_numpy().astype(np.int32 if count < 2**31 else np.int64)
+    order = pyarrow.compute.sort_indices(texts).to_numpy().astype(positions_dtype(count))
     repeated_in_order = np.zeros(count, dtype=bool)
     for start in range(0, count - missing - 1, _NEIGHBOURS):
         window = take_from_chunks(texts, order[start : min(start + _NEIGHBOURS + 1, count - missing)])
