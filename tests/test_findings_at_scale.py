@@ -191,3 +191,25 @@ def test_a_summary_shares_the_columns_text_instead_of_copying_it():
     held = summary.rows._texts.chunk(0).buffers()[2]
     assert held.address == pa.chunked_array(column._pa_array).chunk(0).buffers()[2].address
     assert summary.rows._marked.nbytes == 28  # one byte a row
+
+
+def test_a_published_run_copies_its_report_from_the_version_folder_instead_of_rendering_it_again(large_raw, tmp_path, monkeypatch):
+    """The run's report folder holds the version's own report files, byte for byte, and the rows
+    file (a row per table row at scale) is rendered once, for the version folder."""
+    from ceasefire.report import build as report_build
+
+    rendered = []
+
+    def counted(summaries):
+        rendered.append(len(summaries))
+        yield from rows_file_chunks(summaries)
+
+    monkeypatch.setattr(report_build, "rows_file_chunks", counted)
+    outcome = pipeline.run(large_raw, tmp_path / "dist", reports_dir=tmp_path / "reports")
+
+    assert outcome.status == "published" and rendered == [1]
+    [run] = (tmp_path / "reports" / "runs").iterdir()
+    names = sorted(path.name for path in run.iterdir())
+    assert ROWS_FILE in names and "report.html" in names
+    for name in names:
+        assert (run / name).read_bytes() == (outcome.path / name).read_bytes() == (tmp_path / "reports" / "latest" / name).read_bytes()

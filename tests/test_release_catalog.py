@@ -297,6 +297,22 @@ def test_the_landing_page_is_rendered_again_byte_for_byte_and_matches_its_golden
     assert masked == golden.read_text(encoding="utf-8")
 
 
+def test_a_refresh_reads_each_release_record_once_for_the_catalog_and_the_changelog(two_releases: Path, monkeypatch) -> None:
+    """The catalog takes two fields of each changes.json and the changelog renders it: one read
+    serves both (a first release's record lists every row's key: 56 MB at a million rows)."""
+    from ceasefire.publish import catalog as catalog_module
+
+    before = {name: (two_releases / name).read_bytes() for name in ("catalog.json", "CHANGELOG.md", "index.html") if (two_releases / name).is_file()}
+    before.update({f"{PACKAGE_NAME}/CHANGELOG.md": (two_releases / PACKAGE_NAME / "CHANGELOG.md").read_bytes()})
+    read = []
+    real = catalog_module.read_changes
+    monkeypatch.setattr(catalog_module, "read_changes", lambda path: read.append(path) or real(path))
+    catalog_module.refresh_downloads(two_releases, load_contracts().package)
+
+    versions = sorted(path.parent.name for path in read)
+    assert versions == ["1.0.0", "1.1.0"]  # once each, not once for the catalog and once for the changelog
+    assert {name: (two_releases / name).read_bytes() for name in before} == before
+
 def test_the_landing_page_escapes_markup_from_the_source(tmp_path: Path) -> None:
     from conftest import replace_line
     from test_report_html import HOSTILE_LOCATION

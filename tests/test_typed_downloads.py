@@ -317,6 +317,62 @@ def test_rows_bulk_ingested_into_sqlite_hold_each_value_with_its_storage_class(t
 
 
 
+def _sqlite_test_frame(rows: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": pd.Series([f"row-{n:06d}" for n in range(rows)], dtype="string"),
+        "count": pd.Series(range(rows), dtype="Int64"),
+        "day": pd.Series([dt.date(2021, 1, 1) + dt.timedelta(days=n % 900) for n in range(rows)], dtype=object),
+        "places": pd.Series([["Shusha", f"village {n % 7}"] for n in range(rows)], dtype=object),
+    })  # fmt: skip
+
+
+def test_the_database_is_written_on_a_scratch_file_renamed_into_place_the_same_bytes_each_time(tmp_path, monkeypatch):
+    """No VACUUM INTO copies the database any more: the scratch file the statements ran on becomes
+    it, complete, with the writer's header fields zeroed. Written twice, in batches of other sizes,
+    it has the same bytes; it passes SQLite's integrity check and has no free page."""
+    frame = _sqlite_test_frame(40_000)  # more than one batch, and B-tree pages split on every level
+    target = DataFile(resource="db", path="data/t.sqlite", format="sqlite", mediatype="application/vnd.sqlite3", schema=None)
+    written = []
+    for rows in (formats.RENDER_ROWS, 7_000):
+        monkeypatch.setattr(formats, "RENDER_ROWS", rows)
+        folder = tmp_path / str(rows)
+        written.append(formats.write_sqlite(target, [("t", {"title": "T"}, _SQLITE_SCHEMA, frame)], folder))
+        assert sorted(p.name for p in (folder / "data").iterdir()) == ["t.sqlite"]  # the scratch file is the database
+        with sqlite3.connect(folder / "data" / "t.sqlite") as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert connection.execute("PRAGMA freelist_count").fetchone() == (0,)
+            assert connection.execute("SELECT count(*), max(count) FROM t").fetchone() == (40_000, 39_999)
+        header = (folder / "data" / "t.sqlite").read_bytes()[:100]
+        assert header[24:28] + header[92:100] == bytes(12) and header[:16] == b"SQLite format 3\x00"
+    assert written[0].sha256 == written[1].sha256 and written[0].size == written[1].size
+
+
+@pytest.mark.parametrize("failure", ["cancelled", "failed"])
+def test_a_database_that_is_not_finished_leaves_no_file(tmp_path, monkeypatch, failure):
+    """Cancelled between two batches or failed in one, the database leaves neither its scratch
+    file nor a database at its path (a stage is removed whole, but a direct caller keeps its folder)."""
+    cancel = threading.Event()
+    batches = formats.typed_batches
+
+    def second_batch_stops(frame, schema, rows=formats.TYPED_ROWS, cancel=None):
+        for number, batch in enumerate(batches(frame, schema, rows, cancel)):
+            if number == 1:
+                if failure == "failed":
+                    raise OSError(28, "No space left on device")
+                cancel.set()
+            yield batch
+        if cancel is not None and cancel.is_set():
+            raise formats.TypedFilesCancelled("the typed files were cancelled")
+
+    monkeypatch.setattr(formats, "RENDER_ROWS", 1_000)
+    monkeypatch.setattr(formats, "typed_batches", second_batch_stops)
+    target = DataFile(resource="db", path="data/t.sqlite", format="sqlite", mediatype="application/vnd.sqlite3", schema=None)
+    expected = formats.TypedFilesCancelled if failure == "cancelled" else OSError
+    with pytest.raises(expected):
+        formats.write_sqlite(target, [("t", {"title": "T"}, _SQLITE_SCHEMA, _sqlite_test_frame(5_000))], tmp_path, cancel)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
 # A cell of the SQLite form: its value, a null, or a value of another storage class or that does not parse.
 _WRONG = st.sampled_from(["5", "x", 2.5, b"\x00bytes", 7, "2024-13-45", "not json", '["a"'])
 _SQLITE_CELLS = (

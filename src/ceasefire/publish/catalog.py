@@ -12,6 +12,7 @@ depend only on the files' relative paths and bytes, which the promotion does not
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -19,7 +20,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from ceasefire.contracts.package import PackageMetadata
 from ceasefire.publish.landing import render_landing_page
@@ -28,6 +29,8 @@ from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, re
 from ceasefire.publish.changes_file import read_changes
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 from ceasefire.publish.zipping import ZipCancelled, zip_files
+
+ReadChanges = Callable[[Path], dict]  # a release's changes.json read (read_changes, or a memo of it)
 
 CATALOG_FORMAT = "1.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip
@@ -178,11 +181,11 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: str) -> dict:
+def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: str, read: ReadChanges = read_changes) -> dict:
     folder = package_dir / str(version)
     descriptor = _read_json(folder / "datapackage.json")
     report = _read_json(folder / "report.json")
-    changes = read_changes(folder / CHANGES_FILE) if (folder / CHANGES_FILE).is_file() else {}  # two fields of it
+    changes = read(folder / CHANGES_FILE) if (folder / CHANGES_FILE).is_file() else {}  # two fields of it
     counts = report.get("counts", {}).get("by_severity", {})
     base = f"{package_dir.name}/{version}"
     return {
@@ -205,14 +208,14 @@ def version_entry(package_dir: Path, version: Version, zip_path: Path, digest: s
     }
 
 
-def package_entry(package_dir: Path, prebuilt: PrebuiltZip | None = None) -> dict | None:
+def package_entry(package_dir: Path, prebuilt: PrebuiltZip | None = None, read: ReadChanges = read_changes) -> dict | None:
     versions = list_versions(package_dir)
     if not versions:
         return None
     entries = []
     for version in reversed(versions):
         zip_path, digest = ensure_zip(package_dir, version, prebuilt)
-        entries.append(version_entry(package_dir, version, zip_path, digest))
+        entries.append(version_entry(package_dir, version, zip_path, digest, read))
     latest = _read_json(package_dir / str(versions[-1]) / "datapackage.json")
     return {
         "name": package_dir.name,
@@ -231,13 +234,14 @@ def refresh_downloads(dist_dir: Path, metadata: PackageMetadata, prebuilt: Prebu
     zip of a version just promoted, built ahead (:class:`ZipAhead`).
     """
     packages = []
+    read = functools.cache(read_changes)  # the catalog and the changelog read each release's record once between them
     for package_dir in sorted(p for p in dist_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        entry = package_entry(package_dir, prebuilt)
+        entry = package_entry(package_dir, prebuilt, read)
         if entry is None:
             continue
         latest = {"name": entry["name"], "version": entry["latest"], "path": f"{entry['latest']}/datapackage.json"}
         _write_if_changed(package_dir / "latest.json", _json_bytes(latest))
-        _write_if_changed(package_dir / "CHANGELOG.md", render_changelog(package_dir, entry["title"] or entry["name"]).encode())
+        _write_if_changed(package_dir / "CHANGELOG.md", render_changelog(package_dir, entry["title"] or entry["name"], read).encode())
         packages.append(entry)
     catalog = {"catalog_format": CATALOG_FORMAT, "packages": packages}
     _write_if_changed(dist_dir / "catalog.json", _json_bytes(catalog))

@@ -19,7 +19,7 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -642,13 +642,14 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
     return "\n".join(lines) + "\n"
 
 
-def render_changelog(package_dir: Path, title: str) -> str:
-    """The package's ``CHANGELOG.md``: every release with a changes record, newest first."""
+def render_changelog(package_dir: Path, title: str, read: Callable[[Path], dict] = read_changes) -> str:
+    """The package's ``CHANGELOG.md``: every release with a changes record, newest first; ``read``
+    gives a release's record (default :func:`read_changes`)."""
     lines = [f"# Changelog: {title}", "", "Newest first. Each version's `changes.json` holds the same in machine-readable form.", ""]
     for version in reversed(list_versions(package_dir)):
         path = package_dir / str(version) / CHANGES_FILE
         if path.is_file():
-            lines.append(render_changes_markdown(read_changes(path)))  # a first release's every key: counted, not parsed
+            lines.append(render_changes_markdown(read(path)))  # a first release's every key: counted, not parsed
         else:
             lines += [f"## {version}", "", "Published before changelogs were kept.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ceasefire.contracts.vocabularies import default_schemas_dir
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
+from ceasefire.publish.publishing import Rendered, file_blocks
 from ceasefire.report.build import ReportInputs, RunInfo, input_error_finding, report_files, start_run, write_run_report
 from ceasefire.report.build import build_report as build_run_report
 
@@ -46,13 +48,17 @@ def build_report(
 def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path, *, release: dict | None = None) -> Path:
     """Write the run's report into ``reports_dir`` (a run folder plus ``latest/``); return the folder.
 
-    A published run reuses the report inside its version folder, byte for byte.
+    A published run reuses the report inside its version folder, byte for byte: its files are
+    copied from there, not rendered again (the rows file may name millions of rows).
     """
     report = outcome.report or build_report(
         build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings,
         release=release,
     )
-    return write_run_report(reports_dir, run.run_id, report_files(report, outcome.findings), run.started)
+    files = report_files(report, outcome.findings)
+    if outcome.report and outcome.path is not None:
+        files = {name: Rendered(partial(file_blocks, outcome.path / name)) for name in files}
+    return write_run_report(reports_dir, run.run_id, files, run.started)
 
 
 def write_input_error_report(error: RawInputError, run: RunInfo, reports_dir: Path, schemas_dir: Path | None = None) -> Path:
