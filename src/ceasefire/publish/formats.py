@@ -113,7 +113,9 @@ def write_parquet(file: DataFile, frame: pd.DataFrame, schema: dict, folder: Pat
     path = folder / file.path
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed writer options: defaults can change between pyarrow releases, the pinned version's cannot.
-    with pq.ParquetWriter(path, arrow_schema(schema), compression="zstd", compression_level=9, version="2.6",
+    # zstd's own default level, 3: at a million rows 0.5 s and 7.4 MB, where level 9 took 0.9-1.2 s
+    # for 7.1 MB (the dictionaries do most of the work); the seed's files grow by 0.5-1 %.
+    with pq.ParquetWriter(path, arrow_schema(schema), compression="zstd", compression_level=3, version="2.6",
                           use_dictionary=True, write_statistics=True) as writer:  # fmt: skip
         for batch in typed_batches(frame, schema, cancel=cancel):
             writer.write_table(pa.Table.from_batches([batch]), row_group_size=TYPED_ROWS)
