@@ -315,7 +315,7 @@ def test_full_disk_while_writing_the_database_beside_the_rendering_publishes_not
     """The SQLite database is written in a thread beside the CSV and JSON Lines: its failure is the run's."""
     from ceasefire.publish import formats
 
-    def disk_full(file, tables, folder, cancel=None):
+    def disk_full(file, tables, folder, cancel=None, batches=None):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / file.path))
 
     monkeypatch.setattr(formats, "write_sqlite", disk_full)
