@@ -249,8 +249,11 @@ def write_sqlite(
             connection.commit()
             with ingest.cursor() as cursor:
                 for batch in batches(name, frame, schema) if batches else typed_batches(frame, schema, RENDER_ROWS, cancel):
-                    values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], batch.columns)]
-                    cursor.adbc_ingest(name, pa.RecordBatch.from_arrays(values, names=batch.schema.names), mode="append")
+                    # In slices of RENDER_ROWS: a larger batch (Parquet's) is not converted whole (~60 MB more at 10M rows).
+                    for start in range(0, max(batch.num_rows, 1), RENDER_ROWS):
+                        piece = batch.slice(start, RENDER_ROWS)
+                        values = [_sqlite_column(spec, column) for spec, column in zip(schema["fields"], piece.columns)]
+                        cursor.adbc_ingest(name, pa.RecordBatch.from_arrays(values, names=piece.schema.names), mode="append")
             ingest.commit()
             for column in indexed_fields(schema):
                 connection.execute(f"CREATE INDEX {_quote(f'{name}_{column}')} ON {_quote(name)} ({_quote(column)})")
