@@ -27,6 +27,7 @@ from ceasefire import pipeline
 from ceasefire.publish.serialize import MarkedTexts
 from ceasefire.report.build import ROWS_FILE, fingerprint_findings, render_rows_file, rows_file_chunks
 from ceasefire.validate import validation
+from conftest import SEED_RAW
 
 RULE = "table-rows-without-prose-event"
 ROWS = validation.PER_ROW_WARNINGS_MAX + 200
@@ -213,3 +214,15 @@ def test_a_published_run_copies_its_report_from_the_version_folder_instead_of_re
     assert ROWS_FILE in names and "report.html" in names
     for name in names:
         assert (run / name).read_bytes() == (outcome.path / name).read_bytes() == (tmp_path / "reports" / "latest" / name).read_bytes()
+
+
+def test_the_report_file_names_are_those_of_the_files_the_report_makes(large_raw, tmp_path):
+    """The names a published run copies (report_file_names) are those report_files renders, with
+    and without a rows file, so the copy neither misses a file nor looks for one that is not there."""
+    from ceasefire.report.build import report_file_names, report_files
+
+    for raw in (large_raw, SEED_RAW):
+        build = pipeline.build_dataset(raw)
+        report = pipeline.build_report(build, None)
+        assert report_file_names(report) == list(report_files(report, build.findings))
+    assert ROWS_FILE in report_file_names(pipeline.build_report(pipeline.build_dataset(large_raw), None))

@@ -20,17 +20,15 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from ceasefire.contracts.package import PackageMetadata
 from ceasefire.publish.landing import render_landing_page
 from ceasefire.extract.raw import sha256_file
 from ceasefire.publish.publishing import TEMP_PREFIX, Version, list_versions, replace_durably
-from ceasefire.publish.changes_file import read_changes
+from ceasefire.publish.changes_file import ReadChanges, read_changes
 from ceasefire.publish.releases import CHANGES_FILE, render_changelog
 from ceasefire.publish.zipping import ZipCancelled, zip_files
-
-ReadChanges = Callable[[Path], dict]  # a release's changes.json read (read_changes, or a memo of it)
 
 CATALOG_FORMAT = "1.0"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same folder always gives the same zip

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+# A release's changes.json read: read_changes, or a memo of it (ceasefire.publish.catalog.refresh_downloads).
+ReadChanges = Callable[[Path], dict]
 # Lists up to this long are parsed with the rest of the record.
 LAZY_ITEMS = 1_000
 # Bytes of a list read at a time to find its end and count its items.

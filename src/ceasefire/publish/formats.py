@@ -595,12 +595,12 @@ def write_typed_files(
     try:
         for name, file in parquet.items():
             writers[name] = _parquet_writer(folder / file.path, contracts.table_schema(name))
-        databases = [file for file in planned if file.format == "sqlite"]
-        for file in databases:
+        database = next((file for file in planned if file.format == "sqlite"), None)
+        if database is not None:
             tables = [(name, {"title": titles[name].title, "description": titles[name].description},
                        contracts.table_schema(name), extraction.frame) for name, extraction in extractions.items()]  # fmt: skip
-            written[file.path] = write_sqlite(file, tables, folder, cancel, teed if file is databases[0] else None)
-        if not databases:  # the Parquet files alone
+            written[database.path] = write_sqlite(database, tables, folder, cancel, teed)
+        else:  # the Parquet files alone
             for name in parquet:
                 for _ in teed(name, extractions[name].frame, contracts.table_schema(name)):
                     pass

@@ -19,13 +19,13 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceasefire.plurals import plural
-from ceasefire.publish.changes_file import read_changes
+from ceasefire.publish.changes_file import ReadChanges, read_changes
 from ceasefire.publish.markdown import markdown_code, markdown_text
 from ceasefire.contracts.schema import row_key_of
 from ceasefire.publish.publishing import DataFile, Version, hash_file, list_versions
@@ -642,7 +642,7 @@ def render_changes_markdown(record: dict, heading: str = "##", title: str | None
     return "\n".join(lines) + "\n"
 
 
-def render_changelog(package_dir: Path, title: str, read: Callable[[Path], dict] = read_changes) -> str:
+def render_changelog(package_dir: Path, title: str, read: ReadChanges = read_changes) -> str:
     """The package's ``CHANGELOG.md``: every release with a changes record, newest first; ``read``
     gives a release's record (default :func:`read_changes`)."""
     lines = [f"# Changelog: {title}", "", "Newest first. Each version's `changes.json` holds the same in machine-readable form.", ""]

@@ -437,6 +437,13 @@ def _groups(entries: list[dict]) -> list[dict]:
 # --- writing --------------------------------------------------------------------------------------
 
 
+def report_file_names(report: dict) -> list[str]:
+    """The names of the files :func:`report_files` makes of ``report``, without making them: a
+    finding that stands for many rows names the rows file."""
+    rows_file = any(entry.get("rows_file") for entry in report["findings"])
+    return ["report.json", "report.html", *([ROWS_FILE] if rows_file else [])]
+
+
 def report_files(report: dict, findings: Sequence[Finding] = ()) -> dict[str, bytes | Rendered]:
     """``report.json`` and ``report.html`` of a report, and its rows file when a summary finding
     stands for many rows: rendered slice by slice as it is written, since it may name millions of rows.

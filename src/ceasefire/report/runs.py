@@ -10,7 +10,9 @@ from ceasefire.contracts.vocabularies import default_schemas_dir
 from ceasefire.errors import RawInputError
 from ceasefire.findings import Finding
 from ceasefire.publish.publishing import Rendered, file_blocks
-from ceasefire.report.build import ReportInputs, RunInfo, input_error_finding, report_files, start_run, write_run_report
+from ceasefire.report.build import (
+    ReportInputs, RunInfo, input_error_finding, report_file_names, report_files, start_run, write_run_report,
+)  # fmt: skip
 from ceasefire.report.build import build_report as build_run_report
 
 if TYPE_CHECKING:
@@ -55,9 +57,10 @@ def write_report(build: Build, outcome: Outcome, run: RunInfo, reports_dir: Path
         build, outcome.version, run=run, outcome=outcome.status, message=outcome.message, findings=outcome.findings,
         release=release,
     )
-    files = report_files(report, outcome.findings)
     if outcome.report and outcome.path is not None:
-        files = {name: Rendered(partial(file_blocks, outcome.path / name)) for name in files}
+        files = {name: Rendered(partial(file_blocks, outcome.path / name)) for name in report_file_names(report)}
+    else:
+        files = report_files(report, outcome.findings)
     return write_run_report(reports_dir, run.run_id, files, run.started)
 
 
